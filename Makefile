@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make report` builds the report, `make test` runs the tests.
+# Each creates the virtual environment from pyproject.toml first (only when it is missing or
+# pyproject.toml changed).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test lint lab benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,lab]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/trialrecon report --all
+
+test: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/pytest --nbval tests notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench_reconstruct.py
+	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_report.py
+
+clean:
+	rm -rf $(VENV) reports/*.html reports/executed

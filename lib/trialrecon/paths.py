@@ -1,0 +1,20 @@
+"""Project paths, resolved from the package location, never from the working directory.
+
+Notebooks run from JupyterLab, papermill and nbval with different working directories;
+resolving from here keeps them all reading the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Root of the repository (``lib/trialrecon/paths.py`` is two levels below it).
+ROOT: Path = Path(os.environ.get("TRIALRECON_ROOT", Path(__file__).resolve().parents[2]))
+DATA: Path = ROOT / "data"
+TRIALS: Path = DATA / "trials"
+NOTEBOOKS: Path = ROOT / "notebooks"
+REPORTS: Path = ROOT / "reports"
+
+#: Digitised reference curves kept outside the repository (see its README); may be absent.
+VALIDATION: Path = ROOT.parent / "shared" / "validation"

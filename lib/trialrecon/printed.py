@@ -1,0 +1,144 @@
+"""Numbers as a publication printed them: value, interval and the digits they carry.
+
+A consistency check must know the rounding of a printed figure ("0.30" is not "0.3"),
+so the registry stores estimates as the printed text and parses them here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+_NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
+_NR = r"(?:NR|NE|NA|not reached|not estimable|not evaluable)"
+_PRINTED = re.compile(
+    rf"^\s*(?P<value>{_NUM}|{_NR})\s*"
+    rf"(?:\(\s*(?P<lower>{_NUM}|{_NR})\s*(?:-|–|—|to|,)\s*(?P<upper>{_NUM}|{_NR})\s*\))?\s*$",
+    re.IGNORECASE,
+)
+_PVALUE = re.compile(r"^\s*(?P<op><=|<|=|≤)?\s*(?P<num>\d*\.?\d+(?:[eE]-?\d+)?)\s*$")
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A printed estimate with an optional interval, e.g. ``"8.4 (7.6-12.7)"``.
+
+    Attributes
+    ----------
+    text
+        The text as printed.
+    value, lower, upper
+        Parsed numbers; ``None`` where printed as not reached / not estimable (NR, NE),
+        or where no interval was printed.
+    decimals
+        Decimal places of each printed number, in the order value, lower, upper.
+    """
+
+    text: str
+    value: float | None
+    lower: float | None = None
+    upper: float | None = None
+    decimals: tuple[int | None, int | None, int | None] = (None, None, None)
+
+    @property
+    def reached(self) -> bool:
+        """False when the point estimate was printed as not reached (NR)."""
+        return self.value is not None
+
+    def half_unit(self, which: str = "value") -> float:
+        """Half a unit of the last printed digit: the largest rounding error of that number."""
+        index = ("value", "lower", "upper").index(which)
+        digits = self.decimals[index]
+        return 0.0 if digits is None else 0.5 * 10.0 ** (-digits)
+
+    def bounds(self, which: str = "value") -> tuple[float, float]:
+        """The interval of true values that round to the printed number."""
+        x = getattr(self, which)
+        if x is None:
+            return (math.nan, math.nan)
+        h = self.half_unit(which)
+        return (x - h, x + h)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_printed(text: str | float | int) -> Printed:
+    """Parse ``"0.38 (0.25-0.59)"``, ``"13.8"``, ``"NR"`` or ``"21.4 (18.7-NE)"``.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a number optionally followed by an interval in brackets.
+    """
+    raw = str(text)
+    match = _PRINTED.match(raw)
+    if not match:
+        raise ValueError(
+            f"cannot read {raw!r} as a printed estimate; write it as the paper prints it, "
+            "for example '0.38 (0.25-0.59)', '13.8' or 'NR'"
+        )
+
+    def number(part: str | None) -> tuple[float | None, int | None]:
+        if part is None or re.fullmatch(_NR, part, re.IGNORECASE):
+            return None, None
+        return float(part), _decimals(part)
+
+    value, dv = number(match["value"])
+    lower, dl = number(match["lower"])
+    upper, du = number(match["upper"])
+    return Printed(raw.strip(), value, lower, upper, (dv, dl, du))
+
+
+@dataclass(frozen=True)
+class PrintedP:
+    """A printed p-value: an exact value (``"0.0002"``) or a bound (``"<0.001"``).
+
+    Attributes
+    ----------
+    text
+        As printed.
+    value
+        The number printed.
+    bound
+        ``True`` when printed as an upper bound ("<0.001"): the p-value is below ``value``.
+    sided
+        1 or 2; a one-sided p-value is doubled by :meth:`two_sided`.
+    """
+
+    text: str
+    value: float
+    bound: bool
+    sided: int = 2
+
+    def two_sided(self) -> tuple[float, float]:
+        """The range of two-sided p-values that the printed figure allows."""
+        factor = 2.0 if self.sided == 1 else 1.0
+        if self.bound:
+            return (0.0, min(1.0, self.value * factor))
+        digits = len(self.text.split(".")[-1]) if "." in self.text else 0
+        significant = self.text.split(".")[-1].lstrip("0") if "." in self.text else self.text
+        half = 0.5 * 10.0 ** (-digits) if significant else 0.0
+        if "e" in self.text.lower():
+            half = 0.0
+        return (max(0.0, (self.value - half) * factor), min(1.0, (self.value + half) * factor))
+
+
+def parse_p(text: str | float, sided: int = 2) -> PrintedP:
+    """Parse a printed p-value such as ``"<0.001"``, ``"0.005"`` or ``"=0.0002"``."""
+    raw = str(text).strip()
+    match = _PVALUE.match(raw.replace("P", "").replace("p", ""))
+    if not match:
+        raise ValueError(f"cannot read {raw!r} as a p-value; write for example '<0.001' or '0.005'")
+    value = float(match["num"])
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"p-value {raw!r} is outside [0, 1]")
+    if sided not in (1, 2):
+        raise ValueError("sided must be 1 or 2")
+    op = match["op"] or "="
+    return PrintedP(match["num"], value, op in ("<", "<=", "≤"), sided)

@@ -1,0 +1,449 @@
+"""The trial registry: what each trial reported, per version of the analysis, with sources.
+
+One YAML file per trial under ``data/trials/``. Every figure is stored as printed (see
+:mod:`trialrecon.printed`) and cites its primary source. Loading validates the whole file;
+a malformed record raises :class:`trialrecon.InputError` naming the file, the analysis and
+the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from . import paths
+from .errors import InputError
+from .printed import Printed, PrintedP, parse_p, parse_printed
+
+TIME_TO_EVENT = ("PFS", "OS")
+BINARY = ("ORR", "AE_G3", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL")
+CONTINUOUS = ("HEIGHT_VELOCITY",)
+Endpoint = Literal[
+    "PFS", "OS", "ORR", "AE_G3", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL",
+    "BIOCHEMICAL_CONTROL", "HEIGHT_VELOCITY",
+]
+ENDPOINT_LABELS = {
+    "PFS": "Progression-free survival",
+    "OS": "Overall survival",
+    "ORR": "Objective response rate",
+    "AE_G3": "Grade >=3 adverse events",
+    "GH_RESPONSE": "GH decrease >50%",
+    "GH_CONTROL": "GH <=2.5 ng/mL",
+    "IGF1_NORMAL": "Normal IGF-1",
+    "BIOCHEMICAL_CONTROL": "GH <=2.5 ng/mL and normal IGF-1",
+    "HEIGHT_VELOCITY": "Annualised height velocity (cm/year)",
+}
+
+
+def _printed(value: Any) -> Printed:
+    return value if isinstance(value, Printed) else parse_printed(value)
+
+
+def _p(value: Any) -> Any:
+    return {"printed": value} if isinstance(value, str | int | float) else value
+
+
+PrintedField = Annotated[Printed, BeforeValidator(_printed)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class _Record(BaseModel):
+    # Unknown keys are typos until proven otherwise: refuse them.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Landmark(_Record):
+    """Survival (percent) at a time point, as printed."""
+
+    time_months: float = Field(gt=0)
+    percent: PrintedField
+    method: Literal["km", "crude"] = "km"
+
+    @field_validator("percent")
+    @classmethod
+    def _percent(cls, v: Printed) -> Printed:
+        return _check_percent(v)
+
+
+class Measurement(_Record):
+    """A continuous outcome summarised at a time point (mean and SD as printed)."""
+
+    time: float = Field(gt=0)
+    mean: float
+    sd: float | None = Field(default=None, ge=0)
+
+
+class Arm(_Record):
+    """What was reported for one arm of one analysis."""
+
+    n: int | None = Field(default=None, gt=0)
+    events: int | None = Field(default=None, ge=0)
+    median: PrintedField | None = None
+    landmarks: tuple[Landmark, ...] = ()
+    percent: PrintedField | None = None
+    percent_range: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?-\d+(\.\d+)?$")
+    values: tuple[Measurement, ...] = ()
+
+    @field_validator("percent")
+    @classmethod
+    def _percent(cls, v: Printed | None) -> Printed | None:
+        return None if v is None else _check_percent(v)
+
+    @field_validator("median")
+    @classmethod
+    def _median(cls, v: Printed | None) -> Printed | None:
+        if v is not None:
+            _check_interval(v)
+        return v
+
+    @model_validator(mode="after")
+    def _events(self) -> Arm:
+        if self.events is not None and self.n is not None and self.events > self.n:
+            raise ValueError(f"events ({self.events}) exceed the number randomised ({self.n})")
+        return self
+
+
+class HazardRatio(_Record):
+    """A hazard ratio (experimental vs control) with its CI at a stated level (percent)."""
+
+    printed: PrintedField
+    level: float = Field(default=95.0, gt=50, lt=100)
+    stratified: bool | None = None
+
+    @field_validator("printed")
+    @classmethod
+    def _contains(cls, v: Printed) -> Printed:
+        if v.value is None or v.lower is None or v.upper is None:
+            raise ValueError(f"hazard ratio {v.text!r} needs a value and both CI bounds")
+        if v.value <= 0 or v.lower <= 0:
+            raise ValueError(f"hazard ratio {v.text!r} must be positive")
+        _check_interval(v)
+        return v
+
+
+class PValue(_Record):
+    """A p-value as printed, with its sidedness."""
+
+    printed: str
+    sided: Literal[1, 2] = 2
+
+    @property
+    def parsed(self) -> PrintedP:
+        return parse_p(self.printed, self.sided)
+
+    @field_validator("printed", mode="before")
+    @classmethod
+    def _readable(cls, v: Any) -> str:
+        parse_p(str(v))
+        return str(v)
+
+
+class Analysis(_Record):
+    """One reported result: an endpoint in a population, as one source reported it."""
+
+    version: Slug
+    label: str
+    endpoint: Endpoint
+    cohort: Slug | None = None
+    population: str | None = None
+    source: str
+    assessment: str | None = None
+    data_cutoff: date | None = None
+    follow_up_months: float | None = Field(default=None, gt=0)
+    time_unit: Literal["months", "weeks", "years"] = "months"
+    arms: dict[str, Arm]
+    events_total: int | None = Field(default=None, ge=0)
+    hazard_ratio: HazardRatio | None = None
+    p_value: Annotated[PValue | None, BeforeValidator(_p)] = None
+    notes: str | None = None
+
+    _trial: Trial | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Analysis:
+        if not self.arms:
+            raise ValueError("an analysis needs at least one arm")
+        if self.endpoint in BINARY:
+            missing = [a for a, arm in self.arms.items()
+                       if arm.percent is None and arm.percent_range is None]
+            if missing:
+                raise ValueError(f"binary endpoint {self.endpoint} needs 'percent' for {missing}")
+        if self.endpoint in TIME_TO_EVENT:
+            stray = [a for a, arm in self.arms.items() if arm.percent is not None]
+            if stray:
+                raise ValueError(
+                    f"'percent' is for binary endpoints; use 'landmarks' for {stray}"
+                )
+        return self
+
+    @property
+    def trial(self) -> Trial:
+        """The trial this analysis belongs to."""
+        if self._trial is None:
+            raise RuntimeError("analysis not attached to a trial")
+        return self._trial
+
+    @property
+    def id(self) -> str:
+        """Stable readable id: ``trial/[cohort/]endpoint/version``."""
+        parts = [self.trial.trial, self.cohort, self.endpoint.lower(), self.version]
+        return "/".join(p for p in parts if p)
+
+    @property
+    def citation(self) -> str:
+        return self.trial.sources[self.source]
+
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        """Arms in the trial's order: experimental first, then control."""
+        return tuple(a for a in self.trial.arms if a in self.arms)
+
+
+class Design(_Record):
+    phase: str
+    allocation: str = Field(default="1:1", pattern=r"^\d+:\d+$|^single arm$")
+    blinding: str
+    cohorts: dict[Slug, str] = Field(default_factory=dict)
+    enrolment: str | None = None
+
+    @property
+    def allocation_fraction(self) -> float:
+        if self.allocation == "single arm":
+            return 1.0
+        exp, ctl = (int(x) for x in self.allocation.split(":"))
+        return exp / (exp + ctl)
+
+
+class Trial(_Record):
+    """A trial: its identity, design, sources and every analysis it reported."""
+
+    trial: Slug
+    name: str
+    nct: str | None = Field(default=None, pattern=r"^NCT\d{8}$")
+    company: str
+    drug: str
+    comparator: str | None = None
+    indication: str
+    design: Design
+    arms: tuple[str, ...]
+    context: str = ""
+    sources: dict[str, str]
+    analyses: tuple[Analysis, ...]
+
+    @model_validator(mode="after")
+    def _references(self) -> Trial:
+        for a in self.analyses:
+            unknown = set(a.arms) - set(self.arms)
+            if unknown:
+                raise ValueError(
+                    f"analysis {a.version!r}: arms {sorted(unknown)} are not among the trial's "
+                    f"arms {list(self.arms)}"
+                )
+            if a.source not in self.sources:
+                raise ValueError(
+                    f"analysis {a.version!r}: source {a.source!r} is not in 'sources' "
+                    f"({sorted(self.sources)})"
+                )
+            if a.cohort is not None and a.cohort not in self.design.cohorts:
+                raise ValueError(
+                    f"analysis {a.version!r}: cohort {a.cohort!r} is not in design.cohorts "
+                    f"({sorted(self.design.cohorts)})"
+                )
+        for a in self.analyses:
+            a._trial = self
+        ids = [a.id for a in self.analyses]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate analysis ids {dupes}: give each a distinct 'version'")
+        return self
+
+    @property
+    def cohorts(self) -> tuple[str | None, ...]:
+        """Cohorts of the trial, or ``(None,)`` for a trial without cohorts."""
+        return tuple(self.design.cohorts) or (None,)
+
+
+def _check_interval(v: Printed) -> None:
+    if v.value is not None and v.lower is not None and v.lower > v.value:
+        raise ValueError(f"{v.text!r}: lower bound above the estimate")
+    if v.value is not None and v.upper is not None and v.upper < v.value:
+        raise ValueError(f"{v.text!r}: upper bound below the estimate (CI must contain it)")
+    if v.lower is not None and v.upper is not None and v.lower > v.upper:
+        raise ValueError(f"{v.text!r}: lower bound above upper bound")
+
+
+def _check_percent(v: Printed) -> Printed:
+    for x in (v.value, v.lower, v.upper):
+        if x is not None and not 0.0 <= x <= 100.0:
+            raise ValueError(f"percentage {v.text!r} is outside 0-100")
+    _check_interval(v)
+    return v
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _where(raw: dict[str, Any], loc: tuple[Any, ...]) -> tuple[str | None, str]:
+    """Turn a pydantic error location into (analysis label, field path)."""
+    if len(loc) >= 2 and loc[0] == "analyses" and isinstance(loc[1], int):
+        entries = raw.get("analyses") or []
+        entry = entries[loc[1]] if loc[1] < len(entries) else {}
+        entry = entry if isinstance(entry, dict) else {}
+        parts = [raw.get("trial"), entry.get("cohort"), str(entry.get("endpoint", "?")).lower(),
+                 entry.get("version", f"#{loc[1] + 1}")]
+        label = "analysis " + "/".join(str(p) for p in parts if p)
+        return label, ".".join(str(p) for p in loc[2:]) or "(record)"
+    return None, ".".join(str(p) for p in loc) or "(record)"
+
+
+def load_trial(path: str | Path) -> Trial:
+    """Load and validate one trial file.
+
+    Raises
+    ------
+    InputError
+        If the file is not valid YAML or any record is malformed.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=path, row=None if mark is None else mark.line + 1,
+            advice="check indentation and quoting near that line",
+        ) from None
+    if not isinstance(raw, dict):
+        raise InputError("a trial file must hold a mapping", file=path)
+    try:
+        trial = Trial.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        record, field = _where(raw, tuple(first["loc"]))
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        raise InputError(message, file=path, row=record, column=field,
+                         advice=f"{len(exc.errors())} problem(s) in this file; fix and reload"
+                         if len(exc.errors()) > 1 else None) from None
+    if trial.trial != path.stem:
+        raise InputError(f"trial id {trial.trial!r} does not match the file name",
+                         file=path, column="trial", advice=f"rename the file or use {path.stem!r}")
+    return trial
+
+
+@cache
+def _load_all(directory: Path) -> dict[str, Trial]:
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise InputError("no trial files found", file=directory,
+                         advice="the registry lives in data/trials/*.yaml")
+    return {t.trial: t for t in map(load_trial, files)}
+
+
+def trials(directory: str | Path | None = None) -> dict[str, Trial]:
+    """All trials of the registry, by id."""
+    return _load_all(Path(directory or paths.TRIALS).resolve())
+
+
+def get_trial(trial_id: str) -> Trial:
+    """One trial by id; an unknown id raises an error naming the valid ones."""
+    everything = trials()
+    if trial_id not in everything:
+        raise InputError(f"unknown trial {trial_id!r}", column="trial",
+                         advice=f"valid trials: {', '.join(sorted(everything))}")
+    return everything[trial_id]
+
+
+def analyses(trial_id: str | None = None) -> list[Analysis]:
+    """Every analysis, or those of one trial, in registry order."""
+    chosen = [get_trial(trial_id)] if trial_id else trials().values()
+    return [a for t in chosen for a in t.analyses]
+
+
+def analysis_ids(trial_id: str | None = None) -> list[str]:
+    """Every analysis id, e.g. ``cabinet/pnet/pfs/nejm-2025``."""
+    return [a.id for a in analyses(trial_id)]
+
+
+def get(analysis_id: str | Analysis) -> Analysis:
+    """One analysis by id, with its trial attached (``.trial``).
+
+    An unknown id raises :class:`InputError` suggesting the nearest valid ids.
+    """
+    if isinstance(analysis_id, Analysis):
+        return analysis_id
+    by_id = {a.id: a for a in analyses()}
+    if analysis_id in by_id:
+        return by_id[analysis_id]
+    near = difflib.get_close_matches(analysis_id, by_id, n=3, cutoff=0.5)
+    prefix = [i for i in by_id if i.startswith(analysis_id.split("/")[0] + "/")][:5]
+    suggest = near or prefix
+    raise InputError(
+        f"unknown analysis id {analysis_id!r}",
+        advice=("did you mean " + ", ".join(suggest)) if suggest
+        else "list the ids with trialrecon.registry.analysis_ids()",
+    )
+
+
+def reported_table(items: list[Analysis]) -> pd.DataFrame:
+    """Every reported figure of the given analyses, one row per figure, as printed.
+
+    Columns: ``analysis_id, version, endpoint, cohort, arm, quantity, reported, source``.
+    All values are reported (copied from the source), none derived.
+    """
+    rows = []
+    for a in items:
+        def add(arm: str, quantity: str, value: Any, a: Analysis = a) -> None:
+            if value is not None and value != ():
+                rows.append({"analysis_id": a.id, "version": a.label, "endpoint": a.endpoint,
+                             "cohort": a.cohort or "", "arm": arm, "quantity": quantity,
+                             "reported": str(value), "source": a.source})
+        for name in a.arm_names:
+            arm = a.arms[name]
+            add(name, "N", arm.n)
+            add(name, "events", arm.events)
+            add(name, f"median ({a.time_unit})", arm.median)
+            for lm in arm.landmarks:
+                add(name, f"{lm.time_months:g}-month rate (%)"
+                    + (" crude" if lm.method == "crude" else ""), lm.percent)
+            add(name, "percent", arm.percent)
+            add(name, "percent (range across cohorts)", arm.percent_range)
+            for m in arm.values:
+                add(name, f"year {m.time:g} mean (SD)",
+                    f"{m.mean:g}" + ("" if m.sd is None else f" ({m.sd:g})"))
+        add("", "events (total)", a.events_total)
+        if a.hazard_ratio:
+            hr = a.hazard_ratio
+            strat = {True: ", stratified", False: ", unstratified", None: ""}[hr.stratified]
+            add("", f"HR ({hr.level:g}% CI{strat})", hr.printed)
+        if a.p_value:
+            add("", "p-value" + (" (one-sided)" if a.p_value.sided == 1 else ""),
+                a.p_value.printed)
+        add("", "median follow-up (months)", a.follow_up_months)
+        add("", "data cut-off", a.data_cutoff)
+    return pd.DataFrame(rows, columns=["analysis_id", "version", "endpoint", "cohort", "arm",
+                                       "quantity", "reported", "source"])
+
+
+def slug(text: str) -> str:
+    """Lower-case, hyphenated form of a label (for file names)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

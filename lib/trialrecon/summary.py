@@ -1,0 +1,468 @@
+"""Algebra of reported summary statistics, and consistency checks with verdicts.
+
+Every number computed here is *derived* from what a trial printed. Checks take the
+rounding of the printed digits into account: a derived figure is computed at every corner of
+the box of true values that round to the printed ones (all the functions are monotone in each
+argument, so the corners bound the range).
+
+References
+----------
+Altman DG, Bland JM. How to obtain the P value from a confidence interval. BMJ 2011;343:d2304.
+Schoenfeld D. Sample-size formula for the proportional-hazards regression model.
+    Biometrics 1983;39:499-503.
+Brown NJL, Heathers JAJ. The GRIM test. Soc Psychol Personal Sci 2017;8:363-369 (preprint 2016).
+Newcombe RG. Interval estimation for the difference between independent proportions.
+    Stat Med 1998;17:873-890.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from .printed import Printed
+from .registry import BINARY, TIME_TO_EVENT, Analysis
+
+CONSISTENT, QUESTIONABLE, INCONSISTENT, UNTESTABLE = (
+    "consistent", "questionable", "inconsistent", "not testable")
+
+#: Schoenfeld's formula is an approximation: with unequal allocation or strong effects it
+#: under-states the events by 10-15% (checked on METEOR and CheckMate 9ER, where counts are
+#: printed). Reported counts within this factor of the implied range are consistent.
+SCHOENFELD_TOLERANCE = 1.20
+#: A printed p from a stratified log-rank test may differ from the Wald p of the HR and CI;
+#: within this factor the two are "questionable" rather than "inconsistent".
+P_TOLERANCE = 3.0
+#: Weibull shapes typical of PFS and OS curves; outside, medians and HR hardly fit one PH model.
+PLAUSIBLE_SHAPE = (0.5, 2.0)
+WIDE_SHAPE = (1 / 3, 3.0)
+
+
+# --------------------------------------------------------------------------- algebra
+
+
+def z_value(level: float) -> float:
+    """Two-sided normal quantile for a confidence level given in percent (95 -> 1.95996)."""
+    return float(stats.norm.ppf(0.5 + level / 200.0))
+
+
+def se_log_hr(lower: float, upper: float, level: float = 95.0) -> float:
+    """Standard error of log HR from a Wald CI: ``(ln upper - ln lower) / (2 z)``."""
+    return (math.log(upper) - math.log(lower)) / (2.0 * z_value(level))
+
+
+def ci_asymmetry(hr: float, lower: float, upper: float) -> float:
+    """``ln HR`` minus the centre of the log CI; zero for a Wald interval."""
+    return math.log(hr) - 0.5 * (math.log(lower) + math.log(upper))
+
+
+def p_from_ci(hr: float, lower: float, upper: float, level: float = 95.0) -> float:
+    """Two-sided Wald p-value implied by an HR and its CI (exact normal tail).
+
+    Altman and Bland (2011) approximate the normal tail; the exact tail is used here.
+    """
+    z = abs(math.log(hr)) / se_log_hr(lower, upper, level)
+    return float(2.0 * stats.norm.sf(z))
+
+
+def schoenfeld_events(se: float, allocation_fraction: float) -> float:
+    """Events implied by the SE of log HR: ``d = 1 / (SE^2 p (1 - p))`` (Schoenfeld 1983).
+
+    ``p`` is the share of patients allocated to the experimental arm (2/3 for 2:1).
+    """
+    p = allocation_fraction
+    return 1.0 / (se * se * p * (1.0 - p))
+
+
+def se_from_events(events_experimental: int, events_control: int) -> float:
+    """SE of log HR from per-arm event counts, ``sqrt(1/d1 + 1/d2)`` (log-rank variance)."""
+    return math.sqrt(1.0 / events_experimental + 1.0 / events_control)
+
+
+def exponential_hr(median_experimental: float, median_control: float) -> float:
+    """HR implied by two medians under exponential survival: ``m_control / m_experimental``."""
+    return median_control / median_experimental
+
+
+def weibull_shape(hr: float, median_experimental: float, median_control: float) -> float:
+    """Common Weibull shape reconciling two medians with a proportional-hazards HR.
+
+    With ``S_i(t) = exp(-(t / scale_i)^k)`` the HR is ``(scale_c / scale_e)^k`` and medians scale
+    like the scales, so ``k = ln HR / ln(m_c / m_e)``. ``k > 1``: hazard rising with time.
+    """
+    return math.log(hr) / math.log(median_control / median_experimental)
+
+
+def grim_counts(percent: float, n: int, decimals: int) -> list[int]:
+    """Integer counts ``k`` in ``0..n`` whose ``100 k / n`` rounds to the printed percentage.
+
+    An empty list means the printed figure is impossible with denominator ``n``
+    (the GRIM idea, Brown and Heathers 2016). Rounding half up and half to even both count.
+    """
+    half = 0.5 * 10.0 ** (-decimals) + 1e-9
+    k = np.arange(n + 1)
+    pct = 100.0 * k / n
+    return [int(x) for x in k[np.abs(pct - percent) <= half]]
+
+
+@dataclass(frozen=True)
+class BinaryComparison:
+    """Derived comparison of two proportions (experimental vs control)."""
+
+    risk_difference: float
+    rd_lower: float
+    rd_upper: float
+    relative_risk: float
+    rr_lower: float
+    rr_upper: float
+    fisher_p: float
+
+
+def compare_proportions(x1: int, n1: int, x2: int, n2: int, level: float = 95.0
+                        ) -> BinaryComparison:
+    """Risk difference (Newcombe hybrid score CI), relative risk (log CI) and Fisher's exact p.
+
+    The RR is undefined when the control count is 0; it is then returned as ``inf`` with
+    ``nan`` bounds.
+    """
+    alpha = 1.0 - level / 100.0
+    lo, hi = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff",
+                                        alpha=alpha)
+    if x1 > 0 and x2 > 0:
+        rr = stats.contingency.relative_risk(x1, n1, x2, n2)
+        ci = rr.confidence_interval(confidence_level=level / 100.0)
+        rr_value, rr_lo, rr_hi = rr.relative_risk, ci.low, ci.high
+    else:
+        rr_value, rr_lo, rr_hi = (math.inf if x1 else math.nan), math.nan, math.nan
+    fisher = stats.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue
+    return BinaryComparison(x1 / n1 - x2 / n2, float(lo), float(hi), float(rr_value),
+                            float(rr_lo), float(rr_hi), float(fisher))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class Check:
+    """One consistency check of one analysis. ``derived`` is computed, never reported."""
+
+    analysis_id: str
+    check: str
+    reported: str
+    derived: str
+    derived_value: float
+    verdict: str
+    reason: str
+
+
+def _corners(fn: Callable[..., float], *printed: tuple[float, float]) -> tuple[float, float]:
+    values = [fn(*c) for c in itertools.product(*printed)]
+    return min(values), max(values)
+
+
+def _hr_box(a: Analysis) -> tuple[tuple[float, float], ...]:
+    p = a.hazard_ratio.printed
+    return p.bounds("value"), p.bounds("lower"), p.bounds("upper")
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def _hr_checks(a: Analysis) -> list[Check]:
+    hr = a.hazard_ratio
+    v, lo, hi, level = hr.printed.value, hr.printed.lower, hr.printed.upper, hr.level
+    box = _hr_box(a)
+    out = []
+
+    se = se_log_hr(lo, hi, level)
+    out.append(Check(a.id, "SE of log HR", f"{hr.printed.text}, {level:g}% CI", f"{se:.4f}", se,
+                     UNTESTABLE, f"(ln {hi:g} - ln {lo:g}) / (2 x {z_value(level):.4f})"))
+
+    asym = ci_asymmetry(v, lo, hi)
+    amin, amax = _corners(ci_asymmetry, *box)
+    if amin <= 0 <= amax:
+        verdict, why = CONSISTENT, "HR sits at the geometric centre of its CI within rounding"
+    elif min(abs(amin), abs(amax)) <= (amax - amin) / 2:
+        verdict, why = QUESTIONABLE, (
+            f"off-centre by {min(abs(amin), abs(amax)):.3f} on the log scale beyond rounding; "
+            "a non-Wald (e.g. stratified or profile) interval could explain it")
+    else:
+        verdict, why = INCONSISTENT, (
+            f"off-centre by at least {min(abs(amin), abs(amax)):.3f} on the log scale, twice the "
+            "rounding allows: a digit of the HR or CI may be misprinted")
+    out.append(Check(a.id, "HR at centre of CI", hr.printed.text,
+                     f"ln HR - mid ln CI = {asym:+.3f} "
+                     f"(rounding allows {amin:+.3f} to {amax:+.3f})",
+                     asym, verdict, why))
+
+    p = p_from_ci(v, lo, hi, level)
+    pmin, pmax = _corners(lambda h, l_, u: p_from_ci(h, l_, u, level), *box)
+    if a.p_value is None:
+        out.append(Check(a.id, "p-value from HR and CI", "not reported", _fmt_p(p), p,
+                         UNTESTABLE, "two-sided Wald p implied by HR and CI"))
+    else:
+        printed = a.p_value.parsed
+        qlo, qhi = printed.two_sided()
+        sided = " (one-sided, doubled)" if printed.sided == 1 else ""
+        shown = f"{_fmt_p(p)} (rounding: {_fmt_p(pmin)}-{_fmt_p(pmax)})"
+        if pmin <= qhi and qlo <= pmax:
+            verdict, why = CONSISTENT, f"implied two-sided p agrees with the printed p{sided}"
+        else:
+            gap = qlo / pmax if qlo > pmax else pmin / max(qhi, 1e-300)
+            if not printed.bound and printed.sided == 2 and pmin / 2 <= qhi and qlo <= pmax / 2:
+                verdict, why = INCONSISTENT, (
+                    "printed p is half the implied two-sided p: it is probably one-sided")
+            elif gap <= P_TOLERANCE:
+                verdict, why = QUESTIONABLE, (
+                    f"differs by a factor {gap:.1f}; a stratified log-rank p can differ this much "
+                    "from the Wald p of the HR")
+            else:
+                verdict, why = INCONSISTENT, (
+                    f"implied p differs from the printed p by a factor {gap:.0f}")
+        out.append(Check(a.id, "p-value from HR and CI", a.p_value.printed + sided, shown, p,
+                         verdict, why))
+
+    frac = a.trial.design.allocation_fraction
+    d = schoenfeld_events(se, frac)
+    dmin, dmax = _corners(lambda l_, u: schoenfeld_events(se_log_hr(l_, u, level), frac),
+                          box[1], box[2])
+    formula = f"d = 1/(SE^2 p(1-p)), p = {frac:.3g} ({a.trial.design.allocation})"
+    reported = _reported_events(a)
+    if reported is None:
+        out.append(Check(a.id, "events implied by CI (Schoenfeld)", "not reported",
+                         f"{d:.0f} (rounding: {dmin:.0f}-{dmax:.0f})", d, UNTESTABLE, formula))
+    else:
+        if dmin / SCHOENFELD_TOLERANCE <= reported <= dmax * SCHOENFELD_TOLERANCE:
+            verdict, why = CONSISTENT, f"reported events within the Schoenfeld range; {formula}"
+        elif dmin / 1.5 <= reported <= dmax * 1.5:
+            verdict, why = QUESTIONABLE, (
+                f"reported {reported} vs implied {d:.0f}: beyond the approximation's usual error; "
+                "the CI may come from a different analysis (review, cut-off) than the count")
+        else:
+            verdict, why = INCONSISTENT, f"reported {reported} vs implied {d:.0f}; {formula}"
+        out.append(Check(a.id, "events implied by CI (Schoenfeld)", str(reported),
+                         f"{d:.0f} (rounding: {dmin:.0f}-{dmax:.0f})", d, verdict, why))
+    names = a.arm_names
+    if len(names) == 2 and all(a.arms[n].events for n in names):
+        se_ev = se_from_events(*(a.arms[n].events for n in names))
+        smin, smax = _corners(lambda l_, u: se_log_hr(l_, u, level), box[1], box[2])
+        ok = smin / 1.1 <= se_ev <= smax * 1.1
+        counts = "/".join(str(a.arms[n].events) for n in names)
+        out.append(Check(a.id, "SE from per-arm events", counts,
+                         f"sqrt(1/d1+1/d2) = {se_ev:.4f} vs CI {se:.4f}", se_ev,
+                         CONSISTENT if ok else QUESTIONABLE,
+                         "log-rank variance of the reported counts against the CI width"
+                         + ("" if ok else "; differs by more than 10%")))
+    return out
+
+
+def _reported_events(a: Analysis) -> int | None:
+    per_arm = [a.arms[n].events for n in a.arm_names]
+    if per_arm and all(e is not None for e in per_arm):
+        return int(sum(per_arm))
+    return a.events_total
+
+
+def _median_checks(a: Analysis) -> list[Check]:
+    names = a.arm_names
+    if len(names) != 2 or a.hazard_ratio is None:
+        return []
+    me, mc = (a.arms[n].median for n in names)
+    if me is None or mc is None or not me.reached or not mc.reached:
+        return []
+    hr = a.hazard_ratio.printed
+    exp_hr = exponential_hr(me.value, mc.value)
+    in_ci = hr.lower <= exp_hr <= hr.upper
+    out = [Check(a.id, "HR implied by medians (exponential)", f"{mc.text} / {me.text} months",
+                 f"{exp_hr:.2f}", exp_hr, CONSISTENT if in_ci else QUESTIONABLE,
+                 "exponential HR lies inside the reported CI" if in_ci else
+                 "exponential HR outside the reported CI: hazards are not constant (see shape)")]
+    label = f"HR {hr.text} with medians {me.text} vs {mc.text}"
+    if me.value == mc.value:
+        return out
+    k = weibull_shape(hr.value, me.value, mc.value)
+    if hr.lower <= 1.0 <= hr.upper:
+        verdict, why = CONSISTENT, (
+            "HR CI includes 1, so close medians constrain the hazard shape only weakly")
+    else:
+        ks = sorted(weibull_shape(h, me.value, mc.value) for h in (hr.lower, hr.upper))
+        if ks[1] <= 0:
+            verdict, why = INCONSISTENT, (
+                "under proportional hazards the arm with the lower hazard must have the longer "
+                "median; these medians go the other way")
+        elif ks[0] <= PLAUSIBLE_SHAPE[1] and ks[1] >= PLAUSIBLE_SHAPE[0]:
+            verdict, why = CONSISTENT, (
+                f"a common Weibull shape in {ks[0]:.2f}-{ks[1]:.2f} (from the CI) reconciles "
+                f"medians and HR; k {'>' if k > 1 else '<'} 1 means a "
+                f"{'rising' if k > 1 else 'falling'} hazard")
+        elif ks[0] <= WIDE_SHAPE[1] and ks[1] >= WIDE_SHAPE[0]:
+            verdict, why = QUESTIONABLE, (
+                f"needs an unusual Weibull shape ({ks[0]:.2f}-{ks[1]:.2f}); hazards may be "
+                "non-proportional")
+        else:
+            verdict, why = INCONSISTENT, (
+                f"needs a Weibull shape of {ks[0]:.2f}-{ks[1]:.2f}: medians and HR do not fit "
+                "one proportional-hazards Weibull model")
+    out.append(Check(a.id, "Weibull shape reconciling medians and HR", label,
+                     f"k = {k:.2f}", k, verdict, why))
+    return out
+
+
+def _landmark_checks(a: Analysis) -> list[Check]:
+    """Under PH, ``S_e(t) = S_c(t)^HR``: the reported experimental rate must fit the HR CI."""
+    names = a.arm_names
+    if len(names) != 2 or a.hazard_ratio is None:
+        return []
+    exp_arm, ctl_arm = (a.arms[n] for n in names)
+    hr = a.hazard_ratio.printed
+    out = []
+    for le in exp_arm.landmarks:
+        lc = next((x for x in ctl_arm.landmarks if x.time_months == le.time_months
+                   and x.method == le.method == "km"), None)
+        if lc is None:
+            continue
+        sc = lc.percent.value / 100.0
+        implied = 100.0 * sc ** hr.value
+        lo_, hi_ = 100.0 * sc ** hr.upper, 100.0 * sc ** hr.lower
+        half = le.percent.half_unit()
+        ok = lo_ - half <= le.percent.value <= hi_ + half
+        out.append(Check(
+            a.id, f"{le.time_months:g}-month rate under PH",
+            f"{le.percent.text}% vs {lc.percent.text}%",
+            f"{implied:.1f}% (HR CI: {lo_:.1f}-{hi_:.1f}%)", implied,
+            CONSISTENT if ok else QUESTIONABLE,
+            "S_exp = S_ctl ^ HR"
+            + ("" if ok else ": outside the range; hazards may be non-proportional")))
+    return out
+
+
+def _binary_checks(a: Analysis) -> list[Check]:
+    out = []
+    counts: dict[str, list[int]] = {}
+    items: list[tuple[str, Printed, int, str]] = []
+    for name in a.arm_names:
+        arm = a.arms[name]
+        if arm.n is None:
+            continue
+        if arm.percent is not None:
+            items.append((name, arm.percent, arm.n, "percent"))
+        items += [(name, lm.percent, arm.n, f"{lm.time_months:g}-month crude rate")
+                  for lm in arm.landmarks if lm.method == "crude"]
+    for name, pct, n, what in items:
+        ks = grim_counts(pct.value, n, pct.decimals[0])
+        if what == "percent":
+            counts[name] = ks
+        if ks:
+            shown = ", ".join(map(str, ks[:4])) + (" ..." if len(ks) > 4 else "")
+            verdict, why = CONSISTENT, f"{len(ks)} count(s) of {n} round to {pct.value:g}%"
+        else:
+            shown = "impossible"
+            lo_k = math.floor(pct.value * n / 100)
+            verdict, why = INCONSISTENT, (
+                f"no count of {n} rounds to {pct.text}% ({lo_k}/{n} = {100 * lo_k / n:.2f}%, "
+                f"{lo_k + 1}/{n} = {100 * (lo_k + 1) / n:.2f}%): the denominator differs from N")
+        out.append(Check(a.id, f"GRIM {what} ({name})", f"{pct.text}% of {n}", shown,
+                         float(ks[0]) if ks else math.nan, verdict, why))
+        if ks and pct.lower is not None and pct.upper is not None:
+            tol = max(pct.half_unit("lower"), pct.half_unit("upper")) + 1e-9
+            exact = {k: stats.binomtest(k, n).proportion_ci(0.95, method="exact") for k in ks}
+            match = [k for k, ci in exact.items() if abs(100 * ci.low - pct.lower) <= tol
+                     and abs(100 * ci.high - pct.upper) <= tol]
+            k = match[0] if match else min(ks, key=lambda c: abs(100 * c / n - pct.value))
+            lo_, hi_ = 100 * exact[k].low, 100 * exact[k].high
+            out.append(Check(a.id, f"exact CI of percent ({name})", pct.text,
+                             f"Clopper-Pearson {lo_:.1f}-{hi_:.1f} for {k}/{n}", k,
+                             CONSISTENT if match else QUESTIONABLE,
+                             "printed CI matches the exact binomial CI" if match else
+                             "printed CI is not the Clopper-Pearson interval of any count that "
+                             "fits the percentage (another method, e.g. Wilson)"))
+    names = a.arm_names
+    if len(names) == 2 and all(counts.get(n) for n in names):
+        (x1, n1), (x2, n2) = ((min(counts[n], key=lambda c, n=n: abs(
+            100 * c / a.arms[n].n - a.arms[n].percent.value)), a.arms[n].n) for n in names)
+        c = compare_proportions(x1, n1, x2, n2)
+        rr = ("not defined (0 in control)" if math.isnan(c.rr_lower)
+              else f"{c.relative_risk:.2f} ({c.rr_lower:.2f}-{c.rr_upper:.2f})")
+        derived = (f"{x1}/{n1} vs {x2}/{n2}: RD {100 * c.risk_difference:.1f} points "
+                   f"({100 * c.rd_lower:.1f} to {100 * c.rd_upper:.1f}); RR {rr}; "
+                   f"Fisher p = {_fmt_p(c.fisher_p)}")
+        if a.p_value is None:
+            verdict, why = UNTESTABLE, "derived from the reconstructed counts"
+        else:
+            qlo, qhi = a.p_value.parsed.two_sided()
+            # Printed p for response rates usually comes from a stratified CMH test, so
+            # agreement within a factor P_TOLERANCE is as close as an exact test can get.
+            if qlo / P_TOLERANCE <= c.fisher_p <= qhi * P_TOLERANCE:
+                verdict, why = CONSISTENT, "Fisher's exact p agrees with the printed p"
+            else:
+                verdict, why = QUESTIONABLE, "Fisher's exact p differs from the printed p"
+        out.append(Check(a.id, "risk difference, relative risk, exact test",
+                         a.p_value.printed if a.p_value else "not reported", derived,
+                         c.risk_difference, verdict, why))
+    return out
+
+
+def check_analysis(analysis: Analysis) -> list[Check]:
+    """All consistency checks that the reported figures of one analysis allow."""
+    out: list[Check] = []
+    if analysis.hazard_ratio is not None:
+        out += _hr_checks(analysis)
+    if analysis.endpoint in TIME_TO_EVENT:
+        out += _median_checks(analysis) + _landmark_checks(analysis)
+    if analysis.endpoint in BINARY or any(
+            lm.method == "crude" for arm in analysis.arms.values() for lm in arm.landmarks):
+        out += _binary_checks(analysis)
+    return out
+
+
+def check_table(items: Iterable[Analysis]) -> pd.DataFrame:
+    """Consistency checks of many analyses as one tidy table (all values derived)."""
+    rows = [asdict(c) for a in items for c in check_analysis(a)]
+    return pd.DataFrame(rows, columns=[f for f in Check.__dataclass_fields__])
+
+
+def version_differences(items: Iterable[Analysis]) -> pd.DataFrame:
+    """Figures that differ between versions of the same trial, cohort and endpoint.
+
+    Two printed numbers differ when they differ at the coarser of their two precisions
+    ("0.3" and "0.30" are the same figure; "0.58" and "0.59" are not).
+    Columns: ``trial, cohort, endpoint, quantity, version_a, value_a, version_b, value_b``.
+    """
+    def figures(a: Analysis) -> dict[str, tuple[float, int]]:
+        out: dict[str, tuple[float, int]] = {}
+        for name in a.arm_names:
+            arm = a.arms[name]
+            if arm.n is not None:
+                out[f"N {name}"] = (arm.n, 0)
+            for label, p in ((f"median {name}", arm.median), (f"% {name}", arm.percent)):
+                if p is not None and p.reached:
+                    out[label] = (p.value, p.decimals[0])
+        if a.hazard_ratio is not None:
+            p = a.hazard_ratio.printed
+            out["HR"], out["HR lower"], out["HR upper"] = (
+                (x, d) for x, d in zip((p.value, p.lower, p.upper), p.decimals, strict=True))
+        return out
+
+    groups: dict[tuple[str, str, str], list[Analysis]] = {}
+    for a in items:
+        groups.setdefault((a.trial.trial, a.cohort or "", a.endpoint), []).append(a)
+    rows = []
+    for (trial, cohort, endpoint), group in groups.items():
+        for a, b in itertools.combinations(group, 2):
+            fa, fb = figures(a), figures(b)
+            for q in [q for q in fa if q in fb]:
+                (xa, da), (xb, db) = fa[q], fb[q]
+                if round(xa, min(da, db)) != round(xb, min(da, db)):
+                    rows.append({"trial": trial, "cohort": cohort, "endpoint": endpoint,
+                                 "quantity": q, "version_a": a.version, "value_a": f"{xa:.{da}f}",
+                                 "version_b": b.version, "value_b": f"{xb:.{db}f}"})
+    return pd.DataFrame(rows, columns=["trial", "cohort", "endpoint", "quantity", "version_a",
+                                       "value_a", "version_b", "value_b"])

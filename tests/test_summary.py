@@ -1,0 +1,128 @@
+import math
+
+import pytest
+from trialrecon import registry, summary
+
+
+def checks(analysis_id):
+    return {c.check: c for c in summary.check_analysis(registry.get(analysis_id))}
+
+
+def test_cabinet_pnet_hand_values():
+    # Hand calculation: (ln 0.42 - ln 0.12) / (2 * 1.959964) = 1.252763 / 3.919928 = 0.31959
+    c = checks("cabinet/pnet/pfs/nejm-2025")
+    assert c["SE of log HR"].derived_value == pytest.approx(0.31959, abs=5e-5)
+    # d = 1 / (0.31959^2 * (2/3)(1/3)) = 44.06
+    assert c["events implied by CI (Schoenfeld)"].derived_value == pytest.approx(44.06, abs=0.05)
+    # z = ln(1/0.23) / 0.31959 = 4.5985 -> two-sided p = 4.25e-6
+    assert c["p-value from HR and CI"].derived_value == pytest.approx(4.25e-6, rel=0.02)
+    assert c["p-value from HR and CI"].verdict == summary.CONSISTENT
+
+
+def test_cabinet_epnet_hand_values():
+    c = checks("cabinet/epnet/pfs/nejm-2025")
+    # (ln 0.59 - ln 0.25) / 3.919928 = 0.85866 / 3.919928 = 0.21905
+    assert c["SE of log HR"].derived_value == pytest.approx(0.21905, abs=5e-5)
+    # 1 / (0.21905^2 * 2/9) = 93.8
+    assert c["events implied by CI (Schoenfeld)"].derived_value == pytest.approx(93.8, abs=0.1)
+
+
+def test_versions_of_cabinet_disagree_where_sources_do():
+    diffs = summary.version_differences(registry.analyses("cabinet"))
+    pairs = {(r.cohort, r.quantity, r.version_a, r.version_b) for r in diffs.itertuples()}
+    # ESMO 2023 abstract vs presentation: epNET HR 0.41 vs 0.45; pNET median 13.7 vs 11.4.
+    assert ("epnet", "HR", "esmo-2023-abstract", "esmo-2023-presentation") in pairs
+    assert ("pnet", "median cabozantinib", "esmo-2023-abstract", "esmo-2023-presentation") in pairs
+    # ESMO 2024 abstract vs NEJM: upper CI 0.58 vs 0.59.
+    assert ("epnet", "HR upper", "esmo-2024-abstract", "nejm-2025") in pairs
+    # FDA label vs NEJM: pNET placebo median 3.3 vs 4.4 and reassigned cohorts.
+    assert ("pnet", "median placebo", "nejm-2025", "fda-label-2025") in pairs
+    assert ("pnet", "N cabozantinib", "nejm-2025", "fda-label-2025") in pairs
+    # The pNET HR of ESMO 2024 and NEJM is the same analysis: no difference reported.
+    assert ("pnet", "HR", "esmo-2024-abstract", "nejm-2025") not in pairs
+
+
+def test_implied_events_differ_between_versions():
+    # Local-review IA1 printed 50 events; its CI implies about 35: flagged, not consistent.
+    c = checks("cabinet/pnet/pfs/esmo-2023-abstract")["events implied by CI (Schoenfeld)"]
+    assert c.derived_value == pytest.approx(34.9, abs=0.2)
+    assert c.verdict == summary.QUESTIONABLE
+
+
+def test_reported_events_agree_with_ci_for_meteor():
+    c = checks("meteor/os/lancet-oncol-2016")
+    assert c["events implied by CI (Schoenfeld)"].verdict == summary.CONSISTENT
+    # sqrt(1/140 + 1/180) = 0.11269
+    assert c["SE from per-arm events"].derived_value == pytest.approx(0.11269, abs=1e-5)
+
+
+def test_level_of_ci_is_used():
+    # 98.89% CI: z = 2.5396; SE = (ln 0.89 - ln 0.40)/(2 z) = 0.15749; the printed P=0.001
+    # agrees, which it would not if the interval were read as 95%.
+    c = checks("checkmate9er/os/nejm-2021")
+    assert summary.z_value(98.89) == pytest.approx(2.5396, abs=1e-4)
+    assert c["SE of log HR"].derived_value == pytest.approx(0.15749, abs=5e-5)
+    assert c["p-value from HR and CI"].verdict == summary.CONSISTENT
+    # Read as a 95% CI the same numbers would imply p = 0.012, far from the printed 0.001.
+    assert summary.p_from_ci(0.60, 0.40, 0.89, 95.0) == pytest.approx(0.0123, abs=1e-4)
+
+
+def test_one_sided_p_is_flagged():
+    # ESMO 2023 OS epNET: HR 0.90 (0.56-1.46) implies two-sided p 0.67; printed 0.34 is half.
+    c = checks("cabinet/epnet/os/esmo-2023-presentation")["p-value from HR and CI"]
+    assert c.derived_value == pytest.approx(0.666, abs=0.005)
+    assert c.verdict == summary.INCONSISTENT and "one-sided" in c.reason
+
+
+def test_weibull_shape_and_exponential_hr():
+    # exponential HR = 4.4 / 13.8 = 0.3188; k = ln 0.23 / ln(4.4/13.8) = 1.2858
+    assert summary.exponential_hr(13.8, 4.4) == pytest.approx(0.3188, abs=1e-4)
+    assert summary.weibull_shape(0.23, 13.8, 4.4) == pytest.approx(1.2858, abs=1e-4)
+    c = checks("cabinet/pnet/pfs/nejm-2025")["Weibull shape reconciling medians and HR"]
+    assert c.verdict == summary.CONSISTENT
+
+
+def test_landmark_under_proportional_hazards():
+    # CLARINET: 33.0% ^ 0.47 = 59.4%; CI 0.30-0.73 gives 44.5-71.7%, which holds 65.1%.
+    c = checks("clarinet/pfs/nejm-2014")["24-month rate under PH"]
+    assert c.derived_value == pytest.approx(100 * 0.33 ** 0.47, abs=1e-9)
+    assert c.verdict == summary.CONSISTENT
+
+
+def test_grim_counts():
+    # 19% of 64: 12/64 = 18.75 -> 19 (half up), 13/64 = 20.3.
+    assert summary.grim_counts(19, 64, 0) == [12]
+    # 11.0% of 170 is impossible: 18/170 = 10.59%, 19/170 = 11.18%.
+    assert summary.grim_counts(11.0, 170, 1) == []
+    assert summary.grim_counts(55.7, 323, 1) == [180]
+
+
+def test_grim_verdict_in_registry():
+    c = checks("cosmic311/orr/cancer-2022")
+    assert c["GRIM percent (cabozantinib)"].verdict == summary.INCONSISTENT
+    assert c["GRIM percent (placebo)"].verdict == summary.CONSISTENT
+
+
+def test_binary_comparison_matches_hand_values():
+    # CABOSUN ORR 36/79 vs 14/78: RD = 0.45570 - 0.17949 = 0.27621; RR = 2.5389
+    c = summary.compare_proportions(36, 79, 14, 78)
+    assert c.risk_difference == pytest.approx(0.27621, abs=1e-5)
+    assert c.relative_risk == pytest.approx(2.5389, abs=1e-4)
+    # RR CI by the log method: exp(ln 2.5389 +- 1.96 sqrt(1/36 - 1/79 + 1/14 - 1/78))
+    se = math.sqrt(1 / 36 - 1 / 79 + 1 / 14 - 1 / 78)
+    assert c.rr_lower == pytest.approx(2.5389 * math.exp(-1.959964 * se), rel=1e-3)
+    assert 0 < c.fisher_p < 0.001
+    assert c.rd_lower < c.risk_difference < c.rd_upper
+
+
+def test_exact_ci_check_uses_any_fitting_count():
+    c = checks("meteor/orr/lancet-oncol-2016")
+    assert c["exact CI of percent (everolimus)"].verdict == summary.CONSISTENT
+
+
+def test_every_analysis_gets_checked_without_error():
+    table = summary.check_table(registry.analyses())
+    assert set(table.verdict) <= {summary.CONSISTENT, summary.QUESTIONABLE,
+                                  summary.INCONSISTENT, summary.UNTESTABLE}
+    with_hr = {a.id for a in registry.analyses() if a.hazard_ratio}
+    assert with_hr <= set(table.analysis_id)
