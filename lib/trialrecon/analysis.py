@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
-from lifelines.utils import median_survival_times, restricted_mean_survival_time
+from lifelines.utils import median_survival_times
 from scipy import stats
 
 from .errors import InputError
@@ -65,6 +65,32 @@ def fit_km(ipd: pd.DataFrame, label: str = "arm") -> KaplanMeierFitter:
     return KaplanMeierFitter(label=label).fit(ipd["time"], ipd["event"])
 
 
+def rmst(ipd: pd.DataFrame, tau: float) -> tuple[float, float]:
+    """Restricted mean survival time up to ``tau`` and its standard error.
+
+    The mean is the area under the Kaplan-Meier curve up to ``tau``; the variance is
+    ``sum_j A_j^2 d_j / (Y_j (Y_j - d_j))`` over event times ``t_j <= tau``, with ``A_j`` the
+    area from ``t_j`` to ``tau`` (Klein and Moeschberger 2003, section 4.5; the estimator of
+    survRM2). lifelines' ``restricted_mean_survival_time(return_variance=True)`` returns the
+    variance of min(T, tau) itself, not of the estimate, so it cannot serve for a CI.
+    """
+    table = fit_km(ipd).event_table
+    times = table.index.to_numpy(float)
+    d, y = table["observed"].to_numpy(float), table["at_risk"].to_numpy(float)
+    keep = (d > 0) & (times <= tau)
+    t_j, d_j, y_j = times[keep], d[keep], y[keep]
+    surv = np.cumprod(1.0 - d_j / y_j)
+    # Area between consecutive event times (and from the last one to tau) under the step curve.
+    edges = np.r_[0.0, t_j, tau]
+    heights = np.r_[1.0, surv]
+    areas = np.diff(edges) * heights
+    mean = float(areas.sum())
+    after = np.cumsum(areas[::-1])[::-1][1:]  # A_j: area from t_j to tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(y_j > d_j, after**2 * d_j / (y_j * (y_j - d_j)), 0.0)
+    return mean, math.sqrt(float(terms.sum()))
+
+
 def _at(frame: pd.DataFrame, t: float) -> np.ndarray:
     """Row of a step function (index = time) in force at ``t``."""
     k = int(np.searchsorted(frame.index.to_numpy(), t, side="right")) - 1
@@ -92,21 +118,21 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
     -----
     The hazard ratio is experimental vs control from an unstratified Cox model with Efron's
     method for ties; the p-value is Wald. The RMST difference has a normal CI from the sum of
-    the two Greenwood-type variances (lifelines' ``restricted_mean_survival_time``).
+    the two arms' variances (see :func:`rmst`). In ``effects`` the ``se`` of the hazard ratio is
+    the SE of log HR.
     """
     exp_, ctl = _check(ipd_experimental, names[0]), _check(ipd_control, names[1])
     if tau is None:
         tau = float(min(exp_["time"].max(), ctl["time"].max()))
     fits = {names[0]: fit_km(exp_, names[0]), names[1]: fit_km(ctl, names[1])}
-    rows, marks, rmst = [], [], {}
+    rows, marks, rmst_by_arm = [], [], {}
     for (name, kmf), data in zip(fits.items(), (exp_, ctl), strict=True):
         ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
-        mean, var = restricted_mean_survival_time(kmf, t=tau, return_variance=True)
-        rmst[name] = (float(mean), float(var))
+        mean, se = rmst(data, tau)
+        rmst_by_arm[name] = (mean, se * se)
         rows.append({"arm": name, "n": len(data), "events": int(data["event"].sum()),
                      "median": float(kmf.median_survival_time_), "median_lower": float(ci[0]),
-                     "median_upper": float(ci[1]), "rmst": float(mean),
-                     "rmst_se": math.sqrt(var)})
+                     "median_upper": float(ci[1]), "rmst": mean, "rmst_se": se})
         for t in landmarks:
             s = float(_at(kmf.survival_function_, t)[0])
             lo, hi = _at(kmf.confidence_interval_survival_function_, t)
@@ -117,7 +143,7 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
                       ctl[["time", "event"]].assign(arm=0)], ignore_index=True)
     cox = CoxPHFitter().fit(both, "time", "event").summary.loc["arm"]
     lr = logrank_test(exp_["time"], ctl["time"], exp_["event"], ctl["event"])
-    (m1, v1), (m0, v0) = rmst[names[0]], rmst[names[1]]
+    (m1, v1), (m0, v0) = rmst_by_arm[names[0]], rmst_by_arm[names[1]]
     diff, se = m1 - m0, math.sqrt(v1 + v0)
     z = stats.norm.ppf(0.975)
     effects = pd.DataFrame([

@@ -6,8 +6,10 @@ Errors a user can cause are printed in one line and exit with status 2; no trace
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -44,7 +46,59 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": _cmd_check}
+def _write_csv(frame: pd.DataFrame, path: str) -> None:
+    """Write atomically: a temporary file renamed into place, never a half-written file."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, target)
+
+
+def _cmd_reconstruct(args: argparse.Namespace) -> int:
+    from .curves import read_at_risk, read_curve
+    from .reconstruct import reconstruct
+
+    curve = read_curve(args.curve, scale=args.scale)
+    table = read_at_risk(args.at_risk) if args.at_risk else None
+    result = reconstruct(curve, table, n_patients=args.n_patients,
+                         total_events=args.total_events)
+    for fix in result.fixes:
+        print(f"note: {fix}", file=sys.stderr)
+    _write_csv(result.ipd, args.output)
+    ipd = result.ipd
+    print(f"{len(ipd)} patients, {int(ipd.event.sum())} events -> {args.output}")
+    print(f"largest |digitised - reconstructed KM| = {result.max_abs_error:.4f}")
+    _emit(result.intervals, "table")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .analysis import compare_arms
+    from .curves import label_of, read_ipd
+
+    names = (label_of(args.experimental), label_of(args.control))
+    if names[0] == names[1]:
+        names = ("experimental", "control")
+    result = compare_arms(read_ipd(args.experimental), read_ipd(args.control),
+                          landmarks=args.landmarks, tau=args.tau, names=names)
+    if args.format == "table":
+        print(f"derived from patient data; RMST up to tau = {result.tau:g}")
+        for frame in (result.arms, result.landmarks, result.effects):
+            shown = frame.copy()
+            for col in shown.select_dtypes("number"):
+                shown[col] = [("NR" if x == float("inf") else f"{x:.3g}") if col == "p"
+                              or x == float("inf") else round(x, 4) for x in shown[col]]
+            _emit(shown, "table")
+            print()
+    else:
+        frames = {"arms": result.arms, "landmarks": result.landmarks, "effects": result.effects}
+        tidy = pd.concat([f.assign(table=k) for k, f in frames.items()], ignore_index=True)
+        _emit(tidy, args.format)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _cmd_check, "reconstruct": _cmd_reconstruct, "compare": _cmd_compare}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="consistency checks of reported figures (all derived)")
     p.add_argument("trials", nargs="*", metavar="TRIAL",
                    help="trial ids (e.g. cabinet) or analysis ids; default: all")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    p = sub.add_parser("reconstruct", help="patient data from a digitised KM curve (Guyot 2012)")
+    p.add_argument("curve", metavar="CURVE.csv", help="digitised curve: columns time,survival")
+    p.add_argument("--at-risk", metavar="RISK.csv", help="numbers at risk: time,n_at_risk")
+    p.add_argument("--n-patients", type=int, help="needed without --at-risk")
+    p.add_argument("--total-events", type=int, help="total events in the arm, if published")
+    p.add_argument("--scale", choices=("proportion", "percent"), default="proportion",
+                   help="survival column unit (never guessed)")
+    p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
+
+    p = sub.add_parser("compare", help="re-analyse two arms of patient data")
+    p.add_argument("experimental", metavar="IPD_A.csv")
+    p.add_argument("control", metavar="IPD_B.csv")
+    p.add_argument("--landmarks", type=float, nargs="+", default=[6.0, 12.0, 24.0])
+    p.add_argument("--tau", type=float, help="RMST horizon (default: shorter follow-up)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     return parser
 

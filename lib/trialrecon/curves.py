@@ -141,7 +141,7 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
         negative = t < 0
         if t[0] < -EDGE_TOLERANCE * span:
             raise InputError(f"time {t[0]:g} is far below zero", file=source, row=int(rows[0]),
-                             column="time", advice="check the x-axis calibration of the digitisation")
+                             column="time", advice="check the x-axis calibration")
         fixes.append(f"{int(negative.sum())} slightly negative time(s) set to 0 (first {t[0]:g})")
         t = np.where(negative, 0.0, t)
 

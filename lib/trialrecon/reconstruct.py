@@ -86,11 +86,15 @@ def _bin_evenly(t: list[float], lo: int, hi_break: int, count: int) -> list[int]
         b = np.asarray(breaks)
         fuzz = 1e-7 * float(np.median(np.diff(b)))
         step = (b[-1] - b[0]) / (count + 1)
+        if not step > 0:
+            return [count] + [0] * (m - 1)
         upto = np.clip(np.floor((b[1:] + fuzz - b[0]) / step), 0, count).astype(int)
         return np.diff(upto, prepend=0).tolist()
     gaps = sorted(b - a for a, b in zip(breaks, breaks[1:], strict=False))
     fuzz = 1e-7 * (gaps[m // 2] if m % 2 else 0.5 * (gaps[m // 2 - 1] + gaps[m // 2]))
     start, step = breaks[0], (breaks[-1] - breaks[0]) / (count + 1)
+    if not step > 0:  # an interval narrower than float resolution
+        return [count] + [0] * (m - 1)
     out, below = [], 0
     for b in breaks[1:]:
         upto = min(max(math.floor((b + fuzz - start) / step), 0), count)
@@ -203,8 +207,8 @@ def _guyot(t: list[float], s: list[float], lower: list[int], upper: list[int], n
     i, lo, hi = n_int - 1, lower[-1], upper[-1]
     if n_int > 1:
         span = t[upper[-2]] - t[lower[0]]
-        rate = sum(censored[:-1]) / span if span > 0 else 0.0
-        censored[i] = min(round(rate * (t[hi] - t[lo])), nar[i])
+        guess = sum(censored[:-1]) * (t[hi] - t[lo]) / span if span > 0 else 0.0
+        censored[i] = round(min(guess, nar[i]))  # min first: a tiny span gives inf
     place(i, censored[i], hi)
     sweep(i, last_event[i], clip=True)
 
