@@ -65,6 +65,32 @@ def fit_km(ipd: pd.DataFrame, label: str = "arm") -> KaplanMeierFitter:
     return KaplanMeierFitter(label=label).fit(ipd["time"], ipd["event"])
 
 
+@dataclass(frozen=True)
+class HazardRatio:
+    """Cox hazard ratio (experimental vs control, Efron ties) with 95% CI and Wald p."""
+
+    hr: float
+    lower: float
+    upper: float
+    se: float  # of log HR
+    p: float
+
+
+def cox_hr(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame) -> HazardRatio:
+    """Unstratified Cox model with one treatment indicator (lifelines, Efron's ties)."""
+    both = pd.concat([ipd_experimental[["time", "event"]].assign(arm=1),
+                      ipd_control[["time", "event"]].assign(arm=0)], ignore_index=True)
+    row = CoxPHFitter().fit(both, "time", "event").summary.loc["arm"]
+    return HazardRatio(float(row["exp(coef)"]), float(row["exp(coef) lower 95%"]),
+                       float(row["exp(coef) upper 95%"]), float(row["se(coef)"]), float(row["p"]))
+
+
+def median_follow_up(ipd: pd.DataFrame) -> float:
+    """Median follow-up by the reverse Kaplan-Meier method (Schemper and Smith 1996)."""
+    reverse = KaplanMeierFitter().fit(ipd["time"], 1 - ipd["event"])
+    return float(reverse.median_survival_time_)
+
+
 def rmst(ipd: pd.DataFrame, tau: float) -> tuple[float, float]:
     """Restricted mean survival time up to ``tau`` and its standard error.
 
@@ -139,17 +165,14 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
             marks.append({"arm": name, "time": float(t), "survival": s,
                           "lower": float(lo), "upper": float(hi)})
 
-    both = pd.concat([exp_[["time", "event"]].assign(arm=1),
-                      ctl[["time", "event"]].assign(arm=0)], ignore_index=True)
-    cox = CoxPHFitter().fit(both, "time", "event").summary.loc["arm"]
+    cox = cox_hr(exp_, ctl)
     lr = logrank_test(exp_["time"], ctl["time"], exp_["event"], ctl["event"])
     (m1, v1), (m0, v0) = rmst_by_arm[names[0]], rmst_by_arm[names[1]]
     diff, se = m1 - m0, math.sqrt(v1 + v0)
     z = stats.norm.ppf(0.975)
     effects = pd.DataFrame([
-        {"measure": "hazard ratio", "estimate": float(cox["exp(coef)"]),
-         "lower": float(cox["exp(coef) lower 95%"]), "upper": float(cox["exp(coef) upper 95%"]),
-         "se": float(cox["se(coef)"]), "p": float(cox["p"])},
+        {"measure": "hazard ratio", "estimate": cox.hr, "lower": cox.lower,
+         "upper": cox.upper, "se": cox.se, "p": cox.p},
         {"measure": "log-rank", "estimate": float(lr.test_statistic), "lower": math.nan,
          "upper": math.nan, "se": math.nan, "p": float(lr.p_value)},
         {"measure": "RMST difference", "estimate": diff, "lower": diff - z * se,

@@ -97,8 +97,29 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import fit_summary
+
+    fit = fit_summary(args.analysis, seed=args.seed)
+    _write_csv(fit.ipd, args.output)
+    print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}")
+    print("model (derived): " + ", ".join(f"{k} = {v:.4g}" for k, v in fit.parameters.items()))
+    shown = fit.table.drop(columns=["difference", "tolerance"])
+    _emit(shown, "table")
+    for miss in fit.misses:
+        print(f"finding: {miss}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    return build_report(trials=args.trial, all_pages=args.all, jobs=args.jobs)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "check": _cmd_check, "reconstruct": _cmd_reconstruct, "compare": _cmd_compare}
+    "check": _cmd_check, "reconstruct": _cmd_reconstruct, "compare": _cmd_compare,
+    "simulate": _cmd_simulate, "report": _cmd_report}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landmarks", type=float, nargs="+", default=[6.0, 12.0, 24.0])
     p.add_argument("--tau", type=float, help="RMST horizon (default: shorter follow-up)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    p = sub.add_parser("simulate", help="pseudo patient data calibrated to a printed summary")
+    p.add_argument("analysis", metavar="ANALYSIS_ID", help="e.g. cabinet/pnet/pfs/nejm-2025")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
+
+    p = sub.add_parser("report", help="build the HTML report into reports/")
+    p.add_argument("--trial", action="append", metavar="TRIAL",
+                   help="only this trial's page(s) (repeatable)")
+    p.add_argument("--all", action="store_true", help="every page and the index")
+    p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: cores)")
     return parser
 
 
