@@ -19,11 +19,11 @@ report: $(STAMP)
 	$(BIN)/trialrecon report --all
 
 test: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff check lib tests benchmarks tools
 	$(BIN)/pytest --nbval tests notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff check lib tests benchmarks tools
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

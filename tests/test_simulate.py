@@ -16,7 +16,7 @@ def rows(fit):
     return {(r.quantity, r.arm): r for r in fit.table.itertuples()}
 
 
-def test_cabinet_pnet_nejm_reproduces_hr_ci_and_medians():
+def test_cabinet_pnet_nejm_reproduces_hr_ci_and_placebo_median():
     fit = fit_summary("cabinet/pnet/pfs/nejm-2025")
     r = rows(fit)
     # Tolerances of the issue: HR 0.005, CI bounds 0.01, medians 0.05 months.

@@ -7,5 +7,22 @@ Two roads lead into one analysis layer: the figures a trial printed (:mod:`regis
 
 from .errors import InputError
 
-__all__ = ["InputError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The public functions are imported on first use, so that `import trialrecon` (and the
+    # CLI's error path) stays light.
+    if name == "reconstruct_ipd":
+        from .reconstruct import reconstruct_ipd
+        return reconstruct_ipd
+    if name == "compare_arms":
+        from .analysis import compare_arms
+        return compare_arms
+    if name == "ipd_from_summary":
+        from .simulate import ipd_from_summary
+        return ipd_from_summary
+    raise AttributeError(name)
+
+
+__all__ = ["InputError", "compare_arms", "ipd_from_summary", "reconstruct_ipd"]

@@ -176,6 +176,7 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
         {"measure": "log-rank", "estimate": float(lr.test_statistic), "lower": math.nan,
          "upper": math.nan, "se": math.nan, "p": float(lr.p_value)},
         {"measure": "RMST difference", "estimate": diff, "lower": diff - z * se,
-         "upper": diff + z * se, "se": se, "p": float(2 * stats.norm.sf(abs(diff) / se))},
+         "upper": diff + z * se, "se": se,
+         "p": float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else math.nan},
     ])
     return Comparison(pd.DataFrame(rows), pd.DataFrame(marks), effects, tau)

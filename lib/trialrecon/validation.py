@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from lifelines import datasets
 
-from .analysis import fit_km
+from .analysis import cox_hr, fit_km, median_follow_up
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -124,3 +125,106 @@ def digitise(ipd: pd.DataFrame, *, clicks: int = 100, jitter: float = 0.002,
     t = corners["time"].to_numpy() + rng.normal(0, jitter * span, len(corners))
     s = corners["survival"].to_numpy() + rng.normal(0, jitter, len(corners))
     return pd.DataFrame({"time": np.r_[0.0, t], "survival": np.r_[1.0, s]})
+
+
+#: Digitisation settings of the accuracy study: (label, jitter or None for exact, at-risk rows).
+SETTINGS = (("exact corners, 8 at-risk times", None, 8),
+            ("exact corners, 4 at-risk times", None, 4),
+            ("100 clicks, jitter 0.2%, 4 at-risk times", 0.002, 4),
+            ("100 clicks, jitter 0.5%, 4 at-risk times", 0.005, 4),
+            ("100 clicks, jitter 1%, 3 at-risk times", 0.01, 3))
+
+
+def km_gap(true: pd.DataFrame, rec: pd.DataFrame) -> float:
+    """Largest |S_true(t) - S_rec(t)| on a fine grid of the common follow-up."""
+    grid = np.linspace(0, min(true["time"].max(), rec["time"].max()), 2000)
+    a = fit_km(true).survival_function_at_times(grid).to_numpy()
+    b = fit_km(rec).survival_function_at_times(grid).to_numpy()
+    return float(np.max(np.abs(a - b)))
+
+
+def guyot_accuracy(datasets: tuple[str, ...] = tuple(EXAMPLES), settings=SETTINGS,
+                   repeats: int = 20) -> pd.DataFrame:
+    """Reconstruct each bundled trial under each digitisation setting; compare with truth.
+
+    Noisy settings are repeated ``repeats`` times with seeds 0..repeats-1; a digitisation
+    that cleaning refuses (noise beyond what it accepts) is counted, not used.
+    """
+    from .reconstruct import reconstruct
+
+    rows = []
+    for name in datasets:
+        trial = example_trial(name)
+        arms = [trial.arms[n] for n in trial.names]
+        hr_true = cox_hr(*arms).hr
+        d_true = sum(int(a["event"].sum()) for a in arms)
+        for label, jitter, count in settings:
+            times = regular_times(arms, count)
+            runs = 1 if jitter is None else repeats
+            hr_err, d_err, gaps, refused = [], [], [], 0
+            for seed in range(runs):
+                try:
+                    recs = [reconstruct(km_steps(a) if jitter is None else
+                                        digitise(a, clicks=100, jitter=jitter,
+                                                 seed=1000 * seed + k),
+                                        at_risk_table(a, times), diagnostics=False).ipd
+                            for k, a in enumerate(arms)]
+                except InputError:
+                    refused += 1
+                    continue
+                hr_err.append(abs(cox_hr(*recs).hr / hr_true - 1))
+                d_err.append(abs(sum(int(r["event"].sum()) for r in recs) / d_true - 1))
+                gaps.append(max(km_gap(a, r) for a, r in zip(arms, recs, strict=True)))
+            def stat(fn, xs):  # every run refused: nothing to summarise
+                return float(fn(xs)) if xs else float("nan")
+            rows.append({"dataset": name, "patients": sum(len(a) for a in arms),
+                         "setting": label, "runs": runs, "refused": refused,
+                         "HR true": hr_true,
+                         "HR error % (mean)": 100 * stat(np.mean, hr_err),
+                         "HR error % (max)": 100 * stat(np.max, hr_err),
+                         "events error % (max)": 100 * stat(np.max, d_err),
+                         "max KM gap (max)": stat(np.max, gaps)})
+    return pd.DataFrame(rows)
+
+
+def summary_recovery(cases: tuple[tuple[float, float, float], ...] = (
+        (0.8, 6.0, 0.5), (1.0, 10.0, 0.7), (1.4, 10.0, 0.6), (1.8, 15.0, 0.4)),
+        n: int = 600, seed: int = 1) -> pd.DataFrame:
+    """Simulate trials from known Weibull PH models, summarise them as a paper would, and
+    recover the model with :func:`trialrecon.simulate.fit_summary`.
+
+    ``cases`` are (shape, control scale in months, HR). Censoring is uniform on 12-36 months.
+    """
+    from .registry import Trial
+    from .simulate import fit_summary
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for shape, scale_c, hr in cases:
+        scale_e = scale_c * hr ** (-1 / shape)
+        arms = []
+        for scale in (scale_e, scale_c):
+            t = scale * rng.weibull(shape, n)
+            c = rng.uniform(12, 36, n)
+            arms.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)}))
+        fit_hr = cox_hr(*arms)
+        medians = [f"{float(fit_km(a).median_survival_time_):.1f}" for a in arms]
+        trial = Trial.model_validate({
+            "trial": "simulated", "name": "Simulated", "company": "-", "drug": "a",
+            "comparator": "b", "indication": "-",
+            "design": {"phase": "3", "allocation": "1:1", "blinding": "-"},
+            "arms": ["a", "b"], "sources": {"sim": "simulated from a known model"},
+            "analyses": [{"version": "v", "label": "v", "endpoint": "PFS", "source": "sim",
+                          "follow_up_months": round(median_follow_up(pd.concat(arms)), 1),
+                          "arms": {"a": {"n": n, "median": medians[0]},
+                                   "b": {"n": n, "median": medians[1]}},
+                          "hazard_ratio": {"printed": f"{fit_hr.hr:.2f} ({fit_hr.lower:.2f}-"
+                                                     f"{fit_hr.upper:.2f})"}}]})
+        fit = fit_summary(trial.analyses[0])
+        rows.append({"true shape": shape, "fitted shape": fit.model.shape,
+                     "true HR": hr, "printed HR": round(fit_hr.hr, 2),
+                     "fitted HR": cox_hr(*(fit.ipd[fit.ipd.arm == x] for x in ("a", "b"))).hr,
+                     "true control scale": scale_c, "fitted control scale": fit.model.scale_control,
+                     "figures within rounding": int(fit.table.within.fillna(True).sum()),
+                     "figures": len(fit.table)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,133 @@
+"""Figures for people: Kaplan-Meier plots with numbers at risk, forest plots, overlays.
+
+Reported values are drawn beside reconstructed ones and labelled as such.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from lifelines.plotting import add_at_risk_counts
+
+from .analysis import fit_km
+
+COLOURS = ("#1b6ca8", "#c8553d", "#588b8b", "#8e6c8a")
+
+
+def km_plot(arms: Mapping[str, pd.DataFrame], *, title: str = "",
+            reported_medians: Mapping[str, float | None] | None = None,
+            reported_hr: str | None = None, time_unit: str = "months",
+            endpoint: str = "Survival", at_risk_step: float | None = None,
+            digitised: Mapping[str, pd.DataFrame] | None = None) -> plt.Figure:
+    """Kaplan-Meier curves of patient data with a numbers-at-risk table underneath.
+
+    Parameters
+    ----------
+    arms
+        Patient data per arm (columns ``time``, ``event``), experimental first.
+    reported_medians
+        Printed medians per arm, drawn as dashed drop lines marked "reported".
+    reported_hr
+        Printed HR with CI, shown in a box beside the reconstructed HR.
+    digitised
+        Digitised curve points per arm (``time``, ``survival``), drawn as dots.
+    """
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    fits = []
+    for colour, (name, ipd) in zip(COLOURS, arms.items(), strict=False):
+        kmf = fit_km(ipd, label=f"{name} (reconstructed)")
+        kmf.plot_survival_function(ax=ax, ci_show=True, color=colour, linewidth=1.8,
+                                   show_censors=True, censor_styles={"ms": 4, "marker": "|"})
+        fits.append(kmf)
+        if digitised is not None and name in digitised:
+            d = digitised[name]
+            ax.plot(d["time"], d["survival"], "o", ms=2.5, color=colour, alpha=0.6,
+                    label=f"{name} (digitised points)")
+        if reported_medians and reported_medians.get(name) is not None:
+            m = reported_medians[name]
+            ax.plot([m, m], [0, 0.5], ls="--", lw=1, color=colour)
+            ax.plot([m], [0.5], marker="D", color=colour, ms=6, ls="none",
+                    label=f"{name}: reported median {m:g} {time_unit}")
+    ax.axhline(0.5, color="grey", lw=0.6, ls=":")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_ylabel(f"{endpoint} probability")
+    ax.set_xlabel(f"Time since randomisation ({time_unit})")
+    if reported_hr:
+        ax.text(0.98, 0.97, reported_hr, transform=ax.transAxes, ha="right", va="top",
+                fontsize=9, bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=11)
+    end = max(float(f.timeline.max()) for f in fits)
+    step = at_risk_step or _nice_step(end)
+    ax.set_xticks(np.arange(0, end + 1e-9, step))
+    add_at_risk_counts(*fits, ax=ax, rows_to_show=["At risk"], labels=list(arms))
+    fig.tight_layout()
+    return fig
+
+
+def _nice_step(end: float) -> float:
+    raw = end / 8
+    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    return min((m * power for m in (1, 2, 3, 5, 10) if m * power >= raw), default=raw)
+
+
+def forest_plot(rows: pd.DataFrame, *, title: str = "Reported hazard ratios") -> plt.Figure:
+    """Forest plot of printed HRs: columns ``label, hr, lower, upper, level, group``.
+
+    Rows are drawn in order, grouped by ``group`` with a gap between groups; the x-axis is
+    logarithmic and the CI level is printed beside each interval.
+    """
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(9, 0.32 * n + 1.6))
+    y, ticks, labels, last = 0.0, [], [], None
+    for r in rows.itertuples():
+        if last is not None and r.group != last:
+            y -= 0.6
+        last = r.group
+        ax.plot([r.lower, r.upper], [y, y], color="#1b6ca8", lw=1.5)
+        ax.plot([r.hr], [y], "s", color="#1b6ca8", ms=5)
+        ax.text(r.upper * 1.04, y, f"{r.hr:.2f} ({r.lower:.2f}-{r.upper:.2f}), {r.level:g}% CI",
+                va="center", fontsize=7)
+        ticks.append(y)
+        labels.append(r.label)
+        y -= 1
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(ticks, labels, fontsize=7.5)
+    ax.set_xlabel("Hazard ratio, experimental vs control (log scale; < 1 favours experimental)")
+    lo, hi = rows.lower.min(), rows.upper.max()
+    ax.set_xlim(lo / 1.3, hi * 3.5)
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_plot(table: pd.DataFrame, *, x: str, y: str, hue: str,
+                  ylabel: str, title: str) -> plt.Figure:
+    """Grouped bars of an accuracy table (one bar per ``hue`` within each ``x``)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    groups = list(dict.fromkeys(table[x]))
+    hues = list(dict.fromkeys(table[hue]))
+    width = 0.8 / len(hues)
+    for k, h in enumerate(hues):
+        sub = table[table[hue] == h].set_index(x).reindex(groups)
+        ax.bar(np.arange(len(groups)) + k * width, sub[y], width, label=h,
+               color=COLOURS[k % len(COLOURS)])
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def close(figures: Sequence[plt.Figure] | plt.Figure) -> None:
+    """Release figures from pyplot, so that a notebook shows each once, where displayed."""
+    for f in figures if isinstance(figures, Sequence) else [figures]:
+        plt.close(f)

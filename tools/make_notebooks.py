@@ -1,0 +1,296 @@
+"""Write the report's notebooks (thin: parameters, narrative and calls into trialrecon).
+
+The notebooks are committed with their outputs (nbval compares them); this script is their
+source. Run ``.venv/bin/python tools/make_notebooks.py`` and then execute them in place with
+``.venv/bin/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb``.
+"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1] / "notebooks"
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+          "language_info": {"name": "python"}}
+
+
+def md(text):
+    return nbf.v4.new_markdown_cell(text.strip())
+
+
+def code(text, *tags):
+    cell = nbf.v4.new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def write(name, cells):
+    nb = nbf.v4.new_notebook(cells=cells, metadata=KERNEL)
+    nbf.write(nb, HERE / f"{name}.ipynb")
+
+
+SETUP = """
+import warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from IPython.display import Markdown, display
+pd.set_option("display.max_colwidth", 80)
+pd.set_option("display.width", 160)
+"""
+
+write("trial_report", [
+    md("""
+# Trial report
+One trial (and cohort): what each source printed, whether the figures agree with each other,
+and patient data rebuilt from the printed summary. Reported figures are copied from their
+sources; everything computed here is marked **derived**.
+"""),
+    code("""
+# Parameters (papermill -p NAME VALUE; `papermill --help-notebook` lists them)
+trial = "cabinet"  # trial id: cabinet, clarinet, meteor, checkmate9er, cabosun, celestial, cosmic311, somatuline-acromegaly, increlex
+cohort = "pnet"  # cohort id for trials with cohorts (cabinet: pnet or epnet); "" otherwise
+""", "parameters"),
+    code(SETUP + """
+from trialrecon.pages import TrialPage
+page = TrialPage(trial, cohort or None)
+display(Markdown(page.title()))
+"""),
+    md("""
+## What was reported
+Every figure as printed, one column per version of the analysis (reported data, nothing
+derived). Medians and follow-up in months; CIs are 95% unless the row says otherwise.
+"""),
+    code("""
+display(page.reported())
+display(Markdown("**Sources.**\\n\\n" + page.sources()))
+"""),
+    md("""
+## Are the printed figures consistent with each other? (derived)
+For each analysis: the SE of log HR from the CI at its stated level; whether the HR sits at
+the geometric centre of its CI within the rounding of the printed digits; the two-sided p
+implied by HR and CI (exact normal; Altman and Bland 2011) against the printed p; the events
+implied by the CI width (Schoenfeld 1983, d = 1/(SE² p(1−p)) for the allocation ratio); the HR
+that exponential curves with the printed medians imply and the common Weibull shape that
+reconciles medians and HR under proportional hazards; and, for percentages with a known
+denominator, the counts that round to them (GRIM; Brown and Heathers 2016).
+"""),
+    code("""
+display(page.checks())
+"""),
+    md("""
+## Where the versions disagree (reported)
+Printed figures that differ between versions of the same analysis, at the coarser of the two
+printed precisions. Different versions are different data snapshots or reviews, not errors.
+"""),
+    code("""
+diffs = page.differences()
+display(diffs if len(diffs) else Markdown("_No printed figure differs between versions._"))
+"""),
+    md("""
+## Patient data rebuilt from the printed summary (derived)
+Pseudo patient data per arm from a Weibull proportional-hazards model with a common shape,
+censored by uniform accrual and a cut-off, calibrated until its re-analysis (Kaplan-Meier
+medians, Cox HR with Efron ties, reverse-KM follow-up) reproduces the printed figures within
+their rounding. Figures that no parameter set reproduces are reported as findings. Dashed
+lines mark the printed medians; the box gives the printed and the reconstructed HR.
+"""),
+    code("""
+for fit in page.fits:
+    display(*page.fit_section(fit))
+if not page.fits:
+    display(Markdown("_No time-to-event analysis of this trial prints arm sizes, a median or "
+                     "landmark and an HR, so none can be rebuilt._"))
+"""),
+    md("""
+## Binary outcomes (derived)
+Response and adverse-event rates: integer counts that round to each printed percentage, the
+exact (Clopper-Pearson) CI of those counts against any printed CI, and the risk difference
+(Newcombe), relative risk and Fisher's exact test between arms.
+"""),
+    code("""
+binary = page.binary()
+display(binary if len(binary) else Markdown("_No binary outcome with a denominator._"))
+continuous = page.continuous()
+if len(continuous):
+    display(Markdown("**Continuous outcomes (reported).**"), continuous)
+"""),
+    md("## Key figures (derived, rounded; compared by the regression tests)"),
+    code("""
+print(page.key_figures())
+"""),
+])
+
+write("portfolio", [
+    md("""
+# Portfolio overview
+Every hazard ratio the registry holds, grouped by trial, cohort, endpoint and version, with
+the consistency verdicts of all analyses and the context of each trial. HRs and CIs are
+reported values; verdicts are derived.
+"""),
+    code("""
+# Parameters
+trials = ""  # comma-separated trial ids to include; "" for every trial
+""", "parameters"),
+    code(SETUP + """
+from trialrecon import pages, plots
+items = pages.select_analyses(trials)
+fig = plots.forest_plot(pages.hazard_ratios(items),
+                        title="Reported hazard ratios with their CIs (reported values)")
+plots.close(fig)
+display(fig)
+"""),
+    md("## Consistency verdicts per trial (derived)"),
+    code("""
+display(pages.verdict_counts(items))
+"""),
+    md("## Questionable and inconsistent figures (derived), with reasons"),
+    code("""
+display(pages.flagged_checks(items))
+"""),
+    md("## The trials"),
+    code("""
+display(pages.portfolio_context())
+display(Markdown("**Sources.**\\n\\n" + pages.sources_markdown(items)))
+"""),
+    md("## Key figures (compared by the regression tests)"),
+    code("""
+print(f"{len(items)} analyses, {len(pages.hazard_ratios(items))} hazard ratios")
+print(pages.verdict_counts(items).sum().to_string())
+"""),
+])
+
+write("curve_reconstruction", [
+    md("""
+# Rebuilding patient data from a digitised Kaplan-Meier figure
+Guyot, Ades, Ouwens and Welton (BMC Med Res Methodol 2012;12:9): censoring per at-risk
+interval from the printed numbers at risk, events at each digitised step from the drop of the
+curve. By default the input is made here from real patient data of a randomised trial that
+lifelines ships (GBSG2, Schumacher et al. 1994, hormonal therapy vs none, recurrence-free
+survival; days converted to months), drawn as a journal would draw it, so the truth is known.
+"""),
+    code("""
+# Parameters: CSV files per arm ("" for the bundled example)
+curve_experimental = ""  # digitised curve of the experimental arm: columns time,survival
+at_risk_experimental = ""  # its numbers at risk: columns time,n_at_risk
+curve_control = ""  # digitised curve of the control arm
+at_risk_control = ""  # its numbers at risk
+scale = "proportion"  # survival column unit: proportion or percent
+""", "parameters"),
+    code(SETUP + """
+from trialrecon import pages, plots
+from trialrecon.analysis import compare_arms
+from trialrecon.reconstruct import reconstruct
+curves, tables, truth, unit = pages.curve_inputs(
+    {"experimental": curve_experimental, "control": curve_control},
+    {"experimental": at_risk_experimental, "control": at_risk_control}, scale)
+if truth is not None:
+    names = list(truth)
+    curves = dict(zip(names, curves.values()))
+    tables = dict(zip(names, tables.values()))
+results = {arm: reconstruct(curves[arm], tables[arm]) for arm in curves}
+ipd = {arm: r.ipd for arm, r in results.items()}
+fig = plots.km_plot(ipd, digitised=curves, title="Digitised points and reconstructed "
+                    "Kaplan-Meier curves (derived)", time_unit=unit, endpoint="Recurrence-free survival")
+plots.close(fig)
+display(fig)
+"""),
+    md("## Numbers at risk: printed vs estimated by the reconstruction"),
+    code("""
+for arm, r in results.items():
+    display(Markdown(f"**{arm}**: largest |digitised − reconstructed| survival "
+                     f"{r.max_abs_error:.4f}"), r.intervals)
+"""),
+    md("## Re-analysis of the reconstructed data (derived)"),
+    code("""
+comparison = compare_arms(*ipd.values(), names=tuple(ipd), landmarks=(12, 36))
+display(comparison.arms.round(3), comparison.landmarks.round(3), comparison.effects.round(4))
+"""),
+    md("## Reconstructed vs true (the example's truth is known)"),
+    code("""
+if truth is not None:
+    display(pages.reconstructed_vs_true(ipd, truth))
+else:
+    display(Markdown("_Own files given: no truth to compare with._"))
+"""),
+    md("## Key figures (compared by the regression tests)"),
+    code("""
+print(f"reconstructed HR {comparison.value('hazard ratio'):.3f}, events "
+      + ", ".join(f"{a} {int(d.event.sum())}" for a, d in ipd.items()))
+"""),
+])
+
+write("validation", [
+    md("""
+# Method validation
+Both reconstruction methods against known truth.
+1. **Curve road (Guyot 2012).** Real randomised-trial patient data shipped with lifelines are
+   drawn as a figure (exact Kaplan-Meier corners, numbers at risk at regular times),
+   reconstructed and compared with the truth; then with simulated hand-digitisation noise
+   (about 100 jittered clicks per arm, few at-risk times).
+2. **Summary road.** Trials simulated from known Weibull proportional-hazards models are
+   summarised as a paper would (medians, HR with CI, follow-up) and rebuilt from the summary.
+"""),
+    code("""
+# Parameters
+repeats = 5  # noisy digitisations per dataset and setting
+""", "parameters"),
+    code(SETUP + """
+from trialrecon import plots, validation
+accuracy = validation.guyot_accuracy(repeats=repeats)
+display(accuracy.round(3))
+"""),
+    code("""
+fig = plots.accuracy_plot(accuracy, x="dataset", y="HR error % (mean)", hue="setting",
+                          ylabel="Mean |HR error| (%)",
+                          title="Cox HR of reconstructed vs true data, by digitisation")
+plots.close(fig)
+display(fig)
+"""),
+    md("""
+## Reference case: KEYNOTE-189 overall survival
+When the digitised reference curves are present beside the project (`../shared/validation`),
+the reconstruction is compared with the published output of reconstructKM (126/107 events,
+HR 0.496727). This cell's output is not compared by the regression tests because the folder
+may be absent.
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+import pandas as pd
+from trialrecon import paths
+from trialrecon.analysis import compare_arms
+from trialrecon.reconstruct import reconstruct
+folder = paths.VALIDATION / "keynote189-os"
+if folder.exists():
+    arms = {a: reconstruct(pd.read_csv(folder / f"{a}_curve.csv"),
+                           pd.read_csv(folder / f"{a}_at_risk.csv")).ipd
+            for a in ("pembrolizumab", "placebo")}
+    c = compare_arms(*arms.values(), names=tuple(arms), landmarks=(12,))
+    display(pd.DataFrame({"quantity": ["events pembrolizumab", "events placebo", "HR", "SE log HR",
+                                       "CI lower", "CI upper"],
+                          "reference (reconstructKM)": [126, 107, 0.496727, 0.1317469,
+                                                        0.3836830, 0.6430771],
+                          "trialrecon (derived)": [int(arms["pembrolizumab"].event.sum()),
+                                                   int(arms["placebo"].event.sum()),
+                                                   c.value("hazard ratio"),
+                                                   c.value("hazard ratio", "se"),
+                                                   c.value("hazard ratio", "lower"),
+                                                   c.value("hazard ratio", "upper")]}))
+else:
+    display(Markdown("_../shared/validation is not present on this machine._"))
+"""),
+    md("## Summary road: recovering known models (derived)"),
+    code("""
+recovery = validation.summary_recovery()
+display(recovery.round(3))
+"""),
+    md("## Key figures (compared by the regression tests)"),
+    code("""
+exact = accuracy[accuracy.setting.str.startswith("exact") & (accuracy.patients >= 100)]
+print(f"exact corners, 100+ patients: max HR error {exact['HR error % (max)'].max():.1f}%, "
+      f"max events error {exact['events error % (max)'].max():.1f}%")
+print(f"summary road: max |fitted - printed HR| "
+      f"{(recovery['fitted HR'] - recovery['printed HR']).abs().max():.3f}")
+"""),
+])
+print("written")
