@@ -274,7 +274,7 @@ class TrialPage:
         params = ", ".join(f"{k} = {v:.3g}" for k, v in fit.parameters.items())
         figure = self.fit_figure(fit)
         plots.close(figure)
-        table = fit.table.assign(reconstructed=fit.table.reconstructed).rename(
+        table = fit.table.rename(
             columns={"reported": "reported (as printed)", "reconstructed": "reconstructed "
                      "(derived)"})
         return [Markdown(f"### {a.endpoint}, {a.label}\n\nSource: {a.citation}"), figure,

@@ -9,7 +9,6 @@ the field.
 from __future__ import annotations
 
 import difflib
-import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -443,7 +442,3 @@ def reported_table(items: list[Analysis]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["analysis_id", "version", "endpoint", "cohort", "arm",
                                        "quantity", "reported", "source"])
 
-
-def slug(text: str) -> str:
-    """Lower-case, hyphenated form of a label (for file names)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
