@@ -41,8 +41,7 @@ pd.set_option("display.width", 160)
 
 write("trial_report", [
     md("""
-# Trial report
-One trial (and cohort): what each source printed, whether the figures agree with each other,
+*trialrecon trial report.* One trial (and cohort): what each source printed, whether the figures agree with each other,
 and patient data rebuilt from the printed summary. Reported figures are copied from their
 sources; everything computed here is marked **derived**.
 """),
@@ -76,7 +75,9 @@ reconciles medians and HR under proportional hazards; and, for percentages with 
 denominator, the counts that round to them (GRIM; Brown and Heathers 2016).
 """),
     code("""
-display(page.checks())
+checks = page.checks()
+display(checks if len(checks) else Markdown("_No figure of this trial allows a consistency "
+                                            "check (no HR, CI or percentage with a denominator)._"))
 """),
     md("""
 ## Where the versions disagree (reported)

@@ -15,7 +15,7 @@ from lifelines.plotting import add_at_risk_counts
 
 from .analysis import fit_km
 
-COLOURS = ("#1b6ca8", "#c8553d", "#588b8b", "#8e6c8a")
+COLOURS = ("#1b6ca8", "#c8553d", "#588b8b", "#8e6c8a", "#d4a72c", "#4a4a4a")
 
 
 def km_plot(arms: Mapping[str, pd.DataFrame], *, title: str = "",
