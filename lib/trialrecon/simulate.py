@@ -43,19 +43,21 @@ import numpy as np
 import pandas as pd
 from lifelines.utils import median_survival_times
 from scipy import optimize, stats
+from statsmodels.duration.survfunc import SurvfuncRight
 
 from . import registry
-from .analysis import cox_hr, fit_km, median_follow_up
+from .analysis import HazardRatio, cox_hr, fit_km, median_follow_up
 from .errors import InputError
 from .registry import TIME_TO_EVENT, Analysis
 from .summary import se_log_hr, z_value
 
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+SQRT2 = math.sqrt(2.0)
+#: Points of each neighbourhood scan at the end of the calibration (a power of two: Sobol).
+SCAN = 64
 #: Tolerances the issue sets for a reproduction "within rounding" where the print is coarser
 #: than these: HR to 2 decimals (0.005), CI bounds 0.01, medians to 1 decimal (0.05 months).
 CI_TOLERANCE = 0.01
-#: Rounds that re-solve the censoring against the re-analysed CI width and landmark rates.
-CENSORING_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,31 @@ class WeibullPH:
 
 @dataclass(frozen=True)
 class Censoring:
-    """Potential follow-up uniform on ``[end (1 - accrual_fraction), end]`` (months)."""
+    """Potential follow-up (months): uniform accrual, a data cut-off, and drop-out.
+
+    Administrative follow-up is uniform on ``[end (1 - accrual_fraction), end]``; besides, a
+    patient leaves follow-up early (withdrawal, new therapy, loss) at a constant rate per
+    month, which may differ between arms (drop-out for toxicity, for example).
+    """
 
     end: float
     accrual_fraction: float
+    dropout_experimental: float = 0.0
+    dropout_control: float = 0.0
 
-    def times(self, order: np.ndarray) -> np.ndarray:
-        v = (order + 0.5) / len(order)
-        return self.end * (1.0 - self.accrual_fraction * v)
+    def times(self, orders: tuple[np.ndarray, np.ndarray], experimental: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Censoring times of an arm, and each patient's time to the data cut-off.
+
+        ``orders`` pair the arm's patients with accrual and drop-out quantiles.
+        """
+        admin_order, dropout_order = orders
+        n = len(admin_order)
+        admin = self.end * (1.0 - self.accrual_fraction * (admin_order + 0.5) / n)
+        rate = self.dropout_experimental if experimental else self.dropout_control
+        if rate <= 0:
+            return admin, admin
+        return np.minimum(admin, -np.log1p(-(dropout_order + 0.5) / n) / rate), admin
 
 
 @dataclass(frozen=True)
@@ -127,7 +146,9 @@ class SummaryFit:
                 "scale_control_months": self.model.scale_control,
                 "model_hazard_ratio": self.model.hazard_ratio,
                 "censoring_end_months": self.censoring.end,
-                "accrual_fraction": self.censoring.accrual_fraction}
+                "accrual_fraction": self.censoring.accrual_fraction,
+                "dropout_experimental_per_month": self.censoring.dropout_experimental,
+                "dropout_control_per_month": self.censoring.dropout_control}
 
 
 @dataclass
@@ -141,8 +162,10 @@ class _Targets:
     hr: float | None
     hr_tol: float
     se: float | None
+    ci: tuple[float, float] | None
     level: float
     events: int | None
+    arm_events: tuple[int, int] | None
     follow_up: float | None
     horizon: float
 
@@ -179,7 +202,9 @@ def _targets(a: Analysis) -> _Targets:
         hr=None if hr is None else hr.printed.value,
         hr_tol=0.005 if hr is None else max(hr.printed.half_unit(), 0.005),
         se=None if hr is None else se_log_hr(hr.printed.lower, hr.printed.upper, hr.level),
-        level=95.0 if hr is None else hr.level, events=events, follow_up=a.follow_up_months,
+        ci=None if hr is None else (hr.printed.lower, hr.printed.upper),
+        level=95.0 if hr is None else hr.level, events=events,
+        arm_events=None if None in per_arm else tuple(per_arm), follow_up=a.follow_up_months,
         horizon=horizon)
 
 
@@ -217,16 +242,338 @@ def _fit_model(tg: _Targets, start: WeibullPH | None) -> WeibullPH:
     return unpack(fit.x)
 
 
+#: A pairing of each arm's patients with accrual and drop-out quantiles: n -> two orders.
+Pairing = Callable[[int], tuple[np.ndarray, np.ndarray]]
+#: Arms of a sample: times (months), event indicators, times to the data cut-off (months).
+Sample = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: Event indicators of both arms, kept fixed while the HR is fine-tuned.
+Status = list[np.ndarray]
+
+
 @cache
-def _orders(n: int) -> np.ndarray:
-    return np.argsort(np.modf(np.arange(1, n + 1) * GOLDEN)[0], kind="stable").argsort()
+def _weyl_orders(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of ``j / phi`` and ``j sqrt(2)`` modulo 1 for ``j = 1..n`` (Weyl sequences).
+
+    Low-discrepancy permutations: they spread each arm's accrual and drop-out quantiles over
+    its event-time quantiles evenly, without randomness and without lining them up.
+    """
+    j = np.arange(1, n + 1)
+    return tuple(np.argsort(np.modf(j * c)[0], kind="stable").argsort()
+                 for c in (GOLDEN, SQRT2))
 
 
-def _solve_censoring(model: WeibullPH, tg: _Targets, se_target: float | None,
-                     follow_up: float | None) -> Censoring:
-    """Censoring end (events or CI width) and accrual fraction (median follow-up)."""
+def _random_orders(seed: int) -> Pairing:
+    def orders(n: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([seed, n])
+        return rng.permutation(n), rng.permutation(n)
+    return orders
+
+
+def _km(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Event times and the Kaplan-Meier survival just after each (statsmodels)."""
+    if not event.any():
+        return np.empty(0), np.empty(0)
+    sf = SurvfuncRight(time, event)
+    return sf.surv_times, sf.surv_prob
+
+
+def _km_median(time: np.ndarray, event: np.ndarray) -> float:
+    """First time the Kaplan-Meier curve is at or below one half (lifelines' convention)."""
+    times, surv = _km(time, event)
+    below = np.flatnonzero(surv <= 0.5)
+    return float(times[below[0]]) if len(below) else math.inf
+
+
+def _km_at(time: np.ndarray, event: np.ndarray, t: float) -> float:
+    times, surv = _km(time, event)
+    k = int(np.searchsorted(times, t, side="right"))
+    return 1.0 if k == 0 else float(surv[k - 1])
+
+
+def _cox(sample: Sample) -> HazardRatio:
+    """Cox model with the treatment indicator alone, by Newton-Raphson (Breslow's ties).
+
+    The calibration evaluates it hundreds of times per analysis, where lifelines' general
+    fitter costs ~15 ms a call. Without tied event times Breslow's and Efron's estimates are
+    the same; the final table is re-analysed with lifelines, so a difference would show there.
+    """
+    (te, de, _), (tc, dc, _) = sample
+    time, event = np.r_[te, tc], np.r_[de, dc].astype(bool)
+    x = np.r_[np.ones(len(te)), np.zeros(len(tc))]
+    order = np.argsort(-time, kind="stable")
+    time, event, x = time[order], event[order], x[order]
+    # In descending order the risk set of time t is everyone up to the last tie of t.
+    last = np.searchsorted(-time, -time, side="right") - 1
+    at_risk, exposed, xd = (last + 1.0)[event], np.cumsum(x)[last][event], x[event]
+
+    def newton_terms(beta: float) -> tuple[float, float]:
+        w = exposed * math.exp(beta)
+        p = w / (w + at_risk - exposed)
+        return float((xd - p).sum()), float((p * (1.0 - p)).sum())
+
+    beta = 0.0
+    for _ in range(50):
+        score, info = newton_terms(beta)
+        if info <= 0:
+            break
+        step = float(np.clip(score / info, -2.0, 2.0))
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    _, info = newton_terms(beta)
+    se = 1.0 / math.sqrt(info) if info > 0 else math.inf
+    z = z_value(95.0)
+    return HazardRatio(math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se), se,
+                       float(2 * stats.norm.sf(abs(beta) / se)))
+
+
+def _sample(model: WeibullPH, cens: Censoring, tg: _Targets, pairing: Pairing,
+            status: Status | None = None) -> Sample:
+    """Deterministic pseudo patients of both arms, each arm's median polished.
+
+    Patient ``j`` of ``n`` has the event time at quantile ``(j - 0.5) / n``; the polish
+    multiplies all of an arm's times (events and censorings) by the one factor that makes its
+    Kaplan-Meier median the printed one, so the finite sample meets the print, not only the
+    model. The times to cut-off stay the censoring model's: the polish is a correction of a
+    few percent to the arm's time scale, and follow-up measured on it would jump with every
+    event that crosses the median. With ``status`` given, who has an event is kept from an
+    earlier sample.
+    """
+    out = []
+    for k, (n, experimental) in enumerate(zip(tg.n, (True, False), strict=True)):
+        t = model.quantile_times(n, experimental)
+        c, cut_off = cens.times(pairing(n), experimental)
+        event = (t <= c if status is None else status[k]).astype(int)
+        time = np.where(event, t, c)
+        target, got = tg.medians.get(experimental), _km_median(time, event)
+        if target and math.isfinite(got):
+            time = time * (target / got)
+        out.append((time, event, cut_off))
+    return out
+
+
+def _frame(sample: Sample, tg: _Targets) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({"time": t, "event": e, "arm": name, "follow_up": f})
+                      for (t, e, f), name in zip(sample, tg.names, strict=True)],
+                     ignore_index=True)
+
+
+def _statistics(sample: Sample, tg: _Targets) -> dict:
+    """The printed kinds of figure, re-computed from a sample (fast path of the calibration)."""
+    out = {"median": {}, "survival_at_end": {}, "landmark": {}, "cox": _cox(sample),
+           "events": [int(e.sum()) for _, e, _ in sample]}
+    for (t, e, _), experimental in zip(sample, (True, False), strict=True):
+        m = _km_median(t, e)
+        out["median"][experimental] = None if math.isinf(m) else m
+        out["survival_at_end"][experimental] = _km_at(t, e, math.inf)
+    for experimental, t, _, _ in tg.landmarks:
+        time, event, _ = sample[0 if experimental else 1]
+        out["landmark"][(experimental, t)] = 100.0 * _km_at(time, event, t)
+    cut_off = np.concatenate([f for _, _, f in sample])
+    out["follow_up"] = _km_median(cut_off, np.ones(len(cut_off)))
+    return out
+
+
+def _observe(ipd: pd.DataFrame, tg: _Targets) -> dict:
+    """The same figures as :func:`_statistics`, re-analysed independently with lifelines."""
+    arms = [ipd[ipd.arm == name] for name in tg.names]
+    fits = [fit_km(a) for a in arms]
+    study = pd.DataFrame({"time": ipd.follow_up, "event": 0})  # nobody leaves before cut-off
+    out = {"median": {}, "landmark": {}, "cox": cox_hr(arms[0], arms[1]),
+           "follow_up": median_follow_up(study), "events": [int(a.event.sum()) for a in arms],
+           "fits": fits}
+    for experimental, kmf in zip((True, False), fits, strict=True):
+        m = float(kmf.median_survival_time_)
+        out["median"][experimental] = None if math.isinf(m) else m
+    for experimental, t, _, _ in tg.landmarks:
+        kmf = fits[0 if experimental else 1]
+        at = kmf.survival_function_at_times(t).iloc[0]
+        out["landmark"][(experimental, t)] = 100.0 * float(at)
+    return out
+
+
+def _residuals(tg: _Targets, obs: dict) -> list[float]:
+    """Misses of a sample, each in units of its printing tolerance (the calibration's loss)."""
+    out = []
+    for experimental, value in tg.medians.items():
+        got, at_end = obs["median"][experimental], obs["survival_at_end"][experimental]
+        if value is None:  # not reached: the curve must end above one half
+            out.append(max(0.0, 0.5 - at_end) / 0.005)
+        elif got is None:  # printed but not reached: push the curve's end below one half
+            out.append(20.0 + (at_end - 0.5) / 0.005)
+        else:
+            out.append((got - value) / 0.05)
+    for experimental, t, pct, tol in tg.landmarks:
+        out.append((obs["landmark"][(experimental, t)] - pct) / tol)
+    if tg.hr is not None:
+        cox = obs["cox"]
+        out.append(math.log(cox.hr / tg.hr) / math.log1p(tg.hr_tol / tg.hr))
+        z = z_value(tg.level)
+        for sign, printed in ((-1, tg.ci[0]), (1, tg.ci[1])):
+            out.append((math.exp(math.log(cox.hr) + sign * z * cox.se) - printed)
+                       / CI_TOLERANCE)
+    if tg.arm_events is not None:
+        out.extend((got - want) / 0.5 for got, want in zip(obs["events"], tg.arm_events,
+                                                           strict=True))
+    elif tg.events is not None:
+        out.append((sum(obs["events"]) - tg.events) / 0.5)
+    if tg.follow_up is not None:
+        out.append((obs["follow_up"] - tg.follow_up) / 0.05)
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which parameters the calibration moves, and how a vector maps to the two models.
+
+    Every parameter is unconstrained: logs of shape, scales and cut-off, the logit of the
+    accrual fraction and the square root of each drop-out rate, so that the simplex never
+    sits on a flat bound.
+    """
+
+    free: tuple[str, ...]
+    fixed: dict
+    follow_up: float | None  # printed median follow-up, met by construction
+    median_rank: float  # accrual quantile of the patient whose time to cut-off is the median
+
+    def models(self, x: np.ndarray, tg: _Targets) -> tuple[WeibullPH, Censoring]:
+        p = self.fixed | dict(zip(self.free, x, strict=True))
+        k = math.exp(p["log_shape"])
+        # A printed median fixes the arm's scale given the shape; the polish does the rest.
+        scales = [tg.medians[e] / math.log(2.0) ** (1.0 / k) if tg.medians.get(e)
+                  else math.exp(p[key]) for e, key in ((True, "log_scale_e"),
+                                                       (False, "log_scale_c"))]
+        shared = p.get("root_dropout", 0.0)
+        drop_e, drop_c = (p.get(key, shared) ** 2 for key in ("root_dropout_e",
+                                                               "root_dropout_c"))
+        w = 1.0 / (1.0 + math.exp(-p["logit_accrual"]))
+        # Times to cut-off are end (1 - w v), so their median is end (1 - w v*) for the
+        # median patient's v*: a printed median follow-up fixes the cut-off given w.
+        end = (math.exp(p["log_end"]) if self.follow_up is None
+               else self.follow_up / (1.0 - w * self.median_rank))
+        return WeibullPH(k, *scales), Censoring(end, w, drop_e, drop_c)
+
+
+#: Sane limits of the search (clipped): shape 0.1-10, scales and cut-off 0.001-100,000 months.
+_LOG_LIMITS = {"log_shape": (math.log(0.1), math.log(10.0)),
+               "log_scale_e": (math.log(1e-3), math.log(1e5)),
+               "log_scale_c": (math.log(1e-3), math.log(1e5)),
+               "log_end": (math.log(1e-3), math.log(1e5))}
+
+
+class _Found(Exception):
+    """Raised inside the search once every figure is within its tolerance."""
+
+
+def _calibrate(model: WeibullPH, cens: Censoring, tg: _Targets, pairing: Pairing
+               ) -> tuple[WeibullPH, Censoring, Status | None]:
+    """Move shape, free scales and censoring until the sample's re-analysis meets the print.
+
+    The loss is the sum of squared tolerance-scaled misses (:func:`_residuals`) plus weak
+    priors for what the figures leave open (the exponential shape, no drop-out). The figures
+    of a finite sample are step functions of the parameters: who is censored changes with
+    every parameter, and each change moves the Cox HR by about its printed rounding. So:
+
+    1. Nelder-Mead (adaptive; Gao and Han 2012) follows the trend from the model-level start;
+    2. a quasi-random scan of the neighbourhood (Sobol points, fixed seed) looks for a point
+       where the jumps fall favourably;
+    3. the scan is repeated with the HR fine-tuned at each point: with who has an event held
+       fixed the shape moves event times only, and the HR follows in steps far finer than
+       its rounding.
+
+    The search stops as soon as every figure is within 0.8 of its tolerance.
+    """
+    w = min(max(cens.accrual_fraction, 0.02), 0.998)
+    start = {"log_shape": math.log(model.shape),
+             "log_scale_e": math.log(model.scale_experimental),
+             "log_scale_c": math.log(model.scale_control), "log_end": math.log(cens.end),
+             "logit_accrual": math.log(w / (1.0 - w))}
+    # The reverse Kaplan-Meier median of times to cut-off is the ceil(N/2)-th shortest, i.e.
+    # the patient with the ceil(N/2)-th largest accrual quantile v.
+    v = np.sort(np.concatenate([(pairing(n)[0] + 0.5) / n for n in tg.n]))[::-1]
+    median_rank = float(v[math.ceil(len(v) / 2) - 1])
+    free = ["log_shape"]
+    free += [key for e, key in ((True, "log_scale_e"), (False, "log_scale_c"))
+             if not tg.medians.get(e)]
+    free.append("logit_accrual" if tg.follow_up is not None else "log_end")
+    if tg.arm_events is not None:  # the split of events between arms needs its own lever
+        free += ["root_dropout_e", "root_dropout_c"]
+    elif tg.follow_up is not None:  # follow-up is fixed: drop-out is the other lever on events
+        free.append("root_dropout")
+    layout = _Layout(tuple(free), {k: v for k, v in start.items() if k not in free},
+                     tg.follow_up, median_rank)
+    lo = np.array([_LOG_LIMITS.get(k, (-np.inf, np.inf))[0] for k in free])
+    hi = np.array([_LOG_LIMITS.get(k, (-np.inf, np.inf))[1] for k in free])
+    horizon = max(tg.horizon, 1.0)
+    best: list = [math.inf, None, None]  # loss, x, status
+
+    def loss(x: np.ndarray, status: Status | None = None) -> tuple[float, dict]:
+        m, c = layout.models(np.clip(x, lo, hi), tg)
+        obs = _statistics(_sample(m, c, tg, pairing, status), tg)
+        misses = _residuals(tg, obs)
+        priors = [math.log(m.shape) / 3.0,
+                  (c.dropout_experimental + c.dropout_control) * horizon / 5.0]
+        # Squares centre each figure on its print; the hinge beyond 0.7 of the tolerance
+        # makes a figure outside its rounding cost ten times more than one inside it.
+        r = np.asarray(misses + priors)
+        value = float(np.sum(r**2) + 10.0 * np.sum(np.maximum(np.abs(r) - 0.7, 0.0) ** 2))
+        if value < best[0]:
+            best[:] = value, np.array(x, dtype=float), status
+            if max(map(abs, misses)) <= 0.8:
+                raise _Found
+        return value, obs
+
+    def tuned(x: np.ndarray) -> None:
+        """Bisect the shape onto the printed HR with event status held (step 3)."""
+        m, c = layout.models(np.clip(x, lo, hi), tg)
+        status = [e.astype(bool) for _, e, _ in _sample(m, c, tg, pairing)]
+        i = free.index("log_shape")
+
+        def miss(log_k: float) -> float:
+            y = x.copy()
+            y[i] = log_k
+            return math.log(loss(y, status)[1]["cox"].hr / tg.hr)
+
+        a, b = x[i] - 0.1, x[i] + 0.1
+        fa, fb = miss(a), miss(b)
+        for _ in range(12 if fa * fb < 0 else 0):  # 0.2 / 2^12 in log shape
+            mid = 0.5 * (a + b)
+            fm = miss(mid)
+            a, fa, b, fb = (mid, fm, b, fb) if fa * fm > 0 else (a, fa, mid, fm)
+
+    def scan(width: float, points: int, tune: bool = False) -> None:
+        centre = best[1]
+        box = (stats.qmc.Sobol(len(centre), seed=0).random(points) - 0.5) * 2 * width
+        for d in box:
+            (tuned if tune else loss)(centre + d)
+
+    try:
+        loss(np.clip([start.get(k, 0.0) for k in free], lo, hi))  # drop-out starts at none
+        scan(0.5, SCAN)  # a coarse look around the start, for a better place to begin
+        x = best[1]
+        simplex = np.vstack([x] + [x + 0.2 * np.eye(len(x))[i] for i in range(len(x))])
+        optimize.minimize(lambda y: loss(y)[0], x, method="Nelder-Mead",
+                          options={"initial_simplex": simplex, "maxfev": 100 * len(free),
+                                   "xatol": 1e-3, "fatol": 1e-2, "adaptive": True})
+        scan(0.1, SCAN)
+        scan(0.03, SCAN)
+        if tg.hr is not None:
+            scan(0.05, SCAN // 4, tune=True)
+            scan(0.02, SCAN // 4, tune=True)
+    except _Found:
+        pass
+    return (*layout.models(np.clip(best[1], lo, hi), tg), best[2])
+
+
+def _solve_censoring(model: WeibullPH, tg: _Targets, pairing: Pairing) -> Censoring:
+    """Start of the calibration: the model's cut-off and accrual, without drop-out.
+
+    The cut-off meets the number of events (printed, or else implied by the CI width,
+    ``SE = sqrt(1/d_e + 1/d_c)``); the accrual fraction the printed median follow-up.
+    """
+    se_target, follow_up = tg.se, tg.follow_up
     times = [model.quantile_times(n, e) for n, e in zip(tg.n, (True, False), strict=True)]
-    orders = [_orders(n) for n in tg.n]
+    orders = [pairing(n)[0] for n in tg.n]
     top = 1.05 * max(float(t.max()) for t in times)
 
     # Event j of an arm is observed when t_j <= end (1 - w v_j): precompute t_j and v_j.
@@ -266,41 +613,6 @@ def _solve_censoring(model: WeibullPH, tg: _Targets, se_target: float | None,
     return best[1]
 
 
-def _polish(ipd: pd.DataFrame, tg: _Targets) -> pd.DataFrame:
-    """Rescale each arm's times so that its Kaplan-Meier median is the printed one.
-
-    Multiplying all of an arm's times (events and censorings) by ``f`` multiplies its KM
-    median by exactly ``f``; the finite sample then meets the printed median, not only the
-    model. The HR and follow-up this moves are corrected in the next calibration round.
-    """
-    out = ipd.copy()
-    for name, experimental in zip(tg.names, (True, False), strict=True):
-        target = tg.medians.get(experimental)
-        if not target:
-            continue
-        rows = out.arm == name
-        got = float(fit_km(out[rows]).median_survival_time_)
-        if math.isfinite(got) and got > 0:
-            out.loc[rows, "time"] *= target / got
-    return out
-
-
-def _observe(ipd: pd.DataFrame, tg: _Targets) -> dict:
-    arms = [ipd[ipd.arm == name] for name in tg.names]
-    fits = [fit_km(a) for a in arms]
-    out = {"median": {}, "landmark": {}, "cox": cox_hr(arms[0], arms[1]),
-           "follow_up": median_follow_up(ipd), "events": [int(a.event.sum()) for a in arms],
-           "fits": fits}
-    for experimental, kmf in zip((True, False), fits, strict=True):
-        m = float(kmf.median_survival_time_)
-        out["median"][experimental] = None if math.isinf(m) else m
-    for experimental, t, _, _ in tg.landmarks:
-        kmf = fits[0 if experimental else 1]
-        at = kmf.survival_function_at_times(t).iloc[0]
-        out["landmark"][(experimental, t)] = 100.0 * float(at)
-    return out
-
-
 def fit_summary(analysis: Analysis | str, *, seed: int = 0, order: str = "golden"
                 ) -> SummaryFit:
     """Calibrate pseudo patient data to a registry analysis; see the module docstring.
@@ -320,117 +632,14 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0, order: str = "golden
     if order not in ("golden", "random"):
         raise InputError(f"unknown order {order!r}", column="order",
                          advice="use 'golden' or 'random'")
-    pairing = _orders if order == "golden" else (
-        lambda n: np.random.default_rng(seed).permutation(n))
-
-    goal = _Targets(**vars(tg))
-    se_goal = tg.se
-    model = _fit_model(goal, None)
-    for _ in range(CENSORING_ROUNDS):
-        cens = _solve_censoring(model, tg, se_goal, tg.follow_up)
-        raw = _build(model, cens, tg, pairing)
-        obs = _observe(_polish(raw, tg), tg)
-        if se_goal is not None:
-            se_goal *= tg.se / obs["cox"].se
-        # Shift the landmark targets by what the finite, censored sample misses.
-        goal.landmarks = [(e, t, p + (tp - obs["landmark"][(e, t)]), tol)
-                          for (e, t, p, tol), (_, _, tp, _) in zip(goal.landmarks, tg.landmarks,
-                                                                   strict=True)]
-        goal.horizon = max(tg.horizon, cens.end)  # "not reached" holds to the last follow-up
-        model = _fit_model(goal, model)
-    # Who has an event is now fixed; only event times move, so the HR answers smoothly.
-    status = [raw.loc[raw.arm == name, "event"].to_numpy(bool) for name in tg.names]
-    if tg.hr is not None and not tg.landmarks:
-        model = _tune_hr(model, cens, tg, pairing, status)
-    ipd = _polish(_build(model, cens, tg, pairing, status), tg)
+    pairing = _weyl_orders if order == "golden" else _random_orders(seed)
+    model = _fit_model(tg, None)
+    model, cens, status = _calibrate(model, _solve_censoring(model, tg, pairing), tg, pairing)
+    ipd = _frame(_sample(model, cens, tg, pairing, status), tg)
     obs = _observe(ipd, tg)
     table = _table(a, tg, obs)
-    return SummaryFit(a.id, ipd, model, cens, table, _explain(table, tg))
-
-
-def _tune_hr(model: WeibullPH, cens: Censoring, tg: _Targets,
-             pairing: Callable[[int], np.ndarray], status: list[np.ndarray]) -> WeibullPH:
-    """Solve the sample's Cox HR onto the printed HR (Brent's method on one lever).
-
-    With both medians printed the polish fixes the scales, so the lever is the shape; with a
-    median not reached the lever is the experimental scale (the model HR).
-    """
-    both = all(tg.medians.get(e) for e in (True, False))
-
-    def model_at(x: float) -> WeibullPH:
-        if both:
-            k = math.exp(x)
-            return WeibullPH(k, tg.medians[True] / math.log(2) ** (1 / k),
-                             tg.medians[False] / math.log(2) ** (1 / k))
-        return WeibullPH(model.shape, model.scale_control * math.exp(-x / model.shape),
-                         model.scale_control)
-
-    def miss(x: float) -> float:
-        ipd = _polish(_build(model_at(x), cens, tg, pairing, status), tg)
-        arms = [ipd[ipd.arm == name] for name in tg.names]
-        return math.log(cox_hr(arms[0], arms[1]).hr) - math.log(tg.hr)
-
-    # The Cox HR is rank-based, so it moves in small jumps as times cross: bisect on the
-    # bracket and keep the best point seen, stopping once it is within the HR's rounding.
-    tol = math.log1p(tg.hr_tol / tg.hr)
-    x0 = math.log(model.shape) if both else math.log(model.hazard_ratio)
-    grid = [x0 - 0.3, x0, x0 + 0.3]
-    values = [miss(x) for x in grid]
-    if values[0] * values[-1] > 0:  # no bracket yet: widen once
-        grid, values = [x0 - 0.9, *grid, x0 + 0.9], [miss(x0 - 0.9), *values, miss(x0 + 0.9)]
-    best = min(zip(values, grid, strict=True), key=lambda p: abs(p[0]))
-    for (xa, ya), (xb, yb) in zip(zip(grid, values, strict=True),
-                                  zip(grid[1:], values[1:], strict=True), strict=False):
-        if ya * yb < 0:
-            for _ in range(12):  # 0.3 / 2^12: far finer than the HR's jumps
-                if abs(best[0]) <= 0.5 * tol:
-                    break
-                xm = 0.5 * (xa + xb)
-                ym = miss(xm)
-                best = min(best, (ym, xm), key=lambda p: abs(p[0]))
-                xa, ya, xb, yb = (xm, ym, xb, yb) if ym * ya > 0 else (xa, ya, xm, ym)
-            break
-    return model_at(best[1])  # closest when no bracket; the table shows any miss
-
-
-def _build(model: WeibullPH, cens: Censoring, tg: _Targets,
-           pairing: Callable[[int], np.ndarray], status: list[np.ndarray] | None = None
-           ) -> pd.DataFrame:
-    """Deterministic sample; with ``status`` given, who has an event is kept from before."""
-    parts = []
-    for k, (name, n, experimental) in enumerate(zip(tg.names, tg.n, (True, False), strict=True)):
-        t = model.quantile_times(n, experimental)
-        c = cens.times(pairing(n))
-        event = (t <= c) if status is None else status[k]
-        parts.append(pd.DataFrame({"time": np.where(event, t, c), "event": event.astype(int),
-                                   "arm": name}))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _gaps(tg: _Targets, obs: dict) -> dict[str, tuple[float, float]]:
-    """Signed miss and tolerance of every calibrated figure."""
-    out = {}
-    for experimental, value in tg.medians.items():
-        got = obs["median"][experimental]
-        if value is None:
-            out[f"median NR {experimental}"] = (0.0 if got is None else 1.0, 0.5)
-        else:
-            out[f"median {experimental}"] = ((math.inf if got is None else got - value), 0.05)
-    for experimental, t, pct, tol in tg.landmarks:
-        out[f"landmark {experimental} {t}"] = (obs["landmark"][(experimental, t)] - pct, tol)
-    if tg.hr is not None:
-        cox = obs["cox"]
-        out["hr"] = (cox.hr - tg.hr, tg.hr_tol)
-        z = z_value(tg.level)
-        lo, hi = (math.exp(math.log(cox.hr) + s * z * cox.se) for s in (-1, 1))
-        lo_t, hi_t = (math.exp(math.log(tg.hr) + s * z * tg.se) for s in (-1, 1))
-        out["ci lower"] = (lo - lo_t, CI_TOLERANCE)
-        out["ci upper"] = (hi - hi_t, CI_TOLERANCE)
-    if tg.events is not None:
-        out["events"] = (sum(obs["events"]) - tg.events, 0.5)
-    if tg.follow_up is not None:
-        out["follow-up"] = (obs["follow_up"] - tg.follow_up, 0.05)
-    return out
+    return SummaryFit(a.id, ipd[["time", "event", "arm"]], model, cens, table,
+                      _explain(table, tg))
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
