@@ -3,33 +3,41 @@
 Model
 -----
 Event times follow Weibull distributions with a common shape ``k`` (proportional hazards,
-``HR = (scale_c / scale_e)^k``); the exponential model is ``k = 1``. Censoring is
-administrative: potential follow-up is uniform on ``[C (1 - w), C]`` (uniform accrual over a
-fraction ``w`` of the study, cut-off at ``C`` months).
+``HR = (scale_c / scale_e)^k``); the exponential model is ``k = 1``. Censoring has two
+sources: the data cut-off, after uniform accrual over a fraction ``w`` of the study (time to
+cut-off uniform on ``[C (1 - w), C]`` months), and drop-out before progression (withdrawal,
+new therapy, loss) at a constant rate per month, shared by the arms or, when events are
+printed per arm, one rate each.
 
 Construction
 ------------
-Deterministic: patient ``j`` of ``n`` gets the event time at quantile ``(j - 0.5) / n`` and the
-potential follow-up at quantile ``(pi(j) - 0.5) / n``, where ``pi`` is a fixed golden-ratio
-permutation that mixes the two without randomness. The same inputs always give the same data.
+Deterministic: patient ``j`` of ``n`` gets the event time at quantile ``(j - 0.5) / n``, and
+accrual and drop-out quantiles through two fixed low-discrepancy permutations (Weyl
+sequences), so the same inputs always give the same data. Each arm's times are then scaled
+by the one factor that makes its Kaplan-Meier median the printed one.
 
 Calibration
 -----------
-1. The model (shape and scales) is fitted by least squares to the printed medians, landmark
-   rates and HR, each residual scaled by its printing tolerance (a weak prior at ``k = 1``
-   decides what the figures leave open; a median "not reached" is a one-sided constraint).
-2. The censoring end ``C`` is solved so that the number of events meets the printed count, or
-   else the count that the CI width implies (``SE = sqrt(1/d_e + 1/d_c)``); ``w`` so that the
-   median potential follow-up meets the printed median follow-up.
-3. The pseudo data are re-analysed with lifelines (KM medians, landmarks, Cox HR, reverse-KM
-   follow-up); the gaps between re-analysis and the printed figures shift the model's targets,
-   and steps 1-3 repeat until every figure is within its printing tolerance or stops improving.
+1. Start: a least-squares Weibull PH fit to the printed medians, landmark rates and HR
+   (model level, closed form); a cut-off that gives the printed median follow-up, or else
+   the printed number of events or the number the CI width implies
+   (``SE = sqrt(1/d_e + 1/d_c)``).
+2. The free parameters (shape, scales of arms without a printed median, accrual fraction or
+   cut-off, drop-out) are moved until the re-analysis of the pseudo data (Kaplan-Meier
+   medians and landmarks, Cox HR and CI, events, reverse Kaplan-Meier follow-up) meets every
+   printed figure within its rounding: HR to 2 decimals within 0.005, CI bounds within 0.01,
+   medians and follow-up within 0.05 months, events exactly. The printed median follow-up
+   is met by construction. See :func:`_calibrate` for the search.
+3. The final pseudo data are re-analysed independently with lifelines for the table.
 
-Whatever cannot be met is reported as a finding, with the closest fit.
+Whatever cannot be met is reported as a finding, with the closest fit and the numbers in
+the publication that conflict (:func:`_explain`).
 
 References: Bender R, Augustin T, Blettner M. Generating survival times to simulate Cox
 proportional hazards models. Stat Med 2005;24:1713-23. Schemper M, Smith TL. A note on
 quantifying follow-up in studies of failure time. Control Clin Trials 1996;17:343-6.
+Gao F, Han L. Implementing the Nelder-Mead simplex algorithm with adaptive parameters.
+Comput Optim Appl 2012;51:259-77.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from . import registry
 from .analysis import HazardRatio, cox_hr, fit_km, median_follow_up
 from .errors import InputError
 from .registry import TIME_TO_EVENT, Analysis
-from .summary import se_log_hr, z_value
+from .summary import p_from_ci, schoenfeld_events, se_log_hr, weibull_shape, z_value
 
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 SQRT2 = math.sqrt(2.0)
@@ -541,15 +549,20 @@ def _calibrate(model: WeibullPH, cens: Censoring, tg: _Targets, pairing: Pairing
             fm = miss(mid)
             a, fa, b, fb = (mid, fm, b, fb) if fa * fm > 0 else (a, fa, mid, fm)
 
-    def scan(width: float, points: int, tune: bool = False) -> None:
+    def scan(width: float | np.ndarray, points: int, tune: bool = False) -> None:
         centre = best[1]
         box = (stats.qmc.Sobol(len(centre), seed=0).random(points) - 0.5) * 2 * width
         for d in box:
             (tuned if tune else loss)(centre + d)
 
+    # Half-widths of the first scan: accrual 5-95% (logit +-3), drop-out up to 0.09 a month,
+    # the shape and the free scales and cut-off within a factor of about 1.6.
+    wide = np.array([{"logit_accrual": 3.0, "log_shape": 0.3}.get(
+        k, 0.3 if k.startswith("root_dropout") else 0.5) for k in free])
+
     try:
         loss(np.clip([start.get(k, 0.0) for k in free], lo, hi))  # drop-out starts at none
-        scan(0.5, SCAN)  # a coarse look around the start, for a better place to begin
+        scan(wide, 2 * SCAN)  # a coarse look around the start, for a better place to begin
         x = best[1]
         simplex = np.vstack([x] + [x + 0.2 * np.eye(len(x))[i] for i in range(len(x))])
         optimize.minimize(lambda y: loss(y)[0], x, method="Nelder-Mead",
@@ -568,10 +581,14 @@ def _calibrate(model: WeibullPH, cens: Censoring, tg: _Targets, pairing: Pairing
 def _solve_censoring(model: WeibullPH, tg: _Targets, pairing: Pairing) -> Censoring:
     """Start of the calibration: the model's cut-off and accrual, without drop-out.
 
-    The cut-off meets the number of events (printed, or else implied by the CI width,
-    ``SE = sqrt(1/d_e + 1/d_c)``); the accrual fraction the printed median follow-up.
+    With a printed median follow-up, accrual over half the study (the calibration's first
+    scan covers 5-95%) and the cut-off that gives that follow-up. Without, accrual over the
+    whole study and the cut-off that meets the number of events (printed, or else implied by
+    the CI width, ``SE = sqrt(1/d_e + 1/d_c)``).
     """
-    se_target, follow_up = tg.se, tg.follow_up
+    if tg.follow_up is not None:
+        return Censoring(tg.follow_up / 0.75, 0.5)
+    se_target = tg.se
     times = [model.quantile_times(n, e) for n, e in zip(tg.n, (True, False), strict=True)]
     orders = [pairing(n)[0] for n in tg.n]
     top = 1.05 * max(float(t.max()) for t in times)
@@ -591,26 +608,15 @@ def _solve_censoring(model: WeibullPH, tg: _Targets, pairing: Pairing) -> Censor
             return (se_target - math.sqrt(1 / max(de, 0.5) + 1 / max(dc, 0.5)))
         return 0.0
 
-    def end_for(w: float) -> float:
-        if tg.events is None and se_target is None:
-            return 1.5 * (follow_up or tg.horizon)
-        lo, hi = 1e-6, top
-        if miss(hi, w) < 0:
-            return hi
-        for _ in range(40):  # 2^-40 of the range: far below a day
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if miss(mid, w) < 0 else (lo, mid)
-        return hi
-
-    if follow_up is None:
-        return Censoring(end_for(1.0), 1.0)
-    best = None
-    for w in np.linspace(0.05, 1.0, 20):
-        end = end_for(float(w))
-        gap = abs(end * (1 - w / 2) - follow_up)
-        if best is None or gap < best[0]:
-            best = (gap, Censoring(end, float(w)))
-    return best[1]
+    if tg.events is None and se_target is None:
+        return Censoring(1.5 * tg.horizon, 1.0)
+    lo, hi = 1e-6, top
+    if miss(hi, 1.0) < 0:
+        return Censoring(hi, 1.0)
+    for _ in range(40):  # 2^-40 of the range: far below a day
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if miss(mid, 1.0) < 0 else (lo, mid)
+    return Censoring(hi, 1.0)
 
 
 def fit_summary(analysis: Analysis | str, *, seed: int = 0, order: str = "golden"
@@ -639,7 +645,7 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0, order: str = "golden
     obs = _observe(ipd, tg)
     table = _table(a, tg, obs)
     return SummaryFit(a.id, ipd[["time", "event", "arm"]], model, cens, table,
-                      _explain(table, tg))
+                      _explain(table, a, tg, obs))
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -710,32 +716,79 @@ def _table(a: Analysis, tg: _Targets, obs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _explain(table: pd.DataFrame, tg: _Targets) -> tuple[str, ...]:
-    out = []
+#: Common Weibull shapes beyond these are not credible for one PH curve pair (a hazard
+#: falling or rising more than threefold per doubling of time, roughly).
+PLAUSIBLE_SHAPE = (1 / 3, 3.0)
+
+
+def _explain(table: pd.DataFrame, a: Analysis, tg: _Targets, obs: dict) -> tuple[str, ...]:
+    """One finding per cause of the figures outside their rounding, with the numbers behind it.
+
+    Each cause is worked out from the printed figures alone (the checks of :mod:`summary`),
+    so that the finding says what in the publication does not fit together, not only that
+    the fit missed.
+    """
     missed = table[(table.within == False) & ~table.quantity.str.contains("not calibrated")]  # noqa: E712
+    if missed.empty:
+        return ()
+    groups: dict[str, list[str]] = {}
     for row in missed.itertuples():
-        diff = "" if math.isnan(row.difference) else f" by {row.difference:+.3g}"
-        what = f"{row.quantity}{' (' + row.arm + ')' if row.arm else ''}: reconstructed " \
-               f"{row.reconstructed} vs reported {row.reported}{diff}"
-        if "rate" in row.quantity:
-            why = ("one proportional-hazards Weibull model cannot give these landmark rates "
-                   "together with the medians and HR; the curves are probably not "
-                   "proportional (for example delayed separation)")
-        elif row.quantity == "hazard ratio":
-            why = ("no unstratified proportional-hazards model of these medians gives the "
-                   "printed HR; a stratified HR or non-proportional hazards would explain it")
-        elif "CI" in row.quantity:
-            why = ("the CI width implies a number of events that the medians and follow-up "
-                   "do not allow")
-        elif "follow-up" in row.quantity:
-            why = "follow-up and event count cannot both be met by uniform accrual"
-        elif "p-value" in row.quantity:
-            why = ("the printed p is from another test (for example stratified log-rank) "
-                   "than the Wald p of the reconstructed Cox model")
-        else:
-            why = "the other printed figures pull the fit away from it"
-        out.append(f"{what}: {why}.")
-    return tuple(out)
+        what = (f"{row.quantity}{' (' + row.arm + ')' if row.arm else ''} "
+                f"{row.reconstructed} vs {row.reported}")
+        groups.setdefault(_cause(row.quantity, a, tg, obs), []).append(what)
+    return tuple(f"{'; '.join(whats)}: {cause}" for cause, whats in groups.items())
+
+
+def _cause(quantity: str, a: Analysis, tg: _Targets, obs: dict) -> str:
+    """Why a printed figure cannot be met, in numbers (see :func:`_explain`)."""
+    cox, events = obs["cox"], sum(obs["events"])
+    z = z_value(tg.level)
+    if quantity.startswith("p-value"):
+        p_ci = p_from_ci(tg.hr, *tg.ci, tg.level)
+        lo, hi = a.p_value.parsed.two_sided()
+        if not lo <= p_ci <= hi:
+            return (f"the printed p is not the Wald p of the printed HR and CI ({p_ci:.2g}); it "
+                    "comes from another test, probably the stratified log-rank test")
+        edges = [2 * stats.norm.sf(abs(math.log(tg.hr + s * tg.hr_tol)) / tg.se) for s in (1, -1)]
+        return (f"within the rounding of the printed HR the Wald p runs from {min(edges):.2g} "
+                f"to {max(edges):.2g}, so a p printed to more digits than the HR pins the "
+                "HR more finely than the reconstruction's steps do")
+    pairs = [(t, pe, pc) for e, t, pe, _ in tg.landmarks if e
+             for e2, t2, pc, _ in tg.landmarks if not e2 and t2 == t and 0 < pc < 100 and pe > 0]
+    if pairs and tg.hr is not None and not quantity.startswith("events"):
+        t, pe, pc = pairs[0]
+        implied = math.log(pe / 100) / math.log(pc / 100)
+        return (f"under proportional hazards the {t:g}-month rates {pe:g}% vs {pc:g}% imply "
+                f"HR {implied:.2f}, but {tg.hr:g} is printed: the hazards are not "
+                "proportional (the printed HR averages an effect that changes over time), "
+                "so one PH model cannot give both and the fit balances them")
+    me, mc = (tg.medians.get(e) for e in (True, False))
+    if me and mc and tg.hr is not None:
+        if (me > mc) != (tg.hr < 1):
+            return (f"the experimental median ({me:g} vs {mc:g} months) and the HR ({tg.hr:g}) "
+                    "favour different arms: under proportional hazards they cannot, so the "
+                    "curves cross")
+        k = weibull_shape(tg.hr, me, mc)
+        if not PLAUSIBLE_SHAPE[0] <= k <= PLAUSIBLE_SHAPE[1]:
+            return (f"the medians {me:g} vs {mc:g} months with HR {tg.hr:g} imply a common "
+                    f"Weibull shape of {k:.2f} (ln HR / ln of the median ratio): no credible "
+                    "pair of proportional-hazards curves gives both, which suggests converging "
+                    "or crossing curves, or medians read where few patients are at risk")
+    if tg.se is not None and not quantity.startswith("median"):
+        implied = schoenfeld_events(tg.se, tg.n[0] / sum(tg.n))
+        lo, hi = (tg.hr * math.exp(s * z * cox.se) for s in (-1, 1))
+        if tg.events is not None:
+            return (f"with the printed {tg.events} events the Cox SE of log HR is "
+                    f"{cox.se:.3f} (CI {lo:.2f}-{hi:.2f} around the printed HR), but the "
+                    f"printed CI needs {tg.se:.3f}, about {implied:.0f} events (Schoenfeld): "
+                    "CI and event count do not come from one unstratified Cox model (a "
+                    "stratified model widens the CI)")
+        return (f"the printed CI needs an SE of log HR of {tg.se:.3f} (about {implied:.0f} "
+                f"events); the closest pseudo data have {events} events, SE {cox.se:.3f} and "
+                f"HR {cox.hr:.3f}, where one event more or less moves the HR by about its "
+                "rounding")
+    return ("with the other printed figures met, the curve crosses 50% elsewhere; a median "
+            "is read where few patients are at risk, so the tail decides it")
 
 
 def ipd_from_summary(analysis: Analysis | str, *, seed: int = 0, **options) -> pd.DataFrame:
