@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint lab benchmark clean
+.PHONY: report test lint lab benchmark clean notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
+
+notebooks: $(STAMP)
+	$(VENV)/bin/python tools/make_notebooks.py
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_reconstruct.py

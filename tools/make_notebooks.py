@@ -1,13 +1,14 @@
 """Write the report's notebooks (thin: parameters, narrative and calls into trialrecon).
 
 The notebooks are committed with their outputs (nbval compares them); this script is their
-source. Run ``.venv/bin/python tools/make_notebooks.py`` and then execute them in place with
-``.venv/bin/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb``.
+source. ``make notebooks`` writes and executes them, and strips the execution timestamps
+that would otherwise change the files on every run.
 """
 
 from pathlib import Path
 
 import nbformat as nbf
+from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parents[1] / "notebooks"
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -27,6 +28,10 @@ def code(text, *tags):
 
 def write(name, cells):
     nb = nbf.v4.new_notebook(cells=cells, metadata=KERNEL)
+    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
+                   ).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
     nbf.write(nb, HERE / f"{name}.ipynb")
 
 
@@ -294,4 +299,4 @@ print(f"summary road: max |fitted - printed HR| "
       f"{(recovery['fitted HR'] - recovery['printed HR']).abs().max():.3f}")
 """),
 ])
-print("written")
+print("written and executed")
