@@ -28,6 +28,8 @@ def code(text, *tags):
 
 def write(name, cells):
     nb = nbf.v4.new_notebook(cells=cells, metadata=KERNEL)
+    for i, cell in enumerate(nb.cells):  # stable ids: the files change only with content
+        cell.id = f"{name}-{i}"
     NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
                    ).execute()
     for cell in nb.cells:
