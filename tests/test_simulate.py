@@ -155,3 +155,15 @@ def test_arm_sizes_missing_is_a_clear_error():
     from trialrecon import InputError
     with pytest.raises(InputError, match="arm sizes"):
         fit_summary(registry.get("cabinet/pnet/pfs/esmo-2024-abstract"))
+
+
+def test_weibull_rmst_closed_form():
+    from scipy import integrate
+    from trialrecon.simulate import WeibullPH
+    m = WeibullPH(1.4, 11.0, 5.0)
+    for tau in (6.0, 12.0, 24.0):
+        for experimental in (True, False):
+            area = integrate.quad(m.survival, 0.0, tau, args=(experimental,))[0]
+            assert m.rmst(tau, experimental) == pytest.approx(area, rel=1e-9)
+    # Exponential: scale (1 - exp(-tau / scale)).
+    assert WeibullPH(1.0, 8.0, 4.0).rmst(12.0, False) == pytest.approx(4 * (1 - math.exp(-3)))

@@ -214,28 +214,43 @@ class TrialPage:
 
     def unprinted(self, fit: SummaryFit, landmark: float = 12.0,
                   horizons: tuple[float, ...] = (12.0, 24.0)) -> pd.DataFrame:
-        """Figures the publication did not print, from the pseudo data (all derived)."""
+        """Figures the publication did not print (all derived).
+
+        Two columns: the Kaplan-Meier re-analysis of the pseudo patient data (estimable only
+        within its follow-up), and the fitted Weibull model, which extends beyond it by the
+        model's assumption alone.
+        """
         a = registry.get(fit.analysis_id)
         arms = [fit.ipd[fit.ipd.arm == n] for n in a.arm_names]
-        rows = []
+        model = fit.model
         base = compare_arms(*arms, landmarks=(landmark,), names=a.arm_names)
-        for r, ipd in zip(base.landmarks.itertuples(), arms, strict=True):
+        rows = []
+
+        def beyond(end: float) -> str:
+            return f"not estimable: pseudo follow-up ends at {end:.1f} months"
+
+        for r, ipd, experimental in zip(base.landmarks.itertuples(), arms, (True, False),
+                                        strict=True):
             rows.append({"figure (derived)": f"{landmark:g}-month rate, {r.arm}",
-                         "value": f"{100 * r.survival:.1f}% ({100 * r.lower:.1f}-"
-                                  f"{100 * r.upper:.1f})" if landmark <= ipd.time.max() else
-                         f"not estimable: pseudo follow-up ends at {ipd.time.max():.1f}"})
+                         "pseudo data (Kaplan-Meier)":
+                             f"{100 * r.survival:.1f}% ({100 * r.lower:.1f}-"
+                             f"{100 * r.upper:.1f})" if landmark <= ipd.time.max()
+                             else beyond(ipd.time.max()),
+                         "fitted model": f"{100 * model.survival(landmark, experimental):.1f}%"})
         for r in base.arms.itertuples():
-            rows.append({"figure (derived)": f"events, {r.arm}", "value": str(r.events)})
+            rows.append({"figure (derived)": f"events, {r.arm}",
+                         "pseudo data (Kaplan-Meier)": str(r.events), "fitted model": ""})
         for tau in horizons:
+            gap = model.rmst(tau, True) - model.rmst(tau, False)
             if tau <= base.tau:
                 c = compare_arms(*arms, landmarks=(), tau=tau, names=a.arm_names)
-                rows.append({"figure (derived)": f"RMST difference up to {tau:g} months",
-                             "value": f"{c.value('RMST difference'):.2f} months "
-                                      f"({c.value('RMST difference', 'lower'):.2f} to "
-                                      f"{c.value('RMST difference', 'upper'):.2f})"})
+                data = (f"{c.value('RMST difference'):.2f} months "
+                        f"({c.value('RMST difference', 'lower'):.2f} to "
+                        f"{c.value('RMST difference', 'upper'):.2f})")
             else:
-                rows.append({"figure (derived)": f"RMST difference up to {tau:g} months",
-                             "value": f"not estimable: pseudo follow-up ends at {base.tau:.1f}"})
+                data = beyond(base.tau)
+            rows.append({"figure (derived)": f"RMST difference up to {tau:g} months",
+                         "pseudo data (Kaplan-Meier)": data, "fitted model": f"{gap:.2f} months"})
         return pd.DataFrame(rows)
 
     def binary(self) -> pd.DataFrame:

@@ -50,7 +50,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 from lifelines.utils import median_survival_times
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from . import registry
@@ -88,6 +88,15 @@ class WeibullPH:
 
     def median(self, experimental: bool) -> float:
         return self.scale(experimental) * math.log(2.0) ** (1.0 / self.shape)
+
+    def rmst(self, tau: float, experimental: bool) -> float:
+        """Restricted mean survival time up to ``tau`` months: the area under ``S``.
+
+        ``int_0^tau exp(-(t/s)^k) dt = s Gamma(1 + 1/k) P(1/k, (tau/s)^k)``, with ``P`` the
+        regularised lower incomplete gamma function.
+        """
+        s, k = self.scale(experimental), self.shape
+        return s * math.gamma(1.0 + 1.0 / k) * float(special.gammainc(1.0 / k, (tau / s) ** k))
 
     def quantile_times(self, n: int, experimental: bool) -> np.ndarray:
         u = (np.arange(1, n + 1) - 0.5) / n
