@@ -167,3 +167,17 @@ def test_weibull_rmst_closed_form():
             assert m.rmst(tau, experimental) == pytest.approx(area, rel=1e-9)
     # Exponential: scale (1 - exp(-tau / scale)).
     assert WeibullPH(1.0, 8.0, 4.0).rmst(12.0, False) == pytest.approx(4 * (1 - math.exp(-3)))
+
+
+def test_dropped_out_counts_are_censorings_before_cut_off():
+    # CABINET pNET needs drop-out to reconcile its CI with its follow-up (measured: about 40
+    # patients); METEOR PFS prints no follow-up, so its fit has none.
+    for aid in ("cabinet/pnet/pfs/nejm-2025", "meteor/pfs/lancet-oncol-2016"):
+        fit = fit_summary(aid)
+        censored = [int((fit.ipd[fit.ipd.arm == arm].event == 0).sum())
+                    for arm in fit.ipd.arm.unique()]
+        rates = (fit.censoring.dropout_experimental, fit.censoring.dropout_control)
+        for dropped, cens, rate in zip(fit.dropped_out, censored, rates, strict=True):
+            assert 0 <= dropped <= cens
+            if rate == 0:
+                assert dropped == 0

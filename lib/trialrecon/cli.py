@@ -103,7 +103,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     fit = fit_summary(args.analysis, seed=args.seed)
     _write_csv(fit.ipd, args.output)
     print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}")
-    print("model (derived): " + ", ".join(f"{k} = {v:.4g}" for k, v in fit.parameters.items()))
+    print(f"model (derived): {fit.describe()}")
     shown = fit.table.drop(columns=["difference", "tolerance"])
     _emit(shown, "table")
     for miss in fit.misses:

@@ -286,15 +286,18 @@ class TrialPage:
         a = registry.get(fit.analysis_id)
         findings = "\n".join(f"- {m}" for m in fit.misses) or \
             "- Every calibrated figure is reproduced within its printed rounding."
-        params = ", ".join(f"{k} = {v:.3g}" for k, v in fit.parameters.items())
         figure = self.fit_figure(fit)
         plots.close(figure)
-        table = fit.table.rename(
-            columns={"reported": "reported (as printed)", "reconstructed": "reconstructed "
-                     "(derived)"})
+        table = fit.table.assign(
+            difference=fit.table.difference.map(lambda x: "" if pd.isna(x) else f"{x:+.3f}"),
+            tolerance=fit.table.tolerance.map(lambda x: "" if pd.isna(x) else f"{x:g}"),
+            within=fit.table.within.map({True: "yes", False: "no"}).fillna(""),
+        ).rename(columns={"reported": "reported (as printed)",
+                          "reconstructed": "reconstructed (derived)"}
+                 ).set_index(["quantity", "arm"])
         return [Markdown(f"### {a.endpoint}, {a.label}\n\nSource: {a.citation}"), figure,
                 table, Markdown(f"**Findings (derived).**\n\n{findings}\n\n"
-                                f"Fitted model (derived): {params}."),
+                                f"Fitted model (derived): {fit.describe()}"),
                 Markdown("**Figures the publication did not print (derived from the pseudo "
                          "data).**"), self.unprinted(fit)]
 

@@ -146,7 +146,10 @@ class SummaryFit:
         Reported vs reconstructed, one row per printed figure: ``quantity, arm, reported,
         reconstructed, difference, tolerance, within``; reconstructed values are derived.
     misses
-        One sentence per figure that no parameter set reproduced, with what it suggests.
+        One finding per cause of the figures no parameter set reproduced, with the printed
+        numbers that conflict.
+    dropped_out
+        Patients per arm censored by drop-out (before an event and before the cut-off).
     """
 
     analysis_id: str
@@ -155,6 +158,27 @@ class SummaryFit:
     censoring: Censoring
     table: pd.DataFrame
     misses: tuple[str, ...]
+    dropped_out: tuple[int, int]
+
+    def describe(self) -> str:
+        """The fitted model in one sentence, for people (all figures derived)."""
+        m, c = self.model, self.censoring
+        names = self.ipd.arm.unique()
+        n = [int((self.ipd.arm == name).sum()) for name in names]
+        trend = ("rising" if m.shape > 1.05 else "falling" if m.shape < 0.95 else
+                 "about constant")
+        rates = {c.dropout_experimental, c.dropout_control}
+        dropout = ("no drop-out" if rates == {0.0} else
+                   f"drop-out {c.dropout_experimental:.3f} per month"
+                   + (f" ({names[0]}) and {c.dropout_control:.3f} ({names[1]})"
+                      if len(rates) > 1 else " in both arms")
+                   + f": {self.dropped_out[0]} of {n[0]} and {self.dropped_out[1]} of {n[1]} "
+                     "patients censored before an event and before the cut-off")
+        return (f"Weibull shape {m.shape:.2f} (hazard {trend} over time); scales "
+                f"{m.scale_experimental:.3g} ({names[0]}) and {m.scale_control:.3g} ({names[1]}) "
+                f"months, model HR {m.hazard_ratio:.3f}; data cut-off {c.end:.1f} months after "
+                f"the first randomisation, accrual over {100 * c.accrual_fraction:.0f}% of it; "
+                f"{dropout}.")
 
     @property
     def parameters(self) -> dict[str, float]:
@@ -653,8 +677,13 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0, order: str = "golden
     ipd = _frame(_sample(model, cens, tg, pairing, status), tg)
     obs = _observe(ipd, tg)
     table = _table(a, tg, obs)
+    dropped = []
+    for k, (n, experimental) in enumerate(zip(tg.n, (True, False), strict=True)):
+        censored, cut_off = cens.times(pairing(n), experimental)
+        event = ipd.event[ipd.arm == tg.names[k]].to_numpy(bool)
+        dropped.append(int(np.count_nonzero(~event & (censored < cut_off))))
     return SummaryFit(a.id, ipd[["time", "event", "arm"]], model, cens, table,
-                      _explain(table, a, tg, obs))
+                      _explain(table, a, tg, obs), tuple(dropped))
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
