@@ -181,3 +181,11 @@ def test_dropped_out_counts_are_censorings_before_cut_off():
             assert 0 <= dropped <= cens
             if rate == 0:
                 assert dropped == 0
+
+
+def test_random_pairing_is_seeded():
+    a = ipd_from_summary("cabinet/epnet/pfs/nejm-2025", order="random", seed=1)
+    b = ipd_from_summary("cabinet/epnet/pfs/nejm-2025", order="random", seed=1)
+    c = ipd_from_summary("cabinet/epnet/pfs/nejm-2025", order="random", seed=2)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)

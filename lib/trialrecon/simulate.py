@@ -747,7 +747,7 @@ def _table(a: Analysis, tg: _Targets, obs: dict) -> pd.DataFrame:
             rows.append({"quantity": "p-value (two-sided)", "arm": "",
                          "reported": a.p_value.printed, "reconstructed": f"{p:.2g}",
                          "difference": math.nan, "tolerance": math.nan,
-                         "within": qlo <= p <= qhi})
+                         "within": bool(qlo <= p <= qhi)})
     if a.follow_up_months is not None:
         add("median follow-up (months)", "", f"{a.follow_up_months:g}", obs["follow_up"],
             a.follow_up_months, 0.05, 1)
