@@ -299,7 +299,7 @@ class TrialPage:
                 table, Markdown(f"**Findings (derived).**\n\n{findings}\n\n"
                                 f"Fitted model (derived): {fit.describe()}"),
                 Markdown("**Figures the publication did not print (derived from the pseudo "
-                         "data).**"), self.unprinted(fit)]
+                         "data).**"), self.unprinted(fit).set_index("figure (derived)")]
 
     @property
     def has_time_to_event(self) -> bool:

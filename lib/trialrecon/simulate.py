@@ -192,9 +192,9 @@ class SummaryFit:
                 "dropout_control_per_month": self.censoring.dropout_control}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Targets:
-    """What was printed, as numbers (mutable copies get shifted during calibration)."""
+    """What was printed, as numbers."""
 
     names: tuple[str, str]
     n: tuple[int, int]
