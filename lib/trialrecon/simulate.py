@@ -24,10 +24,12 @@ Calibration
    (``SE = sqrt(1/d_e + 1/d_c)``).
 2. The free parameters (shape, scales of arms without a printed median, accrual fraction or
    cut-off, drop-out) are moved until the re-analysis of the pseudo data (Kaplan-Meier
-   medians and landmarks, Cox HR and CI, events, reverse Kaplan-Meier follow-up) meets every
+   medians and landmarks, Cox HR and CI, events, follow-up) meets every
    printed figure within its rounding: HR to 2 decimals within 0.005, CI bounds within 0.01,
    medians and follow-up within 0.05 months, events exactly. The printed median follow-up
-   is met by construction. See :func:`_calibrate` for the search.
+   is read as the median time to data cut-off (the reverse Kaplan-Meier estimate of
+   potential follow-up, which drop-out does not shorten) and is met by construction. See
+   :func:`_calibrate` for the search.
 3. The final pseudo data are re-analysed independently with lifelines for the table.
 
 Whatever cannot be met is reported as a finding, with the closest fit and the numbers in
