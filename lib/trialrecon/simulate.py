@@ -251,7 +251,7 @@ def _targets(a: Analysis) -> _Targets:
         horizon=horizon)
 
 
-def _fit_model(tg: _Targets, start: WeibullPH | None) -> WeibullPH:
+def _fit_model(tg: _Targets) -> WeibullPH:
     """Least-squares Weibull PH fit to medians, landmarks and HR (model-level, closed form)."""
 
     def unpack(x: np.ndarray) -> WeibullPH:
@@ -272,13 +272,10 @@ def _fit_model(tg: _Targets, start: WeibullPH | None) -> WeibullPH:
         out.append(x[2] / 50.0)  # weak prior: exponential unless the figures say otherwise
         return np.asarray(out)
 
-    if start is None:
-        level = [v for v in tg.medians.values() if v] or [tg.horizon]
-        scale = float(np.mean(level)) / math.log(2.0)
-        ratio = tg.hr if tg.hr is not None else 1.0
-        x0 = np.array([math.log(scale / ratio), math.log(scale), 0.0])
-    else:
-        x0 = np.log([start.scale_experimental, start.scale_control, start.shape])
+    level = [v for v in tg.medians.values() if v] or [tg.horizon]
+    scale = float(np.mean(level)) / math.log(2.0)
+    ratio = tg.hr if tg.hr is not None else 1.0
+    x0 = np.array([math.log(scale / ratio), math.log(scale), 0.0])
     # Bounds keep the search on sane curves: scales 0.001-100,000 months, shape 0.1-10.
     lo, hi = np.log([1e-3, 1e-3, 0.1]), np.log([1e5, 1e5, 10.0])
     fit = optimize.least_squares(residuals, np.clip(x0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi))
@@ -628,15 +625,11 @@ def _solve_censoring(model: WeibullPH, tg: _Targets, pairing: Pairing) -> Censor
     orders = [pairing(n)[0] for n in tg.n]
     top = 1.05 * max(float(t.max()) for t in times)
 
-    # Event j of an arm is observed when t_j <= end (1 - w v_j): precompute t_j and v_j.
+    # Event j of an arm is observed when t_j <= end (1 - v_j): precompute t_j and v_j.
     spans = [((o + 0.5) / len(o), t) for t, o in zip(times, orders, strict=True)]
 
-    def counts(end: float, w: float) -> tuple[int, int]:
-        de, dc = (int(np.count_nonzero(t <= end * (1.0 - w * v))) for v, t in spans)
-        return de, dc
-
-    def miss(end: float, w: float) -> float:
-        de, dc = counts(end, w)
+    def miss(end: float) -> float:
+        de, dc = (int(np.count_nonzero(t <= end * (1.0 - v))) for v, t in spans)
         if tg.events is not None:
             return de + dc - tg.events
         if se_target is not None:
@@ -646,11 +639,11 @@ def _solve_censoring(model: WeibullPH, tg: _Targets, pairing: Pairing) -> Censor
     if tg.events is None and se_target is None:
         return Censoring(1.5 * tg.horizon, 1.0)
     lo, hi = 1e-6, top
-    if miss(hi, 1.0) < 0:
+    if miss(hi) < 0:
         return Censoring(hi, 1.0)
     for _ in range(40):  # 2^-40 of the range: far below a day
         mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if miss(mid, 1.0) < 0 else (lo, mid)
+        lo, hi = (mid, hi) if miss(mid) < 0 else (lo, mid)
     return Censoring(hi, 1.0)
 
 
@@ -674,7 +667,7 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0, order: str = "golden
         raise InputError(f"unknown order {order!r}", column="order",
                          advice="use 'golden' or 'random'")
     pairing = _weyl_orders if order == "golden" else _random_orders(seed)
-    model = _fit_model(tg, None)
+    model = _fit_model(tg)
     model, cens, status = _calibrate(model, _solve_censoring(model, tg, pairing), tg, pairing)
     ipd = _frame(_sample(model, cens, tg, pairing, status), tg)
     obs = _observe(ipd, tg)
