@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from . import plots, registry, summary
@@ -289,7 +290,9 @@ class TrialPage:
         figure = self.fit_figure(fit)
         plots.close(figure)
         table = fit.table.assign(
-            difference=fit.table.difference.map(lambda x: "" if pd.isna(x) else f"{x:+.3f}"),
+            # round(...) + 0.0 turns float noise like -1e-15 into 0, not "-0.000".
+            difference=fit.table.difference.map(
+                lambda x: "" if not np.isfinite(x) else f"{round(x, 3) + 0.0:+.3f}"),
             tolerance=fit.table.tolerance.map(lambda x: "" if pd.isna(x) else f"{x:g}"),
             within=fit.table.within.map({True: "yes", False: "no"}).fillna(""),
         ).rename(columns={"reported": "reported (as printed)",
