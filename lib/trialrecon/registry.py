@@ -31,16 +31,16 @@ from . import paths
 from .errors import InputError
 from .printed import Printed, PrintedP, parse_p, parse_printed
 
-TIME_TO_EVENT = ("PFS", "OS")
-BINARY = ("ORR", "AE_G3", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL")
-CONTINUOUS = ("HEIGHT_VELOCITY",)
-Endpoint = Literal[
-    "PFS", "OS", "ORR", "AE_G3", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL",
-    "BIOCHEMICAL_CONTROL", "HEIGHT_VELOCITY",
-]
 ENDPOINT_LABELS = {
     "PFS": "Progression-free survival",
     "OS": "Overall survival",
+    "DFS": "Disease-free survival",
+    "RFS": "Recurrence-free survival",
+    "EFS": "Event-free survival",
+    "TTP": "Time to progression",
+    "TTF": "Time to treatment failure",
+    "DMFS": "Distant metastasis-free survival",
+    "LRR": "Time to locoregional recurrence",
     "ORR": "Objective response rate",
     "AE_G3": "Grade >=3 adverse events",
     "GH_RESPONSE": "GH decrease >50%",
@@ -49,6 +49,13 @@ ENDPOINT_LABELS = {
     "BIOCHEMICAL_CONTROL": "GH <=2.5 ng/mL and normal IGF-1",
     "HEIGHT_VELOCITY": "Annualised height velocity (cm/year)",
 }
+TIME_TO_EVENT = ("PFS", "OS", "DFS", "RFS", "EFS", "TTP", "TTF", "DMFS", "LRR")
+BINARY = ("ORR", "AE_G3", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL")
+CONTINUOUS = ("HEIGHT_VELOCITY",)
+Endpoint = Literal[
+    "PFS", "OS", "DFS", "RFS", "EFS", "TTP", "TTF", "DMFS", "LRR", "ORR", "AE_G3",
+    "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL", "HEIGHT_VELOCITY",
+]
 
 
 def _printed(value: Any) -> Printed:
