@@ -1,5 +1,12 @@
 import json
+import sys
+import types
+from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
+import pytest
+from trialrecon import paths, registry
 from trialrecon.cli import main
 
 
@@ -20,3 +27,159 @@ def test_unknown_trial_is_one_line_error(capsys):
     assert main(["check", "cabinett"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("trialrecon: error:") and "\n" not in err
+
+
+# --------------------------------------------------------------------------- a user's trial file
+
+OS_ANALYSIS = """\
+  - version: paper-2021
+    label: Paper 2021, overall survival
+    endpoint: OS
+    source: paper
+    arms:
+      drugx: {n: 100, median: "20.0 (15.0-26.0)"}
+      placebo: {n: 50, median: "14.0 (10.0-19.0)"}
+    hazard_ratio: {printed: "0.70 (0.47-1.04)", level: 95}
+"""
+
+
+def _simulate_imports() -> bool:
+    # simulate may be mid-rewrite; the end-to-end test runs whenever it imports.
+    try:
+        from trialrecon.simulate import fit_summary  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture
+def user_file(trial_dir: Path) -> Path:
+    """The demo trial under another name than its id, outside the registry."""
+    path = trial_dir / "my-own-results.yaml"
+    (trial_dir / "demo.yaml").rename(path)
+    return path
+
+
+@pytest.fixture
+def two_analyses(user_file: Path) -> Path:
+    user_file.write_text(user_file.read_text() + OS_ANALYSIS)
+    return user_file
+
+
+@pytest.fixture
+def fake_fit(monkeypatch) -> list:
+    """Replace simulate.fit_summary by a stub (whether or not simulate imports); record calls."""
+    calls = []
+
+    def fit_summary(analysis, *, seed=0):
+        calls.append(analysis)
+        a = registry.get(analysis)  # an id or an Analysis, as the real one accepts
+        names = a.arm_names
+        return SimpleNamespace(
+            analysis_id=a.id,
+            ipd=pd.DataFrame({"time": [1.0, 2.5, 3.0], "event": [1, 0, 1],
+                              "arm": [names[0], names[0], names[1]]}),
+            describe=lambda: "stub model",
+            table=pd.DataFrame({"quantity": ["N"], "arm": [names[0]], "reported": ["100"],
+                                "reconstructed": ["100"], "difference": [0.0],
+                                "tolerance": [0.0], "within": [True]}),
+            misses=())
+
+    module = types.ModuleType("trialrecon.simulate")
+    module.fit_summary = fit_summary
+    monkeypatch.setitem(sys.modules, "trialrecon.simulate", module)
+    return calls
+
+
+def test_check_user_file_with_any_name(user_file, capsys):
+    before = set(registry.trials())
+    assert main(["check", str(user_file), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["analysis_id"] for r in rows} == {"demo/pfs/paper-2020"}
+    assert set(registry.trials()) == before
+
+
+def test_check_mixes_files_and_registry_ids(two_analyses, capsys):
+    assert main(["check", str(two_analyses), "cabinet/pnet/pfs/nejm-2025", "clarinet",
+                 "--format", "json"]) == 0
+    ids = {r["analysis_id"] for r in json.loads(capsys.readouterr().out)}
+    assert {"demo/pfs/paper-2020", "demo/os/paper-2021", "cabinet/pnet/pfs/nejm-2025",
+            "clarinet/pfs/nejm-2014"} <= ids
+
+
+@pytest.mark.parametrize("pick", ["demo/os/paper-2021", "paper-2021"])
+def test_check_analysis_picks_one_by_id_or_version(two_analyses, pick, capsys):
+    assert main(["check", str(two_analyses), "--analysis", pick, "--format", "json"]) == 0
+    assert {r["analysis_id"] for r in json.loads(capsys.readouterr().out)} == {
+        "demo/os/paper-2021"}
+
+
+def test_check_template_exits_0(capsys):
+    assert main(["check", str(paths.ROOT / "docs" / "trial-template.yaml")]) == 0
+    assert "example/itt/pfs/paper-2024" in capsys.readouterr().out
+
+
+def test_simulate_several_analyses_needs_analysis(two_analyses, tmp_path, fake_fit, capsys):
+    out = tmp_path / "ipd.csv"
+    assert main(["simulate", str(two_analyses), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("trialrecon: error:") and "\n" not in err
+    assert str(two_analyses) in err
+    assert "demo/pfs/paper-2020" in err and "demo/os/paper-2021" in err
+    assert not out.exists() and fake_fit == []
+
+
+def test_simulate_user_file_with_analysis_writes_csv(two_analyses, tmp_path, fake_fit, capsys):
+    out = tmp_path / "ipd.csv"
+    assert main(["simulate", str(two_analyses), "--analysis", "demo/os/paper-2021",
+                 "-o", str(out)]) == 0
+    assert [a.id for a in fake_fit] == ["demo/os/paper-2021"]
+    assert fake_fit[0].citation == "Someone. J Test 2020;1:1-2."
+    ipd = pd.read_csv(out)
+    assert list(ipd.columns) == ["time", "event", "arm"] and len(ipd) == 3
+    assert "demo/os/paper-2021: 3 pseudo patients" in capsys.readouterr().out
+
+
+def test_simulate_single_analysis_file_needs_no_choice(user_file, tmp_path, fake_fit):
+    assert main(["simulate", str(user_file), "-o", str(tmp_path / "ipd.csv")]) == 0
+    assert [a.id for a in fake_fit] == ["demo/pfs/paper-2020"]
+
+
+def test_simulate_registry_id_as_before(tmp_path, fake_fit):
+    assert main(["simulate", "cabinet/pnet/pfs/nejm-2025", "-o", str(tmp_path / "x.csv")]) == 0
+    assert fake_fit == ["cabinet/pnet/pfs/nejm-2025"]
+
+
+@pytest.mark.parametrize("command", ["check", "simulate"])
+def test_missing_file_names_it(command, tmp_path, capsys):
+    missing = tmp_path / "no-such-trial.yaml"
+    argv = [command, str(missing)] + (["-o", str(tmp_path / "x.csv")] if command == "simulate"
+                                      else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert str(missing) in err and "no such file" in err and "\n" not in err
+
+
+def test_unknown_analysis_in_file_lists_ids(two_analyses, tmp_path, capsys):
+    assert main(["simulate", str(two_analyses), "--analysis", "nejm-2025",
+                 "-o", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'nejm-2025'" in err and "demo/pfs/paper-2020, demo/os/paper-2021" in err
+
+
+def test_analysis_option_needs_a_file(tmp_path, capsys):
+    assert main(["simulate", "cabinet/pnet/pfs/nejm-2025", "--analysis", "x",
+                 "-o", str(tmp_path / "x.csv")]) == 2
+    assert main(["check", "cabinet", "--analysis", "nejm-2025"]) == 2
+    assert capsys.readouterr().err.count("trialrecon: error: --analysis") == 2
+
+
+@pytest.mark.skipif(not _simulate_imports(), reason="trialrecon.simulate does not import")
+def test_simulate_template_end_to_end(tmp_path, capsys):
+    out = tmp_path / "ipd.csv"
+    template = paths.ROOT / "docs" / "trial-template.yaml"
+    assert main(["simulate", str(template), "--analysis", "example/itt/pfs/paper-2024",
+                 "-o", str(out)]) == 0
+    ipd = pd.read_csv(out)
+    assert ipd.arm.value_counts().to_dict() == {"drugx": 200, "placebo": 100}
+    assert "example/itt/pfs/paper-2024: 300 pseudo patients" in capsys.readouterr().out

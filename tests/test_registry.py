@@ -1,8 +1,14 @@
+import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
-from trialrecon import InputError, registry
-from trialrecon.registry import load_trial
+import trialrecon
+import yaml
+from pydantic import BaseModel
+from trialrecon import InputError, paths, registry
+from trialrecon.registry import analysis_from_print, load_trial
 
 
 def test_every_seed_trial_is_present():
@@ -60,7 +66,7 @@ def test_valid_file_loads(trial_dir: Path):
          "lower bound above the estimate"),
         ('printed: "0.50 (0.35-0.71)"', 'printed: "0.80 (0.35-0.71)"', "hazard_ratio.printed",
          "CI must contain it"),
-        ("endpoint: PFS", "endpoint: TTP", "endpoint", "Input should be"),
+        ("endpoint: PFS", "endpoint: PSF", "endpoint", "Input should be"),
         ("hazard_ratio:", "hazard_raito:", "hazard_raito", "unknown field"),
         ("    label: Paper 2020\n", "", "label", "Field required"),
         ('median: "4.0"', 'median: "4.0", landmarks: [{time_months: 12, percent: "104.0"}]',
@@ -93,3 +99,216 @@ def test_arm_not_in_trial_is_refused(trial_dir):
     path.write_text(path.read_text().replace("placebo: {n: 50", "plaecbo: {n: 50"))
     with pytest.raises(InputError, match="not among the trial's arms"):
         load_trial(path)
+
+
+# --------------------------------------------------------------------------- a user's file
+
+
+def test_user_file_loads_under_any_name_and_stays_out_of_the_registry(trial_dir):
+    before = (set(registry.trials()), registry.analysis_ids())
+    path = trial_dir / "my results (v2).yml"
+    (trial_dir / "demo.yaml").rename(path)  # trial id 'demo', another file name
+    t = load_trial(path)
+    assert t.trial == "demo" and [a.id for a in t.analyses] == ["demo/pfs/paper-2020"]
+    assert t.analyses[0].citation.startswith("Someone.")
+    assert (set(registry.trials()), registry.analysis_ids()) == before
+
+
+def test_registry_directory_keeps_the_file_name_rule(trial_dir):
+    (trial_dir / "demo.yaml").rename(trial_dir / "other.yaml")
+    with pytest.raises(InputError, match="does not match the file name") as info:
+        registry.trials(trial_dir)
+    assert info.value.column == "trial"
+    with pytest.raises(InputError, match="does not match the file name"):
+        load_trial(trial_dir / "other.yaml", match_file_name=True)
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(InputError, match="no such file") as info:
+        load_trial(tmp_path / "nope.yaml")
+    assert info.value.file == str(tmp_path / "nope.yaml")
+
+
+# --------------------------------------------------------------------------- printed figures
+
+PNET = {"cabozantinib": {"n": 64, "median": "13.8 (9.2-18.5)"},
+        "placebo": {"n": 31, "median": "4.4 (3.0-5.9)"}}
+
+
+def _simulate_imports() -> bool:
+    # simulate may be mid-rewrite; the end-to-end checks run whenever it imports.
+    try:
+        from trialrecon.simulate import fit_summary  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+needs_simulate = pytest.mark.skipif(not _simulate_imports(),
+                                    reason="trialrecon.simulate does not import")
+
+
+def test_analysis_from_print_keeps_figures_as_printed():
+    before = set(registry.trials())
+    a = analysis_from_print(arms=PNET, hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001",
+                            follow_up_months=13.8)
+    assert a.id == "user/pfs/printed" and a.trial.trial == "user"
+    assert a.citation == "printed figures entered by the user"
+    assert a.arm_names == ("cabozantinib", "placebo")
+    assert a.hazard_ratio.printed.text == "0.23 (0.12-0.42)" and a.hazard_ratio.level == 95
+    assert a.arms["cabozantinib"].median.text == "13.8 (9.2-18.5)"
+    assert a.arms["placebo"].median.text == "4.4 (3.0-5.9)"
+    assert a.p_value.printed == "<0.001" and a.p_value.sided == 2
+    assert a.trial.design.allocation == "64:31"
+    assert set(registry.trials()) == before
+    assert trialrecon.analysis_from_print is analysis_from_print
+
+
+def test_analysis_from_print_takes_every_field_of_a_trial_file():
+    a = analysis_from_print(
+        endpoint="OS", arms={"drugx": {"n": 100, "events": 40, "landmarks": [
+            {"time_months": 12, "percent": "80.0 (71.0-86.5)"}]}, "placebo": {"n": 50}},
+        hazard_ratio={"printed": "0.70 (0.45-1.09)", "level": 90, "stratified": True},
+        p_value={"printed": "0.06", "sided": 1}, events_total=65, trial="mytrial",
+        cohort="itt", version="v1", allocation="2:1", citation="Doe J. J Test 2024;1:1.")
+    assert a.id == "mytrial/itt/os/v1" and a.citation == "Doe J. J Test 2024;1:1."
+    assert a.hazard_ratio.level == 90 and a.p_value.sided == 1 and a.events_total == 65
+    assert a.arms["drugx"].landmarks[0].percent.text == "80.0 (71.0-86.5)"
+    assert a.trial.design.allocation == "2:1"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"arms": {"cabozantinib": {"n": 134, "median": "8.4 (9.0-12.7)"}, "placebo": {"n": 9}}},
+         "arms.cabozantinib.median", "lower bound above the estimate"),
+        ({"hazard_ratio": "0.23"}, "hazard_ratio.printed", "needs a value and both CI bounds"),
+        ({"endpoint": "PSF"}, "endpoint", "Input should be"),
+        ({"arms": {"cabozantinib": {"n": 64, "medain": "13.8"}}}, "arms.cabozantinib.medain",
+         "unknown field"),
+        ({"trial": "My Trial"}, "trial", "should match pattern"),
+        ({"folow_up_months": 13.8}, "folow_up_months", "unknown field"),
+        ({"arms": {}}, "arms", "arms must map"),
+    ],
+)
+def test_analysis_from_print_names_the_bad_field(change, field, message):
+    kwargs = {"arms": PNET, "hazard_ratio": "0.23 (0.12-0.42)"} | change
+    with pytest.raises(InputError) as info:
+        analysis_from_print(**kwargs)
+    assert info.value.column == field
+    assert message in info.value.message
+
+
+def test_analysis_from_print_is_checked_like_a_registry_analysis():
+    from trialrecon import summary
+
+    a = analysis_from_print(arms=PNET, hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001")
+    mine = summary.check_table([a]).drop(columns="analysis_id")
+    theirs = summary.check_table([registry.get("cabinet/pnet/pfs/nejm-2025")])
+    theirs = theirs.drop(columns="analysis_id")
+    first = ["SE of log HR", "HR at centre of CI", "p-value from HR and CI"]
+    assert (mine.set_index("check").loc[first, "derived"].tolist()
+            == theirs.set_index("check").loc[first, "derived"].tolist())
+
+
+@needs_simulate
+def test_analysis_from_print_rebuilds_patients():
+    from trialrecon.simulate import fit_summary
+
+    a = analysis_from_print(arms=PNET, hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001",
+                            follow_up_months=13.8)
+    fit = fit_summary(a)
+    assert fit.analysis_id == "user/pfs/printed"
+    assert fit.ipd.arm.value_counts().to_dict() == {"cabozantinib": 64, "placebo": 31}
+
+
+# --------------------------------------------------------------------------- documentation
+
+DOCS = paths.ROOT / "docs"
+BINARY_OR_CONTINUOUS = ("analyses[].arms.<arm>.percent", "analyses[].arms.<arm>.values")
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type inside ``Annotated[...]`` and ``X | None``."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _is_model(x: Any) -> bool:
+    return isinstance(x, type) and issubclass(x, BaseModel)
+
+
+def _model_fields(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Every field of the trial models as a path: ``analyses[].arms.<arm>.median``."""
+    for name, field in model.model_fields.items():
+        path = prefix + name
+        yield path
+        inner = _unwrap(field.annotation)
+        args = get_args(inner)
+        if _is_model(inner):
+            yield from _model_fields(inner, path + ".")
+        elif get_origin(inner) is tuple and args and _is_model(args[0]):
+            yield from _model_fields(args[0], path + "[].")
+        elif get_origin(inner) is dict and _is_model(args[1]):
+            yield from _model_fields(args[1], path + ".<arm>.")
+
+
+def _yaml_fields(node: Any, prefix: str = "") -> Iterator[str]:
+    """Every field a loaded YAML document fills, as the same kind of path."""
+    if isinstance(node, dict):
+        free = prefix.endswith("analyses[].arms.")  # keys are arm names
+        for key, value in node.items():
+            path = prefix + ("<arm>" if free else str(key))
+            if not free:
+                yield path
+            if path not in ("sources", "design.cohorts"):  # mappings of free keys
+                yield from _yaml_fields(value, path + ".")
+    elif isinstance(node, list):
+        for item in node:
+            yield from _yaml_fields(item, prefix.removesuffix(".") + "[].")
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    """Rows of the first table under a ``## heading`` of docs/trial-yaml.md."""
+    text = (DOCS / "trial-yaml.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip().strip("|").split("|") for line in section.splitlines()
+            if line.startswith("| `")]
+    return [[cell.strip() for cell in row] for row in rows]
+
+
+def test_template_loads_and_is_consistent():
+    from trialrecon import summary
+
+    t = load_trial(DOCS / "trial-template.yaml")
+    assert [a.id for a in t.analyses] == ["example/itt/pfs/paper-2024",
+                                          "example/itt/os/paper-2024"]
+    verdicts = set(summary.check_table(t.analyses).verdict)
+    assert verdicts <= {"consistent", "not testable"}
+
+
+def test_documented_fields_are_the_models_fields():
+    documented = [row[0].strip("`") for row in _doc_table("Fields")]
+    assert len(documented) == len(set(documented))
+    assert set(documented) == set(_model_fields(registry.Trial))
+
+
+def test_template_fills_every_time_to_event_field():
+    raw = yaml.safe_load((DOCS / "trial-template.yaml").read_text(encoding="utf-8"))
+    filled = set(_yaml_fields(raw))
+    fields = set(_model_fields(registry.Trial))
+    assert filled <= fields
+    assert {f for f in fields if not f.startswith(BINARY_OR_CONTINUOUS)} <= filled
+
+
+def test_documented_endpoints_are_the_registry_endpoints():
+    kinds = {**dict.fromkeys(registry.TIME_TO_EVENT, "time-to-event"),
+             **dict.fromkeys(registry.BINARY, "binary"),
+             **dict.fromkeys(registry.CONTINUOUS, "continuous")}
+    rows = {row[0].strip("`"): (row[1], row[2]) for row in _doc_table("Endpoints")}
+    assert rows == {e: (label, kinds[e]) for e, label in registry.ENDPOINT_LABELS.items()}

@@ -19,10 +19,14 @@ def __getattr__(name: str):
     if name == "compare_arms":
         from .analysis import compare_arms
         return compare_arms
+    if name == "analysis_from_print":
+        from .registry import analysis_from_print
+        return analysis_from_print
     if name == "ipd_from_summary":
         from .simulate import ipd_from_summary
         return ipd_from_summary
     raise AttributeError(name)
 
 
-__all__ = ["InputError", "compare_arms", "ipd_from_summary", "reconstruct_ipd"]
+__all__ = ["InputError", "analysis_from_print", "compare_arms", "ipd_from_summary",
+           "reconstruct_ipd"]

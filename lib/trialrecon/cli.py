@@ -10,10 +10,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .registry import Analysis
 
 
 def _emit(frame: pd.DataFrame, fmt: str) -> None:
@@ -27,13 +31,49 @@ def _emit(frame: pd.DataFrame, fmt: str) -> None:
             sys.stdout.write(frame.to_string(index=False) + "\n")
 
 
+#: Suffixes that make a positional argument a trial file rather than a registry id.
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _is_trial_file(name: str) -> bool:
+    """A trial file (``.yaml``/``.yml``, or any existing file) rather than a registry id."""
+    path = Path(name)
+    return path.suffix.lower() in YAML_SUFFIXES or path.is_file()
+
+
+def _from_file(name: str, wanted: str | None) -> list[Analysis]:
+    """The analyses of a user's trial file: all of them, or the one ``wanted`` names.
+
+    ``wanted`` is an analysis id (``mytrial/os/v1``) or a version shared by no other analysis
+    of the file.
+    """
+    from . import registry
+
+    trial = registry.load_trial(name)
+    if wanted is None:
+        return list(trial.analyses)
+    by_id = [a for a in trial.analyses if a.id == wanted]
+    by_version = [a for a in trial.analyses if a.version == wanted]
+    if by_id or len(by_version) == 1:
+        return (by_id or by_version)[:1]
+    ids = ", ".join(a.id for a in (by_version or trial.analyses))
+    problem = (f"--analysis {wanted!r}: several analyses have this version" if by_version
+               else f"--analysis {wanted!r}: no analysis with this id or version")
+    raise InputError(problem, file=name, advice=f"choose one of: {ids}")
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from . import registry, summary
 
+    if args.analysis and not any(_is_trial_file(n) for n in args.trials):
+        raise InputError("--analysis picks an analysis from a trial file; none was given",
+                         advice="give registry analysis ids directly")
     if args.trials:
         chosen = []
         for name in args.trials:
-            if name in registry.trials():
+            if _is_trial_file(name):
+                chosen += _from_file(name, args.analysis)
+            elif name in registry.trials():
                 chosen += registry.analyses(name)
             else:
                 chosen.append(registry.get(name))
@@ -97,10 +137,37 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulated(name: str, wanted: str | None) -> Analysis | str:
+    """What ``simulate`` rebuilds: a registry analysis id, or one analysis of a trial file.
+
+    From a file: the analysis ``wanted`` names; without it, the file's only analysis or its
+    only two-arm time-to-event analysis. Several candidates are refused, listing their ids.
+    """
+    from .registry import TIME_TO_EVENT
+
+    if not _is_trial_file(name):
+        if wanted is not None:
+            raise InputError("--analysis picks an analysis from a trial file",
+                             advice=f"{name!r} is a registry id: give the analysis id itself")
+        return name
+    found = _from_file(name, wanted)
+    if len(found) == 1:
+        return found[0]
+    candidates = [a for a in found if a.endpoint in TIME_TO_EVENT and len(a.arms) == 2]
+    if len(candidates) == 1:
+        return candidates[0]
+    ids = ", ".join(a.id for a in candidates or found)
+    raise InputError(
+        f"{len(candidates)} two-arm time-to-event analyses in this file; --analysis picks one"
+        if candidates else "no two-arm time-to-event analysis in this file to rebuild",
+        file=name, advice=("ids: " if candidates else "its analyses: ") + ids)
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    target = _simulated(args.analysis, args.pick)
     from .simulate import fit_summary
 
-    fit = fit_summary(args.analysis, seed=args.seed)
+    fit = fit_summary(target, seed=args.seed)
     _write_csv(fit.ipd, args.output)
     print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}")
     print(f"model (derived): {fit.describe()}")
@@ -130,7 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="consistency checks of reported figures (all derived)")
     p.add_argument("trials", nargs="*", metavar="TRIAL",
-                   help="trial ids (e.g. cabinet) or analysis ids; default: all")
+                   help="trial ids (e.g. cabinet), analysis ids or trial files (.yaml, "
+                   "anywhere on disk; see docs/trial-yaml.md); default: the whole registry")
+    p.add_argument("--analysis", metavar="ID", help="in a trial file: only this analysis "
+                   "(its id, e.g. mytrial/os/v1, or its version if unique)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
     p = sub.add_parser("reconstruct", help="patient data from a digitised KM curve (Guyot 2012)")
@@ -150,7 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
     p = sub.add_parser("simulate", help="pseudo patient data calibrated to a printed summary")
-    p.add_argument("analysis", metavar="ANALYSIS_ID", help="e.g. cabinet/pnet/pfs/nejm-2025")
+    p.add_argument("analysis", metavar="ANALYSIS_ID|TRIAL.yaml",
+                   help="a registry analysis id (e.g. cabinet/pnet/pfs/nejm-2025) or a trial "
+                   "file anywhere on disk (see docs/trial-yaml.md)")
+    p.add_argument("--analysis", dest="pick", metavar="ID",
+                   help="in a trial file with several analyses: which one (its id, e.g. "
+                   "mytrial/os/v1, or its version if unique)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
 

@@ -4,11 +4,16 @@ One YAML file per trial under ``data/trials/``. Every figure is stored as printe
 :mod:`trialrecon.printed`) and cites its primary source. Loading validates the whole file;
 a malformed record raises :class:`trialrecon.InputError` naming the file, the analysis and
 the field.
+
+A user's own trial is read with the same models without joining the registry: a file
+anywhere on disk (:func:`load_trial`; format in ``docs/trial-yaml.md``) or figures typed in
+Python (:func:`analysis_from_print`).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -319,15 +324,47 @@ def _where(raw: dict[str, Any], loc: tuple[Any, ...]) -> tuple[str | None, str]:
     return None, ".".join(str(p) for p in loc) or "(record)"
 
 
-def load_trial(path: str | Path) -> Trial:
-    """Load and validate one trial file.
+def _invalid(exc: ValidationError, raw: dict[str, Any], *, file: Path | None = None,
+             what: str = "this file") -> InputError:
+    """Translate a pydantic error into an :class:`InputError` naming the record and field.
+
+    The first problem is reported (record as ``analysis trial/[cohort/]endpoint/version``,
+    field as a dotted path such as ``arms.placebo.median``); the advice counts the others.
+    """
+    errors = exc.errors()
+    first = errors[0]
+    record, field = _where(raw, tuple(first["loc"]))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field (a typo?)"
+    return InputError(message, file=file, row=record, column=field,
+                      advice=f"{len(errors)} problem(s) in {what}; fix and reload"
+                      if len(errors) > 1 else None)
+
+
+def load_trial(path: str | Path, *, match_file_name: bool = False) -> Trial:
+    """Load and validate one trial file, from the registry or anywhere on disk.
+
+    Parameters
+    ----------
+    path
+        A YAML file in the format of ``data/trials/*.yaml`` (documented, with a template, in
+        ``docs/trial-yaml.md`` and ``docs/trial-template.yaml``).
+    match_file_name
+        Require the trial id to equal the file name without its suffix, as the registry
+        does for its own directory (:func:`trials` loads with ``True``, so that a trial is
+        found by its file). A user's file may be named anything: the default.
 
     Raises
     ------
     InputError
-        If the file is not valid YAML or any record is malformed.
+        If the file is missing or not valid YAML, any record is malformed or (with
+        ``match_file_name``) the trial id is not the file name.
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file" if not path.exists() else "not a file", file=path,
+                         advice="give the path of a trial .yaml file")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -337,20 +374,15 @@ def load_trial(path: str | Path) -> Trial:
             file=path, row=None if mark is None else mark.line + 1,
             advice="check indentation and quoting near that line",
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the file: {exc}", file=path) from None
     if not isinstance(raw, dict):
         raise InputError("a trial file must hold a mapping", file=path)
     try:
         trial = Trial.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        record, field = _where(raw, tuple(first["loc"]))
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown field (a typo?)"
-        raise InputError(message, file=path, row=record, column=field,
-                         advice=f"{len(exc.errors())} problem(s) in this file; fix and reload"
-                         if len(exc.errors()) > 1 else None) from None
-    if trial.trial != path.stem:
+        raise _invalid(exc, raw, file=path) from None
+    if match_file_name and trial.trial != path.stem:
         raise InputError(f"trial id {trial.trial!r} does not match the file name",
                          file=path, column="trial", advice=f"rename the file or use {path.stem!r}")
     return trial
@@ -362,7 +394,7 @@ def _load_all(directory: Path) -> dict[str, Trial]:
     if not files:
         raise InputError("no trial files found", file=directory,
                          advice="the registry lives in data/trials/*.yaml")
-    return {t.trial: t for t in map(load_trial, files)}
+    return {t.trial: t for t in (load_trial(f, match_file_name=True) for f in files)}
 
 
 def trials(directory: str | Path | None = None) -> dict[str, Trial]:
@@ -408,6 +440,127 @@ def get(analysis_id: str | Analysis) -> Analysis:
         advice=("did you mean " + ", ".join(suggest)) if suggest
         else "list the ids with trialrecon.registry.analysis_ids()",
     )
+
+
+# --------------------------------------------------------------------------- a user's figures
+
+#: Keywords of :func:`analysis_from_print` beyond its named ones, by the record they fill.
+_FROM_PRINT_FIELDS = {
+    "trial": ("name", "nct", "company", "drug", "comparator", "indication", "context", "design"),
+    "design": ("phase", "allocation", "blinding", "cohorts", "enrolment"),
+    "analysis": ("version", "cohort", "population", "assessment", "data_cutoff", "time_unit",
+                 "notes"),
+}
+
+
+def _allocation(arms: dict[str, Any]) -> str:
+    """The ratio of two printed arm sizes (``64:31``, ``100:50`` -> ``2:1``), else ``1:1``."""
+    sizes = [arm.get("n") if isinstance(arm, dict) else getattr(arm, "n", None)
+             for arm in arms.values()]
+    if len(sizes) != 2 or not all(isinstance(x, int) and x > 0 for x in sizes):
+        return "1:1"
+    g = math.gcd(*sizes)
+    return f"{sizes[0] // g}:{sizes[1] // g}"
+
+
+def analysis_from_print(
+    *,
+    endpoint: str = "PFS",
+    arms: dict[str, dict[str, Any]],
+    hazard_ratio: str | dict[str, Any] | None = None,
+    p_value: str | dict[str, Any] | None = None,
+    follow_up_months: float | None = None,
+    events_total: int | None = None,
+    trial: str = "user",
+    label: str | None = None,
+    citation: str = "printed figures entered by the user",
+    **extra: Any,
+) -> Analysis:
+    """One analysis from figures as printed, without a YAML file and outside the registry.
+
+    The figures are validated by the same models as a trial file, so a mistake raises the
+    same :class:`InputError` naming the field. The result has a one-analysis trial attached
+    (``a.trial``, ``a.id``, ``a.citation``) and goes wherever a registry analysis goes:
+    ``summary.check_table([a])``, ``simulate.fit_summary(a)``.
+
+    Parameters
+    ----------
+    endpoint
+        One of :data:`ENDPOINT_LABELS` (time-to-event: :data:`TIME_TO_EVENT`).
+    arms
+        Arm name to its figures, **experimental first, control second**; each arm takes the
+        fields of :class:`Arm`: ``n``, ``events``, ``median`` (``"13.8 (8.9-17.0)"``, ``"NR"``)
+        and ``landmarks`` (``[{"time_months": 12, "percent": "65.1 (54.0-74.1)"}]``).
+    hazard_ratio
+        ``"0.23 (0.12-0.42)"`` (a 95% CI), or the fields of :class:`HazardRatio`
+        (``{"printed": ..., "level": 90, "stratified": True}``).
+    p_value
+        ``"<0.001"`` (two-sided), or ``{"printed": "0.012", "sided": 1}``.
+    follow_up_months, events_total
+        Median follow-up (months) and events in both arms, when printed.
+    trial, label, citation
+        The trial id (a lower-case slug; the analysis id is ``trial/endpoint/version``),
+        a label for the analysis and where the figures come from.
+    **extra
+        Any other field of a trial file: of the analysis (``version`` (default
+        ``"printed"``), ``cohort``, ``population``, ``assessment``, ``data_cutoff``,
+        ``time_unit``, ``notes``), of the trial (``name``, ``nct``, ``company``, ``drug``,
+        ``comparator``, ``indication``, ``context``) or of its design (``phase``,
+        ``allocation``, ``blinding``, ``enrolment``). ``allocation`` defaults to the ratio
+        of the two arms' ``n``; it sets the allocation fraction of the Schoenfeld check.
+
+    Raises
+    ------
+    InputError
+        If a figure is malformed or inconsistent in itself, naming the field (for example
+        ``arms.placebo.median``), or for an unknown keyword.
+
+    Examples
+    --------
+    >>> a = analysis_from_print(
+    ...     arms={"cabozantinib": {"n": 64, "median": "13.8 (9.2-18.5)"},
+    ...           "placebo": {"n": 31, "median": "4.4 (3.0-5.9)"}},
+    ...     hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001", follow_up_months=13.8)
+    >>> a.id
+    'user/pfs/printed'
+    """
+    if not isinstance(arms, dict) or not arms:
+        raise InputError("arms must map each arm's name to its figures, experimental first",
+                         column="arms", advice='e.g. {"drug": {"n": 64, "median": "13.8"}, '
+                         '"placebo": {"n": 31, "median": "4.4"}}')
+    known = {f for fields in _FROM_PRINT_FIELDS.values() for f in fields}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise InputError(f"unknown field {unknown[0]!r} (a typo?)", column=unknown[0],
+                         advice="fields: " + ", ".join(sorted(known)))
+    pick = {part: {k: extra[k] for k in fields if k in extra}
+            for part, fields in _FROM_PRINT_FIELDS.items()}
+    names = [str(name) for name in arms]
+    entry: dict[str, Any] = {
+        "version": "printed",
+        "label": label or f"{ENDPOINT_LABELS.get(endpoint, endpoint)}, printed figures",
+        "endpoint": endpoint, "source": "user", "arms": arms,
+    }
+    given = {"follow_up_months": follow_up_months, "events_total": events_total,
+             "hazard_ratio": {"printed": hazard_ratio}
+             if isinstance(hazard_ratio, str | int | float) else hazard_ratio,
+             "p_value": p_value}
+    entry |= {k: v for k, v in given.items() if v is not None} | pick["analysis"]
+    design = pick["trial"].pop("design", {})
+    if isinstance(design, dict):
+        design = {"phase": "not stated", "blinding": "not stated",
+                  "allocation": _allocation(arms)} | design | pick["design"]
+        if "cohort" in entry and "cohorts" not in design:
+            design["cohorts"] = {entry["cohort"]: str(entry["cohort"])}
+    raw: dict[str, Any] = {
+        "trial": trial, "name": trial, "company": "not stated", "drug": names[0],
+        "comparator": names[1] if len(names) > 1 else None, "indication": "not stated",
+        "design": design, "arms": names, "sources": {"user": citation}, "analyses": [entry],
+    } | pick["trial"]
+    try:
+        return Trial.model_validate(raw).analyses[0]
+    except ValidationError as exc:
+        raise _invalid(exc, raw, what="these figures") from None
 
 
 def reported_table(items: list[Analysis]) -> pd.DataFrame:

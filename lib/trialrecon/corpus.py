@@ -1,0 +1,477 @@
+"""What a paper would print from patient-level data: the print protocol of the kmdata corpus.
+
+The summary road (:mod:`trialrecon.simulate`) rebuilds patients from printed figures alone. To
+measure it, this module prints the figures of datasets whose patients are known (the kmdata
+corpus of reconstructed phase III trials, kept outside the repository in
+``../shared/corpus/kmdata``), as a trial record of the registry (:mod:`trialrecon.registry`)
+that :func:`write_trial_yaml` writes and :func:`trialrecon.registry.load_trial` reads. Every
+figure printed here is derived from the data, so all of them are true together.
+
+Print protocol
+--------------
+Fixed, so that results stay comparable between runs:
+
+* The experimental arm is the first of ``arms`` (the order of the corpus' ``index.csv``, which
+  records no treatment roles), the control arm the second.
+* Arm sizes ``n``, and as the design's allocation their ratio in lowest terms. No event
+  counts (papers of this protocol do not print them).
+* The Kaplan-Meier median of each arm (lifelines ``KaplanMeierFitter.median_survival_time_``)
+  with its 95% CI (``lifelines.utils.median_survival_times`` of the fitter's
+  ``confidence_interval_``), each to one decimal, ``NR`` where not reached:
+  ``"8.4 (7.6-12.7)"``, ``"21.4 (18.7-NR)"``, ``"NR (30.2-NR)"``; with ``median_ci=False``
+  the median alone (``"8.4"``).
+* If either arm's median is NR, one landmark rate for both arms: Kaplan-Meier survival in
+  percent (``landmark_decimals`` decimals, method ``km``) at the largest of
+  :data:`LANDMARK_TIMES` months that is not beyond the shorter arm's last observed time (if
+  none is, that last time rounded down to a whole month).
+* The Cox hazard ratio, experimental vs control, unstratified (lifelines ``CoxPHFitter``,
+  Efron's ties), with its 95% CI, each to two decimals: ``"0.71 (0.58-0.86)"``.
+* The Wald p-value of that Cox fit: ``"<0.001"`` below 0.001, else two significant digits
+  (``"0.034"``, ``"0.21"``, ``"0.0010"``, ``"1.0"``).
+* Median follow-up by the reverse Kaplan-Meier method (the censoring indicator as event), to
+  one decimal, as ``follow_up_months``; left out, with a note, where it is not estimable.
+* The endpoint is the corpus' ``outcome`` if it is one of
+  :data:`trialrecon.registry.TIME_TO_EVENT`, else ``PFS`` (with a note).
+* Ids: the trial slug is the dataset name lowercased, with every run of characters other than
+  ``a-z`` and ``0-9`` (``_`` and brackets in kmdata's names) turned into ``-``; arm names are
+  slugified the same way. One source cites kmdata and the original publication.
+
+Rounding: numbers are formatted with Python's f-strings (round half to even on the binary
+value). A printed number never contradicts its neighbours: interval bounds are clipped to the
+estimate (a CI lower bound never prints above the estimate), and where a positive estimate
+would print as zero (an HR of 0.004, a median of 0.03 months) all numbers of that estimate get
+one more decimal until it does not.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from lifelines.utils import median_survival_times
+
+from .analysis import cox_hr, fit_km, median_follow_up
+from .errors import InputError
+from .registry import TIME_TO_EVENT
+
+#: Candidate landmark times (months) for arms whose median is not reached.
+LANDMARK_TIMES: tuple[int, ...] = (6, 12, 18, 24, 36, 48, 60, 72, 84, 96, 108, 120)
+#: Columns every dataset file must hold.
+DATASET_COLUMNS: tuple[str, ...] = ("time", "event", "arm")
+#: Columns ``index.csv`` must hold.
+INDEX_COLUMNS: tuple[str, ...] = ("dataset", "file", "n", "events", "arms", "outcome")
+#: Most decimals added to keep a positive estimate from printing as zero.
+MAX_DECIMALS = 6
+SOURCE_KEY = "kmdata"
+VERSION = "kmdata-print"
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_csv(path: Path, required: Iterable[str], what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(f"{what} not found", file=path,
+                         advice="check the corpus folder (../shared/corpus/kmdata)")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} is not a readable CSV file: {exc}", file=path) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{what} lacks column(s) {missing}", file=path, column=missing[0],
+                         advice=f"expected columns {list(required)}")
+    return frame
+
+
+def read_dataset(path: str | Path) -> pd.DataFrame:
+    """Read one patient-level dataset of the corpus.
+
+    Parameters
+    ----------
+    path
+        A CSV file with columns ``time`` (months), ``event`` (1 event, 0 censored) and ``arm``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (float), ``event`` (int 0/1) and ``arm`` (str), in file order.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or unreadable, lacks a column, or holds missing, negative or
+        non-numeric times or events other than 0 and 1.
+    """
+    path = Path(path)
+    frame = _read_csv(path, DATASET_COLUMNS, "dataset file")
+    time = pd.to_numeric(frame["time"], errors="coerce")
+    event = pd.to_numeric(frame["event"], errors="coerce")
+    for column, ok in (("time", time.notna() & (time >= 0)), ("event", event.isin([0, 1]))):
+        if not ok.all():
+            row = int(np.flatnonzero(~ok.to_numpy())[0])
+            raise InputError(f"invalid value {frame[column].iloc[row]!r}", file=path,
+                             row=row + 2, column=column,
+                             advice="times must be non-negative numbers, events 0 or 1")
+    if frame["arm"].isna().any():
+        row = int(np.flatnonzero(frame["arm"].isna().to_numpy())[0])
+        raise InputError("missing arm label", file=path, row=row + 2, column="arm")
+    return pd.DataFrame({"time": time.astype(float), "event": event.astype(int),
+                         "arm": frame["arm"].astype(str)})
+
+
+def corpus_index(directory: str | Path) -> pd.DataFrame:
+    """Read the corpus' ``index.csv`` (one row per dataset).
+
+    Parameters
+    ----------
+    directory
+        The corpus folder, holding ``index.csv`` and the dataset files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The index as stored: at least ``dataset, file, n, events, arms, outcome``; ``arms`` is
+        ``"experimental;control"`` (see :func:`dataset_arms`).
+
+    Raises
+    ------
+    InputError
+        If ``index.csv`` is missing, lacks a column, or an entry does not name two arms.
+    """
+    path = Path(directory) / "index.csv"
+    index = _read_csv(path, INDEX_COLUMNS, "corpus index")
+    for row, arms in enumerate(index["arms"].astype(str)):
+        if len(arms.split(";")) != 2:
+            raise InputError(f"arms {arms!r} do not name two arms", file=path, row=row + 2,
+                             column="arms", advice="write them as 'experimental;control'")
+    return index
+
+
+def dataset_arms(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """The two arm labels of an index entry: ``(experimental, control)``."""
+    first, second = str(entry["arms"]).split(";")
+    return first, second
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def slugify(text: str) -> str:
+    """Lowercase ``text`` and turn every run of characters other than a-z, 0-9 into ``-``.
+
+    >>> slugify("AIO0207(a)_3C")
+    'aio0207-a-3c'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+
+
+def trial_slug(dataset: str) -> str:
+    """The registry id of a dataset's trial record (also the stem of its YAML file).
+
+    Raises
+    ------
+    InputError
+        If nothing of the name is left to make an id of.
+    """
+    slug = slugify(dataset)
+    if not _SLUG.match(slug):
+        raise InputError(f"cannot make a trial id of dataset name {dataset!r}", column="dataset")
+    return slug
+
+
+def arm_slugs(arms: tuple[str, str]) -> tuple[str, str]:
+    """Registry arm names for two arm labels: slugified, distinct, never empty."""
+    first, second = (slugify(a) or f"arm-{k + 1}" for k, a in enumerate(arms))
+    if first == second:
+        first, second = f"{first}-1", f"{second}-2"
+    return first, second
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _digits(values: Iterable[float], decimals: int) -> int:
+    """Decimals, from ``decimals`` up, at which no positive finite value prints as zero."""
+    positive = [v for v in values if math.isfinite(v) and v > 0]
+    d = decimals
+    while d < MAX_DECIMALS and any(float(f"{v:.{d}f}") == 0.0 for v in positive):
+        d += 1
+    return d
+
+
+def _number(x: float, decimals: int) -> str:
+    return f"{x:.{decimals}f}" if math.isfinite(x) else "NR"
+
+
+def format_estimate(value: float, lower: float | None = None, upper: float | None = None, *,
+                    decimals: int, positive: bool = False) -> str:
+    """Print an estimate with an optional interval, as a paper would.
+
+    Parameters
+    ----------
+    value, lower, upper
+        The estimate and its interval bounds; infinite or NaN values print as ``NR``; no
+        interval is printed when both bounds are ``None``.
+    decimals
+        Decimal places of all three numbers.
+    positive
+        If true, a positive number that would print as zero gets more decimals (all three
+        numbers alike, at most :data:`MAX_DECIMALS`); otherwise only the estimate counts.
+
+    Returns
+    -------
+    str
+        ``"0.71 (0.58-0.86)"``, ``"21.4 (18.7-NR)"``, ``"NR"``. A printed bound never lies on the
+        wrong side of the printed estimate (it is clipped to it).
+    """
+    checked = [value] + ([x for x in (lower, upper) if x is not None] if positive else [])
+    d = _digits(checked, decimals)
+    text = _number(value, d)
+    if lower is None and upper is None:
+        return text
+    lo = math.inf if lower is None else lower
+    hi = math.inf if upper is None else upper
+    lo_text, hi_text = _number(lo, d), _number(hi, d)
+    if text != "NR":
+        if lo_text != "NR" and float(lo_text) > float(text):
+            lo_text = text
+        if hi_text != "NR" and float(hi_text) < float(text):
+            hi_text = text
+    if "NR" not in (lo_text, hi_text) and float(lo_text) > float(hi_text):
+        lo_text = hi_text
+    return f"{text} ({lo_text}-{hi_text})"
+
+
+def format_p(p: float) -> str:
+    """Print a p-value: ``"<0.001"`` below 0.001, else two significant digits.
+
+    >>> [format_p(x) for x in (0.00049, 0.0342, 0.215, 0.9996)]
+    ['<0.001', '0.034', '0.21', '1.0']
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not a number in [0, 1].
+    """
+    if not 0.0 <= p <= 1.0:  # also refuses NaN
+        raise ValueError(f"p-value {p!r} is not a probability")
+    return "<0.001" if p < 0.001 else f"{p:#.2g}"
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def km_on_grid(ipd: pd.DataFrame, grid: Iterable[float] | np.ndarray) -> np.ndarray:
+    """Kaplan-Meier survival of one arm at the grid times (right-continuous step function).
+
+    Parameters
+    ----------
+    ipd
+        Patient data of one arm: columns ``time`` and ``event`` (1/0); other columns ignored.
+    grid
+        Times at which to evaluate; before the first event the survival is 1, after the last
+        observed time it stays at its last value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Survival (0-1) at each grid time; an event at exactly ``t`` counts at ``t``.
+    """
+    time = ipd["time"].to_numpy(float)
+    event = ipd["event"].to_numpy(float) > 0
+    grid = np.asarray(grid, float)
+    if time.size == 0:
+        raise InputError("patient data of the arm is empty")
+    times, slot = np.unique(time, return_inverse=True)
+    deaths = np.bincount(slot, weights=event.astype(float), minlength=times.size)
+    leaving = np.bincount(slot, minlength=times.size).astype(float)
+    at_risk = time.size - np.r_[0.0, np.cumsum(leaving)[:-1]]
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    k = np.searchsorted(times, grid, side="right") - 1
+    return np.where(k < 0, 1.0, survival[np.clip(k, 0, None)])
+
+
+def landmark_time(last_time: float) -> float:
+    """The landmark of the protocol for the shorter arm's last observed time (months)."""
+    fitting = [t for t in LANDMARK_TIMES if t <= last_time]
+    if fitting:
+        return float(fitting[-1])
+    whole = float(math.floor(last_time))
+    return whole if whole > 0 else float(last_time)
+
+
+def _median_text(arm: pd.DataFrame, ci: bool) -> tuple[str, float]:
+    kmf = fit_km(arm)
+    median = float(kmf.median_survival_time_)
+    if not ci:
+        return format_estimate(median, decimals=1, positive=True), median
+    lower, upper = median_survival_times(kmf.confidence_interval_).to_numpy(float).ravel()
+    return format_estimate(median, float(lower), float(upper), decimals=1), median
+
+
+def _allocation(n_experimental: int, n_control: int) -> str:
+    """The ratio of the arm sizes in lowest terms (``64:32`` -> ``"2:1"``, else ``"64:31"``).
+
+    The allocation fraction of the summary checks is then the experimental arm's share.
+    """
+    g = math.gcd(n_experimental, n_control)
+    return f"{n_experimental // g}:{n_control // g}"
+
+
+def citation(dataset: str, journal: str | None = None, year: int | str | None = None,
+             pmid: int | str | None = None) -> str:
+    """The source line of a corpus dataset."""
+    original = " ".join(str(x) for x in (journal, year) if x is not None and str(x) != "nan")
+    text = f"kmdata (Redd, Fell, Rahman 2022), dataset {dataset}"
+    if original:
+        text += f", reconstructed from {original}"
+    if pmid is not None and str(pmid) != "nan":
+        text += f", PMID {pmid}"
+    return text
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
+                  dataset: str = "synthetic", journal: str | None = None,
+                  year: int | str | None = None, pmid: int | str | None = None,
+                  median_ci: bool = True, landmark_decimals: int = 1) -> dict[str, Any]:
+    """What a paper prints from two arms' patient data, as a trial record (see module doc).
+
+    Parameters
+    ----------
+    ipd
+        Columns ``time`` (months), ``event`` (1/0) and ``arm`` (labels as in ``arms``).
+    arms
+        ``(experimental, control)`` arm labels of ``ipd``.
+    outcome
+        The endpoint's name, e.g. ``"OS"``; anything not in
+        :data:`~trialrecon.registry.TIME_TO_EVENT` is printed as ``PFS``, with a note.
+    dataset, journal, year, pmid
+        Name of the dataset (it gives the trial id) and the publication, for the source line.
+    median_ci
+        Print the 95% CI of the medians.
+    landmark_decimals
+        Decimals of the landmark rate (percent), printed where a median is not reached.
+
+    Returns
+    -------
+    dict
+        A trial record of the registry schema (plain Python types, figures as printed
+        strings) with one analysis; :func:`write_trial_yaml` writes it.
+
+    Raises
+    ------
+    InputError
+        If a column is missing or an arm has no patients.
+    """
+    missing = [c for c in DATASET_COLUMNS if c not in ipd.columns]
+    if missing:
+        raise InputError(f"patient data lacks column(s) {missing}", column=missing[0])
+    if len(arms) != 2 or arms[0] == arms[1]:
+        raise InputError(f"need two distinct arms, got {arms!r}", column="arms")
+    parts = [ipd.loc[ipd["arm"] == a, ["time", "event"]] for a in arms]
+    for label, part in zip(arms, parts, strict=True):
+        if part.empty:
+            raise InputError(f"arm {label!r} has no patients", column="arm",
+                             advice=f"arms in the data: {sorted(map(str, ipd['arm'].unique()))}")
+    names = arm_slugs(arms)
+    notes = []
+    endpoint = outcome if outcome in TIME_TO_EVENT else "PFS"
+    if endpoint != outcome:
+        notes.append(f"outcome {outcome!r} is not a time-to-event endpoint of the registry; "
+                     "printed as PFS")
+
+    printed = [_median_text(part, median_ci) for part in parts]
+    records: dict[str, dict[str, Any]] = {
+        name: {"n": int(len(part)), "median": text}
+        for name, part, (text, _) in zip(names, parts, printed, strict=True)}
+    if any(not math.isfinite(median) for _, median in printed):
+        last = min(float(part["time"].max()) for part in parts)
+        t = landmark_time(last)
+        for name, part in zip(names, parts, strict=True):
+            rate = 100.0 * float(km_on_grid(part, [t])[0])
+            records[name]["landmarks"] = [{"time_months": int(t) if t.is_integer() else t,
+                                           "percent": f"{rate:.{landmark_decimals}f}",
+                                           "method": "km"}]
+
+    cox = cox_hr(parts[0], parts[1])
+    analysis: dict[str, Any] = {
+        "version": VERSION,
+        "label": "kmdata print protocol",
+        "endpoint": endpoint,
+        "source": SOURCE_KEY,
+        "assessment": "derived from patient-level data by trialrecon.corpus.print_summary",
+    }
+    follow_up = median_follow_up(pd.concat(parts))
+    if math.isfinite(follow_up) and follow_up > 0:
+        analysis["follow_up_months"] = float(format_estimate(follow_up, decimals=1,
+                                                             positive=True))
+    else:
+        notes.append("median follow-up (reverse Kaplan-Meier) not estimable; not printed")
+    analysis["arms"] = records
+    analysis["hazard_ratio"] = {
+        "printed": format_estimate(cox.hr, cox.lower, cox.upper, decimals=2, positive=True),
+        "level": 95, "stratified": False}
+    analysis["p_value"] = format_p(cox.p)
+    if notes:
+        analysis["notes"] = "; ".join(notes) + "."
+
+    return {
+        "trial": trial_slug(dataset),
+        "name": f"{dataset} (kmdata)",
+        "company": "not recorded (kmdata corpus)",
+        "drug": names[0],
+        "comparator": names[1],
+        "indication": "not recorded (kmdata corpus)",
+        "design": {"phase": "3",
+                   "allocation": _allocation(records[names[0]]["n"], records[names[1]]["n"]),
+                   "blinding": "not recorded"},
+        "arms": list(names),
+        "context": (f"Figures printed by the kmdata print protocol of trialrecon.corpus from "
+                    f"the patient-level data of dataset {dataset} (arms {arms[0]!r} as "
+                    f"experimental, {arms[1]!r} as control); allocation is the ratio of the arm "
+                    "sizes."),
+        "sources": {SOURCE_KEY: citation(dataset, journal, year, pmid)},
+        "analyses": [analysis],
+    }
+
+
+def print_dataset(entry: Mapping[str, Any], directory: str | Path, *, median_ci: bool = True,
+                  landmark_decimals: int = 1) -> dict[str, Any]:
+    """Read the dataset of one ``index.csv`` entry and print it (see :func:`print_summary`)."""
+    ipd = read_dataset(Path(directory) / str(entry["file"]))
+    return print_summary(ipd, arms=dataset_arms(entry), outcome=str(entry["outcome"]),
+                         dataset=str(entry["dataset"]), journal=entry.get("journal"),
+                         year=entry.get("year"), pmid=entry.get("pmid"), median_ci=median_ci,
+                         landmark_decimals=landmark_decimals)
+
+
+def write_trial_yaml(record: Mapping[str, Any], directory: str | Path) -> Path:
+    """Write a trial record as ``<directory>/<trial>.yaml`` and return the path.
+
+    Raises
+    ------
+    InputError
+        If the record's ``trial`` id is not a valid slug (the file stem must equal it).
+    """
+    slug = str(record.get("trial", ""))
+    if not _SLUG.match(slug):
+        raise InputError(f"trial id {slug!r} is not a valid id", column="trial",
+                         advice="lowercase letters, digits and '-' (see trial_slug)")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{slug}.yaml"
+    path.write_text(yaml.safe_dump(dict(record), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+    return path

@@ -1,0 +1,164 @@
+"""Reported against reconstructed: the table, the findings and the plausibility warnings.
+
+The table re-analyses the final pseudo patients independently with lifelines. A finding
+names printed figures that were not reproduced and says why. Only one cause is a property
+of the print alone: no Cox estimate lies inside the rounding boxes of the printed HR, CI and
+p together (:func:`~trialrecon.simulate.targets.cox_box`). Everything else a flexible,
+non-proportional model can reach in principle; a miss there is a limitation of this
+reconstruction and is said to be one, with the printed numbers that pulled against each
+other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from lifelines.utils import median_survival_times
+
+from ..analysis import cox_hr, fit_km, median_follow_up
+from ..registry import Analysis
+from ..summary import WIDE_SHAPE, p_from_ci, z_value
+from .model import PiecewiseHazards
+from .targets import CI_TOLERANCE, Targets, cox_box
+
+
+def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
+    """One row per printed figure: ``quantity, arm, reported, reconstructed, difference,
+    tolerance, within`` (reconstructed values derived; ``within`` is None where the print
+    gives nothing to judge)."""
+    arms = [ipd[ipd.arm == name] for name in tg.names]
+    fits = [fit_km(x) for x in arms]
+    rows = []
+
+    def add(quantity: str, arm: str, reported: str, got: float | None,
+            target: float | None, tol: float | None) -> None:
+        if target is None or tol is None:
+            diff, within = math.nan, None
+        elif got is None or math.isinf(got) or math.isinf(target):
+            same = got is not None and math.isinf(got) == math.isinf(target)
+            diff, within = (0.0 if same else math.nan), same
+        else:
+            diff = got - target
+            within = bool(abs(diff) <= tol + 1e-9)
+        rows.append({"quantity": quantity, "arm": arm, "reported": reported,
+                     "reconstructed": math.nan if got is None else float(got),
+                     "difference": diff, "tolerance": tol, "within": within})
+
+    for k, (name, at) in enumerate(zip(tg.names, tg.arms, strict=True)):
+        arm, kmf = a.arms[name], fits[k]
+        add("N", name, str(arm.n), float(len(arms[k])), float(arm.n), 0.0)
+        events = float(arms[k].event.sum())
+        add("events", name, "not reported" if arm.events is None else str(arm.events),
+            events, None if arm.events is None else float(arm.events),
+            None if arm.events is None else 0.5)
+        if arm.median is not None:
+            add("median (months)", name, arm.median.text, float(kmf.median_survival_time_),
+                at.median, at.median_tol)
+            lo, hi = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
+            for bound, got, printed in (("lower", lo, at.median_lower),
+                                        ("upper", hi, at.median_upper)):
+                if printed is not None:
+                    add(f"median 95% CI {bound}", name,
+                        "NR" if math.isinf(printed) else f"{printed:g}", float(got), printed,
+                        at.median_tol)
+        for t, p, tol in at.landmarks:
+            got = float(kmf.survival_function_at_times(t).iloc[0])
+            add(f"{t:g}-month rate (%)", name, f"{100 * p:g}", 100 * got, 100 * p, 100 * tol)
+    if tg.events_total is not None and any(x.events is None for x in tg.arms):
+        add("events (total)", "", str(tg.events_total), float(ipd.event.sum()),
+            float(tg.events_total), 0.5)
+    if tg.hr is not None:
+        cox = cox_hr(arms[0], arms[1])
+        z = z_value(tg.level)
+        lo, hi = (math.exp(math.log(cox.hr) + s * z * cox.se) for s in (-1, 1))
+        hr = a.hazard_ratio
+        add("hazard ratio", "", hr.printed.text, cox.hr, tg.hr, tg.hr_tol)
+        add(f"HR {tg.level:g}% CI lower", "", f"{tg.ci[0]:g}", lo, tg.ci[0], CI_TOLERANCE)
+        add(f"HR {tg.level:g}% CI upper", "", f"{tg.ci[1]:g}", hi, tg.ci[1], CI_TOLERANCE)
+        if a.p_value is not None:
+            p = float(2 * np.exp(_log_norm_sf(abs(math.log(cox.hr)) / cox.se)))
+            qlo, qhi = tg.p_interval
+            rows.append({"quantity": "p-value (two-sided)", "arm": "",
+                         "reported": a.p_value.printed, "reconstructed": p,
+                         "difference": math.nan, "tolerance": math.nan,
+                         "within": bool(qlo <= p <= qhi)})
+    if tg.follow_up is not None:
+        got = median_follow_up(ipd.assign(event=ipd.event))
+        add("median follow-up (months)", "", f"{tg.follow_up:g}", got, tg.follow_up, 0.05)
+    return pd.DataFrame(rows)
+
+
+def _log_norm_sf(z: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.logsf(z))
+
+
+def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:
+    """One finding per cause of the figures outside their rounding."""
+    missed = tab[tab.within == False]  # noqa: E712
+    if missed.empty:
+        return ()
+    cox_rows = missed.quantity.str.startswith(("hazard ratio", "HR ", "p-value"))
+    out = []
+    if cox_rows.any():
+        what = "; ".join(_row(r) for r in missed[cox_rows].itertuples())
+        if cox_box(tg) is None:
+            p_ci = p_from_ci(tg.hr, *tg.ci, tg.level)
+            out.append(f"{what}: no Cox estimate lies within the rounding of the printed HR "
+                       f"{a.hazard_ratio.printed.text}, its CI and p {a.p_value.printed} "
+                       f"together (the Wald p of the printed HR and CI is {p_ci:.2g}); the p "
+                       "probably comes from another test, such as a stratified log-rank "
+                       "test (a property of the printed numbers)")
+        else:
+            out.append(f"{what}: not reproduced by this reconstruction although the printed "
+                       "HR, CI and p can hold together; the pseudo data's event counts move "
+                       "the SE in steps coarser than the print (a limitation of the "
+                       "reconstruction, not evidence against the publication)")
+    rest = missed[~cox_rows]
+    if not rest.empty:
+        what = "; ".join(_row(r) for r in rest.itertuples())
+        out.append(f"{what}: not reproduced by this reconstruction; with the other printed "
+                   "figures met, the pseudo data could not also place this one (a limitation "
+                   "of the reconstruction, not evidence against the publication)")
+    return tuple(out)
+
+
+def _row(r) -> str:
+    got = r.reconstructed
+    shown = "NR" if isinstance(got, float) and math.isinf(got) else (
+        f"{got:.3g}" if r.quantity.startswith("p-value") else f"{got:.2f}")
+    return f"{r.quantity}{' (' + r.arm + ')' if r.arm else ''} {shown} vs {r.reported}"
+
+
+def effective_shape(model: PiecewiseHazards, arm: int, start: float, end: float) -> float:
+    """Slope of ``log H`` against ``log t`` between two times: a Weibull's shape."""
+    h0, h1 = (float(model.cumulative_hazard(t, arm)) for t in (start, end))
+    return math.log(h1 / h0) / math.log(end / start)
+
+
+def plausibility(model: PiecewiseHazards, tg: Targets, end: float) -> tuple[str, ...]:
+    """Warnings about curves no trial is likely to show (thresholds from :mod:`summary`).
+
+    Checked over the follow-up: the Weibull-equivalent shape of each arm between the times
+    where 5% and the last of its events are expected, and cliffs (a fifth of an arm lost in
+    the first 2% of follow-up).
+    """
+    out = []
+    for a, name in enumerate(tg.names):
+        s_end = float(model.survival(end, a))
+        start = float(model.quantile(1.0 - 0.05 * (1.0 - s_end), a)) if s_end < 0.999 else end
+        if 0 < start < end:
+            k = effective_shape(model, a, start, end)
+            if not WIDE_SHAPE[0] <= k <= WIDE_SHAPE[1]:
+                trend = "rising" if k > 1 else "falling"
+                out.append(f"{name}: the hazard is steeply {trend} over follow-up (Weibull-"
+                           f"equivalent shape {k:.2f}, outside {WIDE_SHAPE[0]:.2f}-"
+                           f"{WIDE_SHAPE[1]:.0f}); the curve may not be what the trial saw")
+        early = 1.0 - float(model.survival(0.02 * end, a))
+        if early > 0.2:
+            out.append(f"{name}: {100 * early:.0f}% of patients have an event in the first "
+                       f"{0.02 * end:.1f} months: a cliff the print may not support")
+    return tuple(out)
