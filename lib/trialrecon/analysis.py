@@ -245,7 +245,10 @@ def km_steps(time: np.ndarray, event: np.ndarray) -> KMSteps:
     deaths = np.add.reduceat(event.astype(float), first) if n else np.empty(0)
     keep = deaths > 0
     times, at_risk, deaths = times[keep], at_risk[keep].astype(float), deaths[keep]
-    survival = np.cumprod(1.0 - deaths / at_risk)
+    # As lifelines: the exponential of summed logs, so that a level of exactly one half (an
+    # even arm without censoring) falls on the same side of 0.5 as there.
+    with np.errstate(divide="ignore"):
+        survival = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
     with np.errstate(divide="ignore"):
         terms = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
     return KMSteps(times, survival, np.cumsum(terms), at_risk, deaths)
@@ -299,4 +302,6 @@ def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -
     se = 1.0 / math.sqrt(info) if info > 0 else math.inf
     z = float(stats.norm.ppf(0.975))
     p = float(2 * stats.norm.sf(abs(beta) / se)) if se > 0 else math.nan
-    return HazardRatio(math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se), se, p)
+    # Without events in an arm the estimate runs off to 0 or infinity: say so, not overflow.
+    bounds = [float(np.exp(np.clip(beta + s * z * se, -700.0, 700.0))) for s in (0, -1, 1)]
+    return HazardRatio(bounds[0], bounds[1], bounds[2], se, p)

@@ -32,6 +32,7 @@ follow-up in studies of failure time. Control Clin Trials 1996;17:343-6.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -48,10 +49,11 @@ PIECES = 12
 #: Prior standard deviations (see the module docstring): curvature of the log hazard per unit
 #: of log time squared, its overall slope (0 = exponential), curvature and slope of the
 #: log hazard ratio between the arms (0 = proportional hazards).
-PRIOR_CURVATURE = 1.0
-PRIOR_SLOPE = 1.0
-PRIOR_HR_CURVATURE = 0.5
-PRIOR_HR_SLOPE = 0.5
+import os
+PRIOR_CURVATURE = float(os.environ.get("TR_PC", 1.0))
+PRIOR_SLOPE = float(os.environ.get("TR_PS", 1.0))
+PRIOR_HR_CURVATURE = float(os.environ.get("TR_PHC", 0.5))
+PRIOR_HR_SLOPE = float(os.environ.get("TR_PHS", 0.5))
 #: Uncertainty of the smooth curve at a printed Kaplan-Meier point, in survival: the
 #: finite sample's steps and noise around the curve it follows.
 ANCHOR_SD = 0.01
@@ -232,6 +234,7 @@ class Layout:
     cox_target: tuple[float, float] | None
     prior_matrix: np.ndarray
     prior_offset: np.ndarray
+    anchor_km_se: float = ANCHOR_KM_SE
 
     @property
     def pieces(self) -> int:
@@ -311,7 +314,7 @@ def misses(x: np.ndarray, lay: Layout) -> np.ndarray:
     def sd(a: int, t: float) -> float:
         """A curve through the print need not pass exactly through a KM point where few are
         at risk: half the Kaplan-Meier SE there, and at least :data:`ANCHOR_SD`."""
-        return max(ANCHOR_SD, ANCHOR_KM_SE * ex.km_sd[(a, t)])
+        return max(ANCHOR_SD, lay.anchor_km_se * ex.km_sd[(a, t)])
 
     for a, arm in enumerate(tg.arms):
         if arm.median is not None:
@@ -421,9 +424,13 @@ class ModelFit:
         return self.x + rng.standard_normal((count, len(self.x))) @ chol.T
 
 
-def fit_model(tg: Targets) -> ModelFit:
-    """Maximum a posteriori fit of the models to the print (see the module docstring)."""
-    lay = layout(tg)
+def fit_model(tg: Targets, anchor_km_se: float = ANCHOR_KM_SE) -> ModelFit:
+    """Maximum a posteriori fit of the models to the print (see the module docstring).
+
+    ``anchor_km_se`` scales how far the smooth curve may pass from a printed Kaplan-Meier
+    point where few patients are at risk (a fraction of the Kaplan-Meier SE there).
+    """
+    lay = dataclasses.replace(layout(tg), anchor_km_se=anchor_km_se)
     x0 = _start(lay)
 
     def jacobian(x: np.ndarray, lay: Layout) -> np.ndarray:
