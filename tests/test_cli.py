@@ -81,9 +81,9 @@ def fake_fit(monkeypatch) -> list:
                               "arm": [names[0], names[0], names[1]]}),
             describe=lambda: "stub model",
             table=pd.DataFrame({"quantity": ["N"], "arm": [names[0]], "reported": ["100"],
-                                "reconstructed": ["100"], "difference": [0.0],
+                                "reconstructed": [100.0], "difference": [0.0],
                                 "tolerance": [0.0], "within": [True]}),
-            misses=())
+            misses=(), warnings=())
 
     module = types.ModuleType("trialrecon.simulate")
     module.fit_summary = fit_summary

@@ -6,20 +6,30 @@ from trialrecon.simulate import fit_summary
 warnings.simplefilter("ignore")
 
 
+def _range(text: str) -> tuple[float, float]:
+    lo, hi = text.replace("%", "").replace(" months", "").split(" to ")
+    return float(lo), float(hi)
+
+
 def test_unprinted_figures_for_cabinet_pnet():
     fit = fit_summary("cabinet/pnet/pfs/nejm-2025")
-    table = TrialPage("cabinet", "pnet").unprinted(fit).set_index("figure (derived)")
-    rmst12 = table.loc["RMST difference up to 12 months"]
-    km = float(rmst12["pseudo data (Kaplan-Meier)"].split()[0])
-    model = float(rmst12["fitted model"].split()[0])
-    # The pseudo data are drawn from the fitted model: their Kaplan-Meier RMST difference
-    # must sit near the model's (95 patients: allow 0.5 months, a fraction of its SE ~0.85).
-    assert abs(km - model) < 0.5
-    assert 0 < model < 12
-    # Beyond the pseudo follow-up only the model answers, and says so.
-    rmst24 = table.loc["RMST difference up to 24 months"]
-    assert rmst24["pseudo data (Kaplan-Meier)"].startswith("not estimable")
-    assert float(rmst24["fitted model"].split()[0]) > model
+    table = TrialPage("cabinet", "pnet").unprinted(fit, landmark=6.0, horizons=(6.0, 60.0))
+    table = table.set_index("figure (derived)")
+    spread = "90% range over the curves the print allows"
+    # The central pseudo data reproduce the print, so their own figures must lie within the
+    # range of the curves the print allows (the band's draws).
+    for arm in ("cabozantinib", "placebo"):
+        row = table.loc[f"6-month rate, {arm}"]
+        km = float(row["pseudo data (Kaplan-Meier)"].split("%")[0])
+        lo, hi = _range(row[spread])
+        assert lo - 2.0 <= km <= hi + 2.0
+    rmst6 = table.loc["RMST difference up to 6 months"]
+    km = float(rmst6["pseudo data (Kaplan-Meier)"].split()[0])
+    lo, hi = _range(rmst6[spread])
+    assert lo - 0.2 <= km <= hi + 0.2
+    # Beyond the pseudo follow-up only the model answers, and the page says so.
+    rmst60 = table.loc["RMST difference up to 60 months"]
+    assert rmst60["pseudo data (Kaplan-Meier)"].startswith("not estimable")
     events = [int(table.loc[f"events, {arm}", "pseudo data (Kaplan-Meier)"])
               for arm in ("cabozantinib", "placebo")]
     assert events == [int(fit.ipd[fit.ipd.arm == arm].event.sum())

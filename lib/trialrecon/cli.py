@@ -170,11 +170,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     fit = fit_summary(target, seed=args.seed)
     _write_csv(fit.ipd, args.output)
     print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}")
+    if args.band:
+        import numpy as np
+
+        grid = np.arange(0.0, fit.follow_up_end + 1e-9, 0.5)
+        _write_csv(fit.survival_band(grid, level=0.90), args.band)
+        print(f"90% band of the curves the print allows (derived) -> {args.band}")
     print(f"model (derived): {fit.describe()}")
     shown = fit.table.drop(columns=["difference", "tolerance"])
+    shown["reconstructed"] = [f"{x:.4g}" for x in shown.reconstructed]
+    shown["within"] = shown.within.map({True: "yes", False: "no"}).fillna("")
     _emit(shown, "table")
     for miss in fit.misses:
         print(f"finding: {miss}")
+    for warning in fit.warnings:
+        print(f"WARNING: {warning}")
     return 0
 
 
@@ -226,7 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analysis", dest="pick", metavar="ID",
                    help="in a trial file with several analyses: which one (its id, e.g. "
                    "mytrial/os/v1, or its version if unique)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the band's draws; the central pseudo data are deterministic")
+    p.add_argument("--band", metavar="BAND.csv",
+                   help="also write the 90%% band of curves the print allows (arm, time, "
+                   "lower, estimate, upper)")
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
 
     p = sub.add_parser("report", help="build the HTML report into reports/")

@@ -199,9 +199,11 @@ class TrialPage:
         return [fit_summary(a) for a in reconstructable(self.analyses)]
 
     def fit_figure(self, fit: SummaryFit):
-        a = registry.get(fit.analysis_id)
-        arms = {name: fit.ipd[fit.ipd.arm == name] for name in a.arm_names}
-        medians = {n: a.arms[n].median.value for n in a.arm_names
+        """KM of the pseudo data with the 90% band of what the print allows, the printed
+        medians and HR beside the reconstructed ones, and any plausibility warning."""
+        a = registry.get(fit.analysis_id) if isinstance(fit.analysis_id, str) else fit
+        arms = {name: fit.ipd[fit.ipd.arm == name] for name in fit.names}
+        medians = {n: a.arms[n].median.value for n in fit.names
                    if a.arms[n].median is not None and a.arms[n].median.reached}
         hr = a.hazard_ratio.printed
         comp = compare_arms(*arms.values(), names=tuple(arms))
@@ -209,49 +211,65 @@ class TrialPage:
                 f"Reconstructed HR {comp.value('hazard ratio'):.2f} "
                 f"({comp.value('hazard ratio', 'lower'):.2f}-"
                 f"{comp.value('hazard ratio', 'upper'):.2f}, 95% CI)")
+        grid = np.linspace(0.0, fit.follow_up_end, 121)
+        band = fit.survival_band(grid, level=0.90)
+        bands = {name: band[band.arm == name] for name in fit.names}
         return plots.km_plot(arms, title=f"{ENDPOINT_LABELS[a.endpoint]}: {a.label} "
                              "(pseudo patient data, derived)", reported_medians=medians,
-                             reported_hr=text, endpoint=a.endpoint)
+                             reported_hr=text, endpoint=a.endpoint, bands=bands,
+                             band_label="90% band of curves the print allows",
+                             warnings=fit.warnings, at_risk_label="At risk (pseudo data)")
 
     def unprinted(self, fit: SummaryFit, landmark: float = 12.0,
                   horizons: tuple[float, ...] = (12.0, 24.0)) -> pd.DataFrame:
-        """Figures the publication did not print (all derived).
+        """Figures the publication did not print (all derived), each with its range.
 
-        Two columns: the Kaplan-Meier re-analysis of the pseudo patient data (estimable only
-        within its follow-up), and the fitted Weibull model, which extends beyond it by the
-        model's assumption alone.
+        ``pseudo data``: the Kaplan-Meier re-analysis of the central pseudo patients,
+        estimable only within their follow-up. ``90% range``: the 5th to 95th percentile of
+        the same figure over the model curves the print allows (the band's draws); beyond
+        the follow-up it is the model's extrapolation alone.
         """
-        a = registry.get(fit.analysis_id)
-        arms = [fit.ipd[fit.ipd.arm == n] for n in a.arm_names]
-        model = fit.model
-        base = compare_arms(*arms, landmarks=(landmark,), names=a.arm_names)
+        arms = [fit.ipd[fit.ipd.arm == n] for n in fit.names]
+        base = compare_arms(*arms, landmarks=(landmark,), names=fit.names)
         rows = []
+        times = np.linspace(0.0, max(horizons + (landmark,)), 481)
+        draws = fit.survival_draws(times)
+
+        def spread(values: np.ndarray, fmt: str) -> str:
+            lo, hi = np.quantile(values, [0.05, 0.95])
+            return f"{fmt.format(lo)} to {fmt.format(hi)}"
 
         def beyond(end: float) -> str:
             return f"not estimable: pseudo follow-up ends at {end:.1f} months"
 
-        for r, ipd, experimental in zip(base.landmarks.itertuples(), arms, (True, False),
-                                        strict=True):
+        k = int(np.searchsorted(times, landmark))
+        for a, (r, ipd) in enumerate(zip(base.landmarks.itertuples(), arms, strict=True)):
             rows.append({"figure (derived)": f"{landmark:g}-month rate, {r.arm}",
                          "pseudo data (Kaplan-Meier)":
                              f"{100 * r.survival:.1f}% ({100 * r.lower:.1f}-"
                              f"{100 * r.upper:.1f})" if landmark <= ipd.time.max()
                              else beyond(ipd.time.max()),
-                         "fitted model": f"{100 * model.survival(landmark, experimental):.1f}%"})
+                         "90% range over the curves the print allows":
+                             spread(100 * draws[:, a, k], "{:.1f}%")})
         for r in base.arms.itertuples():
             rows.append({"figure (derived)": f"events, {r.arm}",
-                         "pseudo data (Kaplan-Meier)": str(r.events), "fitted model": ""})
+                         "pseudo data (Kaplan-Meier)": str(r.events),
+                         "90% range over the curves the print allows": ""})
         for tau in horizons:
-            gap = model.rmst(tau, True) - model.rmst(tau, False)
+            upto = times <= tau
+            gap = draws[:, 0, upto] - draws[:, 1, upto]
+            area = np.sum(0.5 * (gap[:, 1:] + gap[:, :-1]) * np.diff(times[upto]), axis=1)
             if tau <= base.tau:
-                c = compare_arms(*arms, landmarks=(), tau=tau, names=a.arm_names)
+                c = compare_arms(*arms, landmarks=(), tau=tau, names=fit.names)
                 data = (f"{c.value('RMST difference'):.2f} months "
                         f"({c.value('RMST difference', 'lower'):.2f} to "
                         f"{c.value('RMST difference', 'upper'):.2f})")
             else:
                 data = beyond(base.tau)
             rows.append({"figure (derived)": f"RMST difference up to {tau:g} months",
-                         "pseudo data (Kaplan-Meier)": data, "fitted model": f"{gap:.2f} months"})
+                         "pseudo data (Kaplan-Meier)": data,
+                         "90% range over the curves the print allows":
+                             spread(area, "{:.2f}") + " months"})
         return pd.DataFrame(rows)
 
     def binary(self) -> pd.DataFrame:
@@ -274,35 +292,51 @@ class TrialPage:
         lines.append("checks: " + ", ".join(f"{v} {n}" for v, n in
                                              checks.verdict.value_counts().sort_index().items()))
         for fit in self.fits:
-            judged = fit.table[fit.table.within.notna()
-                               & ~fit.table.quantity.str.contains("not calibrated")]
-            lines.append(f"{fit.analysis_id}: shape {fit.model.shape:.2f}, "
-                         f"{int(judged.within.sum())}/{len(judged)} figures within rounding")
+            judged = fit.table[fit.table.within.notna()]
+            lines.append(f"{fit.analysis_id}: {int(judged.within.astype(bool).sum())}/"
+                         f"{len(judged)} figures within rounding, "
+                         f"{len(fit.warnings)} plausibility warning(s)")
         return "\n".join(lines)
 
     def fit_section(self, fit: SummaryFit) -> list:
-        """Heading, KM figure, reported-vs-reconstructed table, findings, unprinted figures."""
+        """Heading, KM figure with band, reported-vs-reconstructed table, findings, warnings,
+        unprinted figures with their ranges."""
         from IPython.display import Markdown
 
         a = registry.get(fit.analysis_id)
         findings = "\n".join(f"- {m}" for m in fit.misses) or \
-            "- Every calibrated figure is reproduced within its printed rounding."
+            "- Every printed figure is reproduced within its printed rounding."
+        warned = "".join(f"\n\n**Warning (derived):** {w}" for w in fit.warnings)
         figure = self.fit_figure(fit)
         plots.close(figure)
-        table = fit.table.assign(
+        t = fit.table
+
+        def shown(r) -> str:
+            x = r.reconstructed
+            if not np.isfinite(x):
+                return "NR" if x == np.inf else ""
+            if r.quantity.startswith("p-value"):
+                return f"{x:.2g}"
+            if r.quantity in ("N", "events", "events (total)"):
+                return f"{x:.0f}"
+            return f"{x:.2f}" if r.quantity.startswith(("hazard", "HR")) else f"{x:.1f}"
+
+        table = t.assign(
+            reconstructed=[shown(r) for r in t.itertuples()],
             # round(...) + 0.0 turns float noise like -1e-15 into 0, not "-0.000".
-            difference=fit.table.difference.map(
+            difference=t.difference.map(
                 lambda x: "" if not np.isfinite(x) else f"{round(x, 3) + 0.0:+.3f}"),
-            tolerance=fit.table.tolerance.map(lambda x: "" if pd.isna(x) else f"{x:g}"),
-            within=fit.table.within.map({True: "yes", False: "no"}).fillna(""),
+            tolerance=t.tolerance.map(lambda x: "" if pd.isna(x) else f"{x:g}"),
+            within=t.within.map({True: "yes", False: "no"}).fillna(""),
         ).rename(columns={"reported": "reported (as printed)",
                           "reconstructed": "reconstructed (derived)"}
                  ).set_index(["quantity", "arm"])
         return [Markdown(f"### {a.endpoint}, {a.label}\n\nSource: {a.citation}"), figure,
-                table, Markdown(f"**Findings (derived).**\n\n{findings}\n\n"
+                table, Markdown(f"**Findings (derived).**\n\n{findings}{warned}\n\n"
                                 f"Fitted model (derived): {fit.describe()}"),
                 Markdown("**Figures the publication did not print (derived from the pseudo "
-                         "data).**"), self.unprinted(fit).set_index("figure (derived)")]
+                         "data and the curves the print allows).**"),
+                self.unprinted(fit).set_index("figure (derived)")]
 
     @property
     def has_time_to_event(self) -> bool:

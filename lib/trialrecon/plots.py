@@ -22,7 +22,9 @@ def km_plot(arms: Mapping[str, pd.DataFrame], *, title: str = "",
             reported_medians: Mapping[str, float | None] | None = None,
             reported_hr: str | None = None, time_unit: str = "months",
             endpoint: str = "Survival", at_risk_step: float | None = None,
-            digitised: Mapping[str, pd.DataFrame] | None = None) -> plt.Figure:
+            digitised: Mapping[str, pd.DataFrame] | None = None,
+            bands: Mapping[str, pd.DataFrame] | None = None, band_label: str = "",
+            warnings: Sequence[str] = (), at_risk_label: str = "At risk") -> plt.Figure:
     """Kaplan-Meier curves of patient data with a numbers-at-risk table underneath.
 
     Parameters
@@ -35,14 +37,23 @@ def km_plot(arms: Mapping[str, pd.DataFrame], *, title: str = "",
         Printed HR with CI, shown in a box beside the reconstructed HR.
     digitised
         Digitised curve points per arm (``time``, ``survival``), drawn as dots.
+    bands
+        A band per arm (``time``, ``lower``, ``upper``), shaded and labelled ``band_label``;
+        it replaces the Kaplan-Meier confidence band.
+    warnings
+        Shown in a red box on the figure, so that an implausible curve never goes unmarked.
     """
     fig, ax = plt.subplots(figsize=(8, 5.2))
     fits = []
     for colour, (name, ipd) in zip(COLOURS, arms.items(), strict=False):
         kmf = fit_km(ipd, label=f"{name} (reconstructed)")
-        kmf.plot_survival_function(ax=ax, ci_show=True, color=colour, linewidth=1.8,
+        kmf.plot_survival_function(ax=ax, ci_show=bands is None, color=colour, linewidth=1.8,
                                    show_censors=True, censor_styles={"ms": 4, "marker": "|"})
         fits.append(kmf)
+        if bands is not None and name in bands:
+            b = bands[name]
+            ax.fill_between(b["time"], b["lower"], b["upper"], color=colour, alpha=0.15,
+                            step=None, lw=0, label=f"{name}: {band_label}".rstrip(": "))
         if digitised is not None and name in digitised:
             d = digitised[name]
             ax.plot(d["time"], d["survival"], "o", ms=2.5, color=colour, alpha=0.6,
@@ -60,15 +71,30 @@ def km_plot(arms: Mapping[str, pd.DataFrame], *, title: str = "",
     if reported_hr:
         ax.text(0.98, 0.97, reported_hr, transform=ax.transAxes, ha="right", va="top",
                 fontsize=9, bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
-    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    if warnings:
+        ax.text(0.02, 0.03 if not reported_hr else 0.03, "WARNING\n" + "\n".join(
+            _wrap(w, 70) for w in warnings), transform=ax.transAxes, ha="left", va="bottom",
+            fontsize=7.5, color="#8b0000",
+            bbox={"boxstyle": "round", "fc": "#fff0f0", "ec": "#8b0000"})
+    ax.legend(loc="upper right" if not reported_hr else "center right", fontsize=7.5,
+              frameon=True, framealpha=0.85)
     if title:
         ax.set_title(title, fontsize=11)
     end = max(float(f.timeline.max()) for f in fits)
     step = at_risk_step or _nice_step(end)
     ax.set_xticks(np.arange(0, end + 1e-9, step))
     add_at_risk_counts(*fits, ax=ax, rows_to_show=["At risk"], labels=list(arms))
+    if at_risk_label != "At risk":
+        for text in fig.findobj(lambda o: hasattr(o, "get_text") and o.get_text() == "At risk"):
+            text.set_text(at_risk_label)
     fig.tight_layout()
     return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def _nice_step(end: float) -> float:

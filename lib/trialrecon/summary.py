@@ -41,7 +41,11 @@ SCHOENFELD_TOLERANCE = 1.20
 #: within this factor the two are "questionable" rather than "inconsistent".
 P_TOLERANCE = 3.0
 #: Weibull shapes typical of PFS and OS curves; outside, medians and HR hardly fit one PH model.
+#: The one home of these thresholds: the checks here and the summary reconstruction's
+#: plausibility warnings (:mod:`trialrecon.simulate.findings`) both read them.
 PLAUSIBLE_SHAPE = (0.5, 2.0)
+#: Beyond these, a curve's hazard rises or falls more than about threefold per doubling of
+#: time: not credible without a visible warning.
 WIDE_SHAPE = (1 / 3, 3.0)
 
 
@@ -290,8 +294,12 @@ def _median_checks(a: Analysis) -> list[Check]:
         return out
     k = weibull_shape(hr.value, me.value, mc.value)
     if hr.lower <= 1.0 <= hr.upper:
-        verdict, why = CONSISTENT, (
-            "HR CI includes 1, so close medians constrain the hazard shape only weakly")
+        # The shape is then undetermined (the HR may lie on either side of 1): no verdict,
+        # and never "consistent" for a shape that no curve pair could have.
+        verdict, why = UNTESTABLE, (
+            "HR CI includes 1, so the medians do not determine a hazard shape"
+            + ("; the point estimates favour different arms (crossing curves, or chance)"
+               if k <= 0 else ""))
     else:
         ks = sorted(weibull_shape(h, me.value, mc.value) for h in (hr.lower, hr.upper))
         if ks[1] <= 0:

@@ -8,6 +8,7 @@ with the truth it came from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -221,10 +222,15 @@ def summary_recovery(cases: tuple[tuple[float, float, float], ...] = (
                           "hazard_ratio": {"printed": f"{fit_hr.hr:.2f} ({fit_hr.lower:.2f}-"
                                                      f"{fit_hr.upper:.2f})"}}]})
         fit = fit_summary(trial.analyses[0])
-        rows.append({"true shape": shape, "fitted shape": fit.model.shape,
-                     "true HR": hr, "printed HR": round(fit_hr.hr, 2),
+        grid = np.linspace(0.0, 36.0, 145)
+        truth = np.exp(-(grid / scale_c) ** shape)
+        judged = fit.table[fit.table.within.notna()]
+        rows.append({"true shape": shape, "true HR": hr, "printed HR": round(fit_hr.hr, 2),
                      "fitted HR": cox_hr(*(fit.ipd[fit.ipd.arm == x] for x in ("a", "b"))).hr,
-                     "true control scale": scale_c, "fitted control scale": fit.model.scale_control,
-                     "figures within rounding": int(fit.table.within.fillna(True).sum()),
-                     "figures": len(fit.table)})
+                     "true control median": scale_c * math.log(2.0) ** (1 / shape),
+                     "model control median": fit.model.median(1),
+                     "max |model - true S|, control, 0-36 months":
+                         float(np.abs(fit.model.survival(grid, 1) - truth).max()),
+                     "figures within rounding": int(judged.within.astype(bool).sum()),
+                     "figures": len(judged)})
     return pd.DataFrame(rows)

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
 from ..summary import z_value
-from .targets import Targets, cox_box
+from .targets import Targets, cox_aim, cox_box
 
 LOG_LOG_HALF = math.log(math.log(2.0))
 Z95 = z_value(95.0)
@@ -49,7 +50,7 @@ PIECES = 12
 #: Prior standard deviations (see the module docstring): curvature of the log hazard per unit
 #: of log time squared, its overall slope (0 = exponential), curvature and slope of the
 #: log hazard ratio between the arms (0 = proportional hazards).
-import os
+
 PRIOR_CURVATURE = float(os.environ.get("TR_PC", 1.0))
 PRIOR_SLOPE = float(os.environ.get("TR_PS", 1.0))
 PRIOR_HR_CURVATURE = float(os.environ.get("TR_PHC", 0.5))
@@ -175,7 +176,7 @@ def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
     mid = 0.5 * (t[1:] + t[:-1])
     g_mid = cens.survival(mid)
     out = Expected()
-    risk, new_events, greenwood = [], [], []
+    risk, new_events = [], []
     z = Z95
     marks = np.array(sorted(set(tg.times) | {0.97 * cens.end}))
     for arm, n in enumerate(tg.n):
@@ -266,7 +267,7 @@ def layout(tg: Targets) -> Layout:
     centres = np.log(np.r_[0.5 * lo, np.sqrt(edges[:-1] * edges[1:]), 1.5 * hi])
     size = 2 * PIECES + 2 + (tg.follow_up is None)
     matrix, offset = _prior(size, PIECES, centres, tg.follow_up, tg.times)
-    return Layout(tg, edges, centres, cox_box(tg), matrix, offset)
+    return Layout(tg, edges, centres, cox_box(cox_aim(tg)), matrix, offset)
 
 
 def _start(lay: Layout) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..analysis import HazardRatio, KMSteps, cox_two_arm, km_steps, reverse_km_median
 from .model import Censoring, PiecewiseHazards
-from .targets import CI_TOLERANCE, ArmTargets, Targets, best_log_hr
+from .targets import CI_TOLERANCE, ArmTargets, Targets, best_log_hr, cox_aim
 
 #: Arm: times (months) and event indicators.
 Arm = tuple[np.ndarray, np.ndarray]
@@ -178,7 +178,7 @@ def tune_landmarks(arm: Arm, at: ArmTargets) -> Arm:
     their censorings fell, so the pseudo data may move theirs.
     """
     time, event = arm[0].copy(), arm[1]
-    for t_mark, p, tol in _landmark_levels(at):
+    for _, p, tol in _landmark_levels(at):
         for _ in range(3):
             km = km_steps(time, event)
             levels = np.r_[1.0, km.survival]
@@ -497,7 +497,7 @@ def _calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
             if tg.hr is not None:
                 for _ in range(2):  # the target log HR depends on the SE, which kappa moves
                     se_now = _cox(_shifted(shaped, kappa)).se
-                    kappa = _bisect_kappa(shaped, best_log_hr(tg, se_now))
+                    kappa = _bisect_kappa(shaped, best_log_hr(cox_aim(tg), se_now))
             final = _shifted(shaped, kappa)
             if tg.follow_up is not None:
                 final = place_follow_up(shaped, final, tg.follow_up)

@@ -8,6 +8,7 @@ land (:func:`cox_box`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -178,3 +179,11 @@ def best_log_hr(tg: Targets, se: float) -> float:
     """The log HR most central in the printed boxes for a given standard error."""
     beta = np.log(tg.hr + np.linspace(-tg.hr_tol, tg.hr_tol, 201))
     return float(beta[int(np.argmax(cox_margin(tg, beta, np.full_like(beta, se))))])
+
+
+def cox_aim(tg: Targets) -> Targets:
+    """The targets the Cox calibration aims at: all of them, or, when the printed HR, CI and
+    p cannot hold together (:func:`cox_box` is None), the HR and CI without the p."""
+    if tg.hr is None or tg.p_interval is None or cox_box(tg) is not None:
+        return tg
+    return dataclasses.replace(tg, p_interval=None)
