@@ -394,7 +394,7 @@ def _prior(size: int, pieces: int, centres: np.ndarray, follow_up: float | None,
     add(slope, zero1, PRIOR_SLOPE)
     add(second, -second, PRIOR_HR_CURVATURE)
     add(slope, -slope, PRIOR_HR_SLOPE)
-    censoring = [(2 * k, 0.4, 1.5), (2 * k + 1, 0.0, 1.0)]
+    censoring = [(2 * k, 0.4, float(os.environ.get("TR_WSD", 1.5))), (2 * k + 1, 0.0, 1.0)]
     if follow_up is None:
         censoring.append((2 * k + 2, math.log(2.0 * max(times)), 1.0))
     for index, centre, sd in censoring:

@@ -79,7 +79,12 @@ def _follow_curve(model: PiecewiseHazards, arm: int, events: np.ndarray,
         time = time.copy()
         time[event == 1] = model.quantile(np.maximum(mid, 1e-12), arm)
     order = np.argsort(time, kind="stable")
-    return np.maximum(time[order], 1e-6), event[order]
+    time, event = np.maximum(time[order], 1e-6), event[order].copy()
+    # Whoever is still followed at the cut-off is censored there: the last patient of an
+    # arm is a censoring, so that the curve ends at its level instead of falling to 0.
+    if len(event) > 1 and event[-1] == 1 and len(censorings):
+        event[-1] = 0
+    return time, event
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,10 @@ def _anchors(arm: Arm, at: ArmTargets) -> Anchors:
         wanted.append((2, source, t))
     kept: list[tuple[float, float]] = []
     for _, source, target in sorted(wanted):
-        if all((source - s) * (target - d) > 0 for s, d in kept):
+        # Order must agree; two events may share a printed time (visits on a schedule tie
+        # progression times, as "2.0 (1.6-2.0)" shows), one event may not take two times.
+        if all((source - s) * (target - d) > 0 or (source != s and target == d)
+               for s, d in kept):
             kept.append((source, target))
     kept.sort()
     return Anchors(np.array([s for s, _ in kept]), np.array([d for _, d in kept]))
@@ -310,6 +318,37 @@ def place_follow_up(prep: Prepared, arms: list[Arm], follow_up: float) -> list[A
     return [(warp(t), e) for t, e in arms]
 
 
+def snap_follow_up(arms: list[Arm], follow_up: float) -> list[Arm]:
+    """Move the censoring that is the reverse Kaplan-Meier median onto the printed value.
+
+    The last resort when :func:`place_follow_up` was stopped by an anchor: the record moves
+    only within its own arm's neighbouring events (its arm's curve stays as it is) and may
+    pass the other arm's patients, which moves the Cox fit a little (checked after).
+    """
+    arms = [(t.copy(), e) for t, e in arms]
+    for _ in range(4):
+        time = np.r_[arms[0][0], arms[1][0]]
+        event = np.r_[arms[0][1], arms[1][1]]
+        got = reverse_km_median(time, event)
+        if not math.isfinite(got) or abs(got - follow_up) <= 0.02:
+            break
+        which = np.flatnonzero((time == got) & (event == 0))
+        if len(which) == 0:
+            break
+        i = int(which[0])
+        a, j = (0, i) if i < len(arms[0][0]) else (1, i - len(arms[0][0]))
+        t, e = arms[a]
+        events = t[e == 1]
+        lo = events[events < t[j]].max(initial=0.0)
+        hi = events[events > t[j]].min(initial=math.inf)
+        if not lo < follow_up < hi:
+            break
+        t[j] = follow_up
+        order = np.argsort(t, kind="stable")
+        arms[a] = (t[order], e[order])
+    return arms
+
+
 @dataclass(frozen=True)
 class Figures:
     """The printed kinds of figure, computed from a sample with the fast kernels (derived)."""
@@ -458,20 +497,28 @@ def _prepare(model: PiecewiseHazards, cens: Censoring, tg: Targets,
 
 
 def calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
-              cox_target: tuple[float, float] | None, budget: int = 8) -> Calibrated:
+              cox_target: tuple[float, float] | None, budget: int | None = None
+              ) -> Calibrated:
     """Construct, anchor and Cox-calibrate pseudo patients (see :func:`_calibrate`).
 
-    When only the follow-up misses (the anchoring warps moved the censorings, and the
-    follow-up warp could not pass an anchor), the censoring model is aimed that much the
-    other way and the pseudo patients are rebuilt once.
+    When the follow-up misses (the anchoring warps moved the censorings, and the follow-up
+    warp could not pass an anchor), the censoring model is aimed that much the other way
+    and the pseudo patients rebuilt, up to three times. ``budget`` caps the event
+    adjustments tried (default: 20 for trials up to 1,000 patients, else 8, where each try
+    costs more and the SE moves in finer steps).
     """
+    if budget is None:
+        budget = 20 if sum(tg.n) <= 1000 else 8
     result = _calibrate(model, cens, tg, cox_target, budget)
-    if tg.follow_up is not None and result.misses.get("follow-up", 0.0) > 1.0:
-        aim = tg.follow_up * float(np.clip(tg.follow_up / result.figures.follow_up, 0.8, 1.25))
+    aim = tg.follow_up
+    for _ in range(3):
+        if tg.follow_up is None or result.misses.get("follow-up", 0.0) <= 1.0:
+            break
+        aim *= float(np.clip(tg.follow_up / result.figures.follow_up, 0.9, 1.1))
         moved = Censoring.with_follow_up(aim, cens.accrual_fraction, cens.dropout)
         again = _calibrate(model, moved, tg, cox_target, budget)
         if again.worst < result.worst:
-            return again
+            result = again
     return result
 
 
@@ -503,6 +550,12 @@ def _calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
                 final = place_follow_up(shaped, final, tg.follow_up)
             fig = figures(final)
             result = Calibrated(final, fig, misses(fig, tg), kappa, extra)
+            if result.misses.get("follow-up", 0.0) > 1.0:
+                snapped = snap_follow_up(final, tg.follow_up)
+                fig2 = figures(snapped)
+                other = Calibrated(snapped, fig2, misses(fig2, tg), kappa, extra)
+                if other.worst < result.worst:
+                    result = other
             if best is None or result.worst < best.worst:
                 best = result
             cox_met = all(v <= 1.0 for k, v in result.misses.items()
