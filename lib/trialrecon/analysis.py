@@ -289,7 +289,7 @@ def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -
         p = num / den
         return float((xd - p).sum()), float((p * (1.0 - p)).sum())
 
-    beta = 0.0
+    beta, converged = 0.0, False
     for _ in range(60):
         score, info = terms(beta)
         if info <= 0:
@@ -297,11 +297,13 @@ def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -
         step = float(np.clip(score / info, -2.0, 2.0))
         beta += step
         if abs(step) < 1e-10:
+            converged = True
             break
     _, info = terms(beta)
-    se = 1.0 / math.sqrt(info) if info > 0 else math.inf
+    # Without events in an arm the estimate runs off to 0 or infinity and never converges.
+    se = 1.0 / math.sqrt(info) if info > 0 and converged else math.inf
     z = float(stats.norm.ppf(0.975))
     p = float(2 * stats.norm.sf(abs(beta) / se)) if se > 0 else math.nan
-    # Without events in an arm the estimate runs off to 0 or infinity: say so, not overflow.
-    bounds = [float(np.exp(np.clip(beta + s * z * se, -700.0, 700.0))) for s in (0, -1, 1)]
-    return HazardRatio(bounds[0], bounds[1], bounds[2], se, p)
+    hr = float(np.exp(np.clip(beta, -700.0, 700.0)))
+    lower, upper = (float(np.exp(np.clip(beta + s * z * se, -700.0, 700.0))) for s in (-1, 1))
+    return HazardRatio(hr, lower, upper, se, p)

@@ -118,29 +118,38 @@ class PiecewiseHazards:
 
 @dataclass(frozen=True)
 class Censoring:
-    """Potential follow-up: uniform accrual over ``[0, w C]``, cut-off at ``C``, drop-out ``rho``.
+    """Potential follow-up: accrual over ``[0, w C]``, cut-off at ``C``, drop-out ``rho``.
 
-    ``G(t) = P(still followed at t) = A(t) exp(-rho t)``, with ``A`` the administrative part,
-    1 before ``C (1 - w)`` and falling linearly to 0 at ``C``.
+    ``G(t) = P(still followed at t) = A(t) exp(-rho t)``, with ``A`` the administrative part:
+    1 before ``C (1 - w)``, then ``((C - t) / (w C))^p`` down to 0 at ``C``. ``p = 1`` is
+    uniform accrual; ``p > 1`` accrual that speeds up (many recent patients with short
+    follow-up), ``p < 1`` accrual that slows down. A fraction ``early`` is censored at
+    once (at 2% of the cut-off time): patients without any assessment after randomisation,
+    whom a progression-free survival analysis censors at its start.
     """
 
     end: float
     accrual_fraction: float
     dropout: float = 0.0
+    accrual_power: float = 1.0
+    early: float = 0.0
 
     def survival(self, t) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         start = self.end * (1.0 - self.accrual_fraction)
         width = max(self.end - start, 1e-12)
-        admin = np.clip((self.end - t) / width, 0.0, 1.0)
-        return admin * np.exp(-self.dropout * t)
+        admin = np.clip((self.end - t) / width, 0.0, 1.0) ** self.accrual_power
+        kept = np.where(t < 0.02 * self.end, 1.0, 1.0 - self.early)
+        return kept * admin * np.exp(-self.dropout * t)
 
     @staticmethod
-    def with_follow_up(follow_up: float, accrual_fraction: float, dropout: float) -> Censoring:
+    def with_follow_up(follow_up: float, accrual_fraction: float, dropout: float,
+                       accrual_power: float = 1.0, early: float = 0.0) -> Censoring:
         """The censoring whose median ``G(FU) = 1/2`` is the printed median follow-up."""
-        q = min(0.5 * math.exp(dropout * follow_up), 1.0)
+        q = min(0.5 * math.exp(dropout * follow_up) / (1.0 - early), 1.0) \
+            ** (1.0 / accrual_power)
         w = min(accrual_fraction, 0.999)
-        return Censoring(follow_up / (1.0 - q * w), w, dropout)
+        return Censoring(follow_up / (1.0 - q * w), w, dropout, accrual_power, early)
 
     def median(self) -> float:
         t = np.linspace(0.0, self.end, 4001)
@@ -243,18 +252,23 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return 2 * self.pieces + 2 + (self.tg.follow_up is None)
+        return 2 * self.pieces + 4 + (self.tg.follow_up is None)
 
     def models(self, x: np.ndarray) -> tuple[PiecewiseHazards, Censoring]:
         k = self.pieces
         log_hazard = np.vstack([x[:k], x[k:2 * k]])
         w = 1.0 / (1.0 + math.exp(-x[2 * k]))
         if self.tg.follow_up is not None:
-            # Drop-out below ln 2 / FU, so that the printed median follow-up stays reachable.
-            rho = math.log(2.0) / self.tg.follow_up * (1.0 - math.exp(-x[2 * k + 1] ** 2))
-            cens = Censoring.with_follow_up(self.tg.follow_up, w, rho)
+            # Early censoring below 40% and drop-out below ln(0.5 / (1 - early)) / FU, so
+            # that the printed median follow-up stays reachable.
+            early = 0.4 / (1.0 + math.exp(-x[2 * k + 3]))
+            top = math.log(0.5 / (1.0 - early)) / -self.tg.follow_up
+            rho = top * (1.0 - math.exp(-x[2 * k + 1] ** 2))
+            cens = Censoring.with_follow_up(self.tg.follow_up, w, rho,
+                                            math.exp(x[2 * k + 2]), early)
         else:
-            cens = Censoring(math.exp(x[2 * k + 2]), min(w, 0.999), x[2 * k + 1] ** 2)
+            cens = Censoring(math.exp(x[2 * k + 4]), min(w, 0.999), x[2 * k + 1] ** 2,
+                             math.exp(x[2 * k + 2]), 0.4 / (1.0 + math.exp(-x[2 * k + 3])))
         return PiecewiseHazards(self.edges, log_hazard), cens
 
 
@@ -265,7 +279,7 @@ def layout(tg: Targets) -> Layout:
     hi = 3.0 * times.max()
     edges = np.geomspace(lo, hi, PIECES - 1)
     centres = np.log(np.r_[0.5 * lo, np.sqrt(edges[:-1] * edges[1:]), 1.5 * hi])
-    size = 2 * PIECES + 2 + (tg.follow_up is None)
+    size = 2 * PIECES + 4 + (tg.follow_up is None)
     matrix, offset = _prior(size, PIECES, centres, tg.follow_up, tg.times)
     return Layout(tg, edges, centres, cox_box(cox_aim(tg)), matrix, offset)
 
@@ -297,7 +311,9 @@ def _start(lay: Layout) -> np.ndarray:
     x = np.r_[np.full(lay.pieces, math.log(rates[0])), np.full(lay.pieces, math.log(rates[1])),
               math.log(w / (1.0 - w)), 0.05]
     if tg.follow_up is None:
-        x = np.r_[x, math.log(2.0 * max(tg.times))]
+        x = np.r_[x, 0.0, -4.0, math.log(2.0 * max(tg.times))]
+    else:
+        x = np.r_[x, 0.0, -4.0]
     return x
 
 
@@ -394,9 +410,11 @@ def _prior(size: int, pieces: int, centres: np.ndarray, follow_up: float | None,
     add(slope, zero1, PRIOR_SLOPE)
     add(second, -second, PRIOR_HR_CURVATURE)
     add(slope, -slope, PRIOR_HR_SLOPE)
-    censoring = [(2 * k, 0.4, float(os.environ.get("TR_WSD", 1.5))), (2 * k + 1, 0.0, 1.0)]
+    censoring = [(2 * k, 0.4, 1.5), (2 * k + 1, 0.0, 1.0),
+                 (2 * k + 2, 0.0, float(os.environ.get("TR_PSD", 0.5))),
+                 (2 * k + 3, -4.0, 1.5)]
     if follow_up is None:
-        censoring.append((2 * k + 2, math.log(2.0 * max(times)), 1.0))
+        censoring.append((2 * k + 4, math.log(2.0 * max(times)), 1.0))
     for index, centre, sd in censoring:
         row = np.zeros((1, size))
         row[0, index] = 1.0 / sd

@@ -515,7 +515,8 @@ def calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
         if tg.follow_up is None or result.misses.get("follow-up", 0.0) <= 1.0:
             break
         aim *= float(np.clip(tg.follow_up / result.figures.follow_up, 0.9, 1.1))
-        moved = Censoring.with_follow_up(aim, cens.accrual_fraction, cens.dropout)
+        moved = Censoring.with_follow_up(aim, cens.accrual_fraction, cens.dropout,
+                                         cens.accrual_power, cens.early)
         again = _calibrate(model, moved, tg, cox_target, budget)
         if again.worst < result.worst:
             result = again
