@@ -22,14 +22,7 @@ def rows(fit):
     return {(r.quantity, r.arm): r for r in fit.table.itertuples()}
 
 
-@pytest.mark.parametrize("cohort", [
-    "pnet",
-    # Known failure (strict: it must start passing to be removed): with the median follow-up
-    # read as a reverse Kaplan-Meier median (drop-out shortens it), the epNET CI needs fewer
-    # events than uniform accrual and constant drop-out allow with medians 8.4 / 3.9 and a
-    # follow-up of 10.2 months; the model runs to its drop-out limit.
-    pytest.param("epnet", marks=pytest.mark.xfail(strict=True, reason="see comment")),
-])
+@pytest.mark.parametrize("cohort", ["pnet", "epnet"])
 def test_cabinet_nejm_reproduces_every_printed_figure(cohort):
     fit = fit_summary(f"cabinet/{cohort}/pfs/nejm-2025")
     r = rows(fit)
