@@ -97,11 +97,18 @@ display(diffs if len(diffs) else Markdown("_No printed figure differs between ve
 """),
     md("""
 ## Patient data rebuilt from the printed summary (derived)
-Pseudo patient data per arm from a Weibull proportional-hazards model with a common shape,
-censored by uniform accrual and a cut-off, calibrated until its re-analysis (Kaplan-Meier
-medians, Cox HR with Efron ties, reverse-KM follow-up) reproduces the printed figures within
-their rounding. Figures that no parameter set reproduces are reported as findings. Dashed
-lines mark the printed medians; the box gives the printed and the reconstructed HR.
+Pseudo patient data per arm rebuilt from the printed figures alone. A flexible survival model
+(piecewise-constant hazards whose prior prefers Weibull-like, proportional curves) and a
+censoring model (accrual, cut-off, drop-out, early censoring) are fitted to everything
+printed: medians and their confidence intervals, landmark rates, the HR with its CI and p,
+events and median follow-up. Pseudo patients that follow the model are then placed so that
+their re-analysis (Kaplan-Meier medians and intervals, Cox HR with Efron ties, reverse-KM
+follow-up) reproduces each printed figure within its rounding. Dashed lines mark the
+printed medians; the box gives the printed and the reconstructed HR. The shaded band holds
+90% of the curves the print allows: the print does not pin down one curve, and the band
+says how much it leaves open. A figure that is not reproduced is a finding, which says
+whether the printed numbers themselves conflict or the reconstruction fell short; a curve
+no trial is likely to show carries a warning on the figure.
 """),
     code("""
 for fit in page.fits:
@@ -237,7 +244,9 @@ Both reconstruction methods against known truth.
    reconstructed and compared with the truth; then with simulated hand-digitisation noise
    (about 100 jittered clicks per arm, few at-risk times).
 2. **Summary road.** Trials simulated from known Weibull proportional-hazards models are
-   summarised as a paper would (medians, HR with CI, follow-up) and rebuilt from the summary.
+   summarised as a paper would (medians, HR with CI, follow-up) and rebuilt from the summary;
+   the rebuilt control curve is compared with the true one. Accuracy on 152 real trials is
+   measured by `benchmarks/bench_summary_corpus.py`.
 """),
     code("""
 # Parameters
