@@ -85,8 +85,12 @@ def km_plot(arms: Mapping[str, pd.DataFrame], *, title: str = "",
     ax.set_xticks(np.arange(0, end + 1e-9, step))
     add_at_risk_counts(*fits, ax=ax, rows_to_show=["At risk"], labels=list(arms))
     if at_risk_label != "At risk":
-        for text in fig.findobj(lambda o: hasattr(o, "get_text") and o.get_text() == "At risk"):
-            text.set_text(at_risk_label)
+        # lifelines writes the row title into the first tick label of its own axis.
+        for extra in fig.axes[1:]:
+            ticks = extra.get_xticklabels()
+            if ticks and ticks[0].get_text().startswith("At risk"):
+                ticks[0].set_text(ticks[0].get_text().replace("At risk", at_risk_label, 1))
+                extra.set_xticks(extra.get_xticks(), ticks)
     fig.tight_layout()
     return fig
 

@@ -82,6 +82,11 @@ class SummaryFit:
         """Last time of the pseudo data (months): beyond it every figure is the model's."""
         return float(self.ipd.time.max())
 
+    @property
+    def shared_end(self) -> float:
+        """Last time both pseudo arms are followed (months)."""
+        return float(self.ipd.groupby("arm").time.max().min())
+
     def describe(self) -> str:
         """The fitted models in words, for people (all figures derived)."""
         m, c = self.model, self.censoring
@@ -94,21 +99,28 @@ class SummaryFit:
             trend = ("rising" if k > 1.1 else "falling" if k < 0.9 else "about constant")
             parts.append(f"{name}: hazard {trend} over follow-up (Weibull-equivalent shape "
                          f"{k:.2f}), model median {m.median(a):.1f} months")
-        lo, hi = m.hazard_ratio_range(end)
+        lo, hi = m.hazard_ratio_range(self.shared_end)
         ph = ("proportional hazards" if hi / lo < 1.05 else
               f"hazard ratio varying from {lo:.2f} to {hi:.2f} over follow-up")
         counts = self.ipd.groupby("arm", sort=False).event.agg(["size", "sum"])
         events = ", ".join(f"{int(r['sum'])} of {int(r['size'])} ({name})"
                            for name, r in counts.iterrows())
-        return (f"Piecewise-exponential model; {'; '.join(parts)}; {ph}. Censoring: data "
-                f"cut-off {c.end:.1f} months after the first randomisation, accrual over "
-                f"{100 * c.accrual_fraction:.0f}% of it, drop-out {c.dropout:.3f} per month. "
-                f"Events in the pseudo data: {events}.")
+        pace = ("at an even pace" if 0.9 <= c.accrual_power <= 1.1 else
+                "speeding up" if c.accrual_power > 1 else "slowing down")
+        early = (f"; {100 * c.early:.0f}% censored at the start (no assessment after "
+                 "randomisation)" if c.early >= 0.01 else "")
+        return (f"Piecewise-exponential model; {'; '.join(parts)}; {ph} while both arms are "
+                f"followed. Censoring: data cut-off {c.end:.1f} months after the first "
+                f"randomisation, accrual over {100 * c.accrual_fraction:.0f}% of it "
+                f"({pace}), drop-out {c.dropout:.3f} per month{early}. Events in the pseudo "
+                f"data: {events}.")
 
     @property
     def parameters(self) -> dict[str, float]:
-        lo, hi = self.model.hazard_ratio_range(self.follow_up_end)
+        lo, hi = self.model.hazard_ratio_range(self.shared_end)
         return {"censoring_end_months": self.censoring.end,
+                "accrual_power": self.censoring.accrual_power,
+                "early_censoring_fraction": self.censoring.early,
                 "accrual_fraction": self.censoring.accrual_fraction,
                 "dropout_per_month": self.censoring.dropout,
                 "model_median_experimental_months": self.model.median(0),

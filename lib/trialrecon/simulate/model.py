@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,10 +50,10 @@ PIECES = 12
 #: of log time squared, its overall slope (0 = exponential), curvature and slope of the
 #: log hazard ratio between the arms (0 = proportional hazards).
 
-PRIOR_CURVATURE = float(os.environ.get("TR_PC", 1.0))
-PRIOR_SLOPE = float(os.environ.get("TR_PS", 1.0))
-PRIOR_HR_CURVATURE = float(os.environ.get("TR_PHC", 0.5))
-PRIOR_HR_SLOPE = float(os.environ.get("TR_PHS", 0.5))
+PRIOR_CURVATURE = 1.0
+PRIOR_SLOPE = 1.0
+PRIOR_HR_CURVATURE = 0.5
+PRIOR_HR_SLOPE = 0.5
 #: Uncertainty of the smooth curve at a printed Kaplan-Meier point, in survival: the
 #: finite sample's steps and noise around the curve it follows.
 ANCHOR_SD = 0.01
@@ -110,8 +109,13 @@ class PiecewiseHazards:
         return float(np.sum(0.5 * (s[1:] + s[:-1]) * np.diff(t)))
 
     def hazard_ratio_range(self, until: float) -> tuple[float, float]:
-        """Smallest and largest piecewise hazard ratio (experimental / control) up to ``until``."""
-        used = np.r_[0.0, self.edges] < until
+        """Smallest and largest piecewise hazard ratio (experimental / control) over the
+        pieces that hold data: from where the first 2% of either arm have had an event, up
+        to ``until`` (months). Earlier pieces rest on a handful of events and the prior."""
+        start = min(float(self.quantile(0.98, a)) for a in (0, 1))
+        lo = np.r_[0.0, self.edges]
+        hi = np.r_[self.edges, np.inf]
+        used = (hi > start) & (lo < until)
         ratio = np.exp(self.log_hazard[0] - self.log_hazard[1])[used]
         return float(ratio.min()), float(ratio.max())
 
@@ -411,7 +415,7 @@ def _prior(size: int, pieces: int, centres: np.ndarray, follow_up: float | None,
     add(second, -second, PRIOR_HR_CURVATURE)
     add(slope, -slope, PRIOR_HR_SLOPE)
     censoring = [(2 * k, 0.4, 1.5), (2 * k + 1, 0.0, 1.0),
-                 (2 * k + 2, 0.0, float(os.environ.get("TR_PSD", 0.5))),
+                 (2 * k + 2, 0.0, 0.5),
                  (2 * k + 3, -4.0, 1.5)]
     if follow_up is None:
         censoring.append((2 * k + 4, math.log(2.0 * max(times)), 1.0))

@@ -54,12 +54,13 @@ def construct(model: PiecewiseHazards, cens: Censoring, tg: Targets,
         c = n - d
         times = [np.interp((np.arange(d) + 0.5) / max(d, 1) * e_cum[-1], e_cum, t),
                  np.interp((np.arange(c) + 0.5) / max(c, 1) * k_cum[-1], k_cum, t)]
-        out.append(_follow_curve(model, a, times[0], times[1]))
+        out.append(_follow_curve(model, a, times[0], times[1],
+                                 keep_count=tg.arms[a].events is not None))
     return out
 
 
 def _follow_curve(model: PiecewiseHazards, arm: int, events: np.ndarray,
-                  censorings: np.ndarray, passes: int = 3) -> Arm:
+                  censorings: np.ndarray, passes: int = 3, keep_count: bool = False) -> Arm:
     """Re-time the events so that the Kaplan-Meier curve meets the model at each step.
 
     Expected counts make the Nelson-Aalen estimate follow ``-log S``; the Kaplan-Meier
@@ -81,8 +82,9 @@ def _follow_curve(model: PiecewiseHazards, arm: int, events: np.ndarray,
     order = np.argsort(time, kind="stable")
     time, event = np.maximum(time[order], 1e-6), event[order].copy()
     # Whoever is still followed at the cut-off is censored there: the last patient of an
-    # arm is a censoring, so that the curve ends at its level instead of falling to 0.
-    if len(event) > 1 and event[-1] == 1 and len(censorings):
+    # arm is a censoring, so that the curve ends at its level instead of falling to 0
+    # (unless the arm's events were printed: the count comes first).
+    if len(event) > 1 and event[-1] == 1 and len(censorings) and not keep_count:
         event[-1] = 0
     return time, event
 
