@@ -34,6 +34,7 @@ notebooks: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_reconstruct.py
 	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_summary_corpus.py
 	$(BIN)/python benchmarks/bench_report.py
 
 clean:
