@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 from lifelines.utils import median_survival_times
+from scipy import stats
 
 from ..analysis import cox_hr, fit_km, median_follow_up
 from ..registry import Analysis
@@ -78,22 +78,16 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
         add(f"HR {tg.level:g}% CI lower", "", f"{tg.ci[0]:g}", lo, tg.ci[0], CI_TOLERANCE)
         add(f"HR {tg.level:g}% CI upper", "", f"{tg.ci[1]:g}", hi, tg.ci[1], CI_TOLERANCE)
         if a.p_value is not None:
-            p = float(2 * np.exp(_log_norm_sf(abs(math.log(cox.hr)) / cox.se)))
+            p = float(2 * stats.norm.sf(abs(math.log(cox.hr)) / cox.se))
             qlo, qhi = tg.p_interval
             rows.append({"quantity": "p-value (two-sided)", "arm": "",
                          "reported": a.p_value.printed, "reconstructed": p,
                          "difference": math.nan, "tolerance": math.nan,
                          "within": bool(qlo <= p <= qhi)})
     if tg.follow_up is not None:
-        got = median_follow_up(ipd.assign(event=ipd.event))
+        got = median_follow_up(ipd)
         add("median follow-up (months)", "", f"{tg.follow_up:g}", got, tg.follow_up, 0.05)
     return pd.DataFrame(rows)
-
-
-def _log_norm_sf(z: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.logsf(z))
 
 
 def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:

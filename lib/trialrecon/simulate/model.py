@@ -155,11 +155,6 @@ class Censoring:
         w = min(accrual_fraction, 0.999)
         return Censoring(follow_up / (1.0 - q * w), w, dropout, accrual_power, early)
 
-    def median(self) -> float:
-        t = np.linspace(0.0, self.end, 4001)
-        g = self.survival(t)
-        return float(np.interp(-0.5, -g, t))
-
 
 # --------------------------------------------------------------------------- expected figures
 
