@@ -10,7 +10,7 @@ from trialrecon import corpus, registry
 from trialrecon.analysis import km_steps
 from trialrecon.errors import InputError
 from trialrecon.simulate import fit_summary, ipd_from_summary, reconstructable
-from trialrecon.simulate.findings import plausibility
+from trialrecon.simulate.findings import censoring_warnings, plausibility
 from trialrecon.simulate.model import Censoring, PiecewiseHazards, fit_model
 from trialrecon.simulate.sample import construct
 from trialrecon.simulate.targets import targets
@@ -171,6 +171,9 @@ def test_implausible_curves_are_warned_about():
     assert any("first" in w for w in plausibility(cliff, tg, 40.0))
     calm = PiecewiseHazards(np.array([10.0]), np.log([[0.03, 0.03], [0.04, 0.04]]))
     assert plausibility(calm, tg, 40.0) == ()
+    assert censoring_warnings(Censoring(30.0, 0.6, 0.01)) == ()
+    assert any("censored at the start" in w
+               for w in censoring_warnings(Censoring(30.0, 0.6, 0.01, early=0.3)))
 
 
 def test_model_fit_meets_the_cox_target_in_expectation():

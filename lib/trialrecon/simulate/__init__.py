@@ -224,7 +224,8 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0) -> SummaryFit:
                 break
     ipd = _frame(result.arms, tg.names)
     tab = findings.table(a, tg, ipd)
-    warnings = findings.plausibility(m, tg, float(ipd.time.max()))
+    warnings = (findings.plausibility(m, tg, float(ipd.time.max()))
+                + findings.censoring_warnings(c))
     return SummaryFit(a.id, ipd, m, c, tab, findings.explain(tab, a, tg), warnings, tg,
                       fitted, seed)
 

@@ -20,7 +20,7 @@ from scipy import stats
 from ..analysis import cox_hr, fit_km, median_follow_up
 from ..registry import Analysis
 from ..summary import WIDE_SHAPE, p_from_ci, z_value
-from .model import PiecewiseHazards
+from .model import Censoring, PiecewiseHazards
 from .targets import CI_TOLERANCE, Targets, cox_box
 
 
@@ -155,4 +155,24 @@ def plausibility(model: PiecewiseHazards, tg: Targets, end: float) -> tuple[str,
         if early > 0.2:
             out.append(f"{name}: {100 * early:.0f}% of patients have an event in the first "
                        f"{0.02 * end:.1f} months: a cliff the print may not support")
+    return tuple(out)
+
+
+#: Censoring beyond these is an assumption the print forces, not one a trial usually shows:
+#: a fifth of patients censored at the start, accrual over 99% of the study.
+EARLY_CENSORING_LIMIT = 0.2
+ACCRUAL_LIMIT = 0.99
+
+
+def censoring_warnings(cens: Censoring) -> tuple[str, ...]:
+    """Warnings when the censoring model had to go to an edge to meet the print."""
+    out = []
+    if cens.early > EARLY_CENSORING_LIMIT:
+        out.append(f"{100 * cens.early:.0f}% of patients are censored at the start of the "
+                   "pseudo data: the reconstruction needed that to fit the printed CI (events) "
+                   "and median follow-up together; they may come from different analyses "
+                   "(for example a stratified model, or follow-up counted for survival)")
+    if cens.accrual_fraction > ACCRUAL_LIMIT:
+        out.append("accrual spans the whole study up to the data cut-off: the censoring "
+                   "model is at its edge, and the curves' tails rest on that assumption")
     return tuple(out)
