@@ -155,27 +155,21 @@ def _log_shift(time: np.ndarray, anchors: Anchors, end: float) -> np.ndarray:
 
 
 def _bump(time: np.ndarray, anchors: Anchors, end: float) -> np.ndarray:
-    """A profile ``phi`` in [0, 1], zero at every anchor, for the Cox calibration warp."""
-    x = np.log(time)
+    """A profile ``phi`` in [0, 1], zero at every anchor, for the Cox calibration warp.
+
+    In log time: 1 up to one unit before the first anchor, falling to 0 at it; between
+    consecutive anchors, and from the last anchor to the end, a tent peaking half way at
+    the gap's width (at most 1); beyond that last peak it stays at its height.
+    """
     if len(anchors.source) == 0:
         return np.ones_like(time)
     knots = np.log(anchors.source)
-    start = knots[0] - 1.0
-    stop = max(math.log(end), knots[-1] + 0.2)
-    xs = np.r_[start, knots, stop]
-    edges = np.r_[start - 10.0, xs, stop + 10.0]
-    ys = np.zeros(len(edges))
-    ys[0] = ys[1] = 1.0  # before the first anchor the whole early part shifts
-    # Peaks half way between consecutive anchors, sized by the gap (capped at one).
-    mids, heights = [], []
-    for a, b in zip(xs[1:-1], xs[2:], strict=False):
-        mids.append(0.5 * (a + b))
-        heights.append(min(1.0, b - a))
-    px = np.r_[edges[:2], knots, mids]
-    py = np.r_[ys[:2], np.zeros(len(knots)), heights]
-    order = np.argsort(px)
-    px, py = px[order], py[order]
-    return np.clip(np.interp(x, px, py), 0.0, 1.0)
+    ends = np.r_[knots[1:], max(math.log(end), knots[-1] + 0.2)]
+    peaks_x = 0.5 * (knots + ends)
+    peaks_y = np.minimum(1.0, ends - knots)
+    px = np.r_[knots[0] - 1.0, np.column_stack([knots, peaks_x]).ravel()]
+    py = np.r_[1.0, np.column_stack([np.zeros(len(knots)), peaks_y]).ravel()]
+    return np.interp(np.log(time), px, py)
 
 
 def tune_landmarks(arm: Arm, at: ArmTargets) -> Arm:
