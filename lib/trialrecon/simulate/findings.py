@@ -57,15 +57,16 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
             add("median (months)", name, arm.median.text, float(kmf.median_survival_time_),
                 at.median, at.median_tol)
             lo, hi = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
-            for bound, got, printed in (("lower", lo, at.median_lower),
-                                        ("upper", hi, at.median_upper)):
+            for i, (bound, got, printed) in enumerate((("lower", lo, at.median_lower),
+                                                        ("upper", hi, at.median_upper))):
                 if printed is not None:
                     add(f"median 95% CI {bound}", name,
-                        "NR" if math.isinf(printed) else f"{printed:g}", float(got), printed,
+                        _as_printed(printed, arm.median.decimals[i + 1]), float(got), printed,
                         at.median_tol)
-        for t, p, tol in at.landmarks:
+        marks = [lm for lm in arm.landmarks if lm.method == "km"]
+        for (t, p, tol), lm in zip(at.landmarks, marks, strict=True):
             got = float(kmf.survival_function_at_times(t).iloc[0])
-            add(f"{t:g}-month rate (%)", name, f"{100 * p:g}", 100 * got, 100 * p, 100 * tol)
+            add(f"{t:g}-month rate (%)", name, lm.percent.text, 100 * got, 100 * p, 100 * tol)
     if tg.events_total is not None and any(x.events is None for x in tg.arms):
         add("events (total)", "", str(tg.events_total), float(ipd.event.sum()),
             float(tg.events_total), 0.5)
@@ -75,8 +76,11 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
         lo, hi = (math.exp(math.log(cox.hr) + s * z * cox.se) for s in (-1, 1))
         hr = a.hazard_ratio
         add("hazard ratio", "", hr.printed.text, cox.hr, tg.hr, tg.hr_tol)
-        add(f"HR {tg.level:g}% CI lower", "", f"{tg.ci[0]:g}", lo, tg.ci[0], CI_TOLERANCE)
-        add(f"HR {tg.level:g}% CI upper", "", f"{tg.ci[1]:g}", hi, tg.ci[1], CI_TOLERANCE)
+        digits = hr.printed.decimals
+        add(f"HR {tg.level:g}% CI lower", "", _as_printed(tg.ci[0], digits[1]), lo, tg.ci[0],
+            CI_TOLERANCE)
+        add(f"HR {tg.level:g}% CI upper", "", _as_printed(tg.ci[1], digits[2]), hi, tg.ci[1],
+            CI_TOLERANCE)
         if a.p_value is not None:
             p = float(2 * stats.norm.sf(abs(math.log(cox.hr)) / cox.se))
             qlo, qhi = tg.p_interval
@@ -88,6 +92,13 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
         got = median_follow_up(ipd)
         add("median follow-up (months)", "", f"{tg.follow_up:g}", got, tg.follow_up, 0.05)
     return pd.DataFrame(rows)
+
+
+def _as_printed(x: float, decimals: int | None) -> str:
+    """A parsed printed number back in its printed digits ("0.30", not "0.3")."""
+    if math.isinf(x):
+        return "NR"
+    return f"{x:.{decimals}f}" if decimals is not None else f"{x:g}"
 
 
 def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:
