@@ -33,10 +33,6 @@ from . import findings, model, sample
 from .model import Censoring, ModelFit, PiecewiseHazards, fit_model
 from .targets import Targets, targets
 
-#: Spread of the band beyond the Laplace approximation: the print's figures are exact up to
-#: rounding but the true curve wiggles around any smooth one (calibrated on the development
-#: corpus, benchmarks/bench_summary_corpus.py).
-BAND_TEMPERATURE = 1.0
 #: Draws behind a band.
 BAND_DRAWS = 400
 
@@ -131,7 +127,7 @@ class SummaryFit:
 
     @cached_property
     def _draws(self) -> np.ndarray:
-        return self.fitted.draws(BAND_DRAWS, self.seed, BAND_TEMPERATURE)
+        return self.fitted.draws(BAND_DRAWS, self.seed)
 
     def survival_draws(self, times) -> np.ndarray:
         """Model survival of each draw: array ``(draws, 2 arms, times)``."""
@@ -170,7 +166,7 @@ class SummaryFit:
         member reproduces the print (fewer than ``count`` may come back).
         """
         out = []
-        for x in self.fitted.draws(count, self.seed + 1, BAND_TEMPERATURE):
+        for x in self.fitted.draws(count, self.seed + 1):
             m, c = self.fitted.models(x)
             result = sample.calibrate(m, c, self.targets, self.fitted.layout.cox_target,
                                       budget=3)

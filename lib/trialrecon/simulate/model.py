@@ -184,7 +184,7 @@ def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
     mid = 0.5 * (t[1:] + t[:-1])
     g_mid = cens.survival(mid)
     out = Expected()
-    risk, new_events = [], []
+    risk, new_events, end_survival = [], [], []
     z = Z95
     marks = np.array(sorted(set(tg.times) | {0.97 * cens.end}))
     for arm, n in enumerate(tg.n):
@@ -204,10 +204,9 @@ def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
             out.survival[(arm, float(x))] = float(s_marks[i])
             out.band[(arm, float(x))] = (float(ll[i]), float(width[i]))
             out.km_sd[(arm, float(x))] = float(s_marks[i] * math.sqrt(cs_marks[i]))
-        out.end_band[arm] = out.band[(arm, float(marks[-1]))] if marks[-1] == 0.97 * cens.end \
-            else (float(ll[-1]), float(width[-1]))
-        out.end_survival = tuple(  # type: ignore[assignment]
-            float(s[-1]) if i == arm else out.end_survival[i] for i in range(2))
+        out.end_band[arm] = out.band[(arm, float(0.97 * cens.end))]
+        end_survival.append(float(s[-1]))
+    out.end_survival = (end_survival[0], end_survival[1])
     out.events = (float(new_events[0].sum()), float(new_events[1].sum()))
     # Cox: the root of the expected score sum_t dN_e - (dN_e + dN_c) p(beta).
     ye, yc = risk
@@ -434,11 +433,10 @@ class ModelFit:
     def models(self, x: np.ndarray | None = None) -> tuple[PiecewiseHazards, Censoring]:
         return self.layout.models(self.x if x is None else x)
 
-    def draws(self, count: int, seed: int, temperature: float = 1.0) -> np.ndarray:
+    def draws(self, count: int, seed: int) -> np.ndarray:
         """Parameter vectors from the Laplace approximation (seeded)."""
         rng = np.random.default_rng(seed)
-        chol = np.linalg.cholesky(self.covariance * temperature
-                                  + 1e-12 * np.eye(len(self.x)))
+        chol = np.linalg.cholesky(self.covariance + 1e-12 * np.eye(len(self.x)))
         return self.x + rng.standard_normal((count, len(self.x))) @ chol.T
 
 
