@@ -30,7 +30,7 @@ from ..analysis import km_steps
 from ..errors import InputError
 from ..registry import Analysis
 from . import findings, model, sample
-from .model import Censoring, ModelFit, PiecewiseHazards, fit_model
+from .model import ANCHOR_KM_SE, Censoring, ModelFit, PiecewiseHazards, fit_model
 from .targets import Targets, targets
 
 #: Draws behind a band.
@@ -105,6 +105,8 @@ class SummaryFit:
                 "speeding up" if c.accrual_power > 1 else "slowing down")
         early = (f"; {100 * c.early:.0f}% censored at the start (no assessment after "
                  "randomisation)" if c.early >= 0.01 else "")
+        early += (f"; {100 * c.at_end:.0f}% of follow-ups reach past the cut-off (censored "
+                  "there together)" if c.at_end >= 0.01 else "")
         return (f"Piecewise-exponential model; {'; '.join(parts)}; {ph} while both arms are "
                 f"followed. Censoring: data cut-off {c.end:.1f} months after the first "
                 f"randomisation, accrual over {100 * c.accrual_fraction:.0f}% of it "
@@ -118,6 +120,7 @@ class SummaryFit:
                 "accrual_power": self.censoring.accrual_power,
                 "early_censoring_fraction": self.censoring.early,
                 "accrual_fraction": self.censoring.accrual_fraction,
+                "follow_up_past_end_fraction": self.censoring.at_end,
                 "dropout_per_month": self.censoring.dropout,
                 "model_median_experimental_months": self.model.median(0),
                 "model_median_control_months": self.model.median(1),
@@ -210,8 +213,9 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0) -> SummaryFit:
     if result.worst > 1.0:
         # Where few are at risk the smooth curve may pass far from a printed point, and the
         # warps that put the point in place then collide; a curve held closer may not.
-        for strength in (0.0, 0.25):
-            again = fit_model(tg, anchor_km_se=strength)
+        # The simpler censoring (every follow-up ends by the cut-off) comes last.
+        for strength, long in ((0.0, True), (0.25, True), (ANCHOR_KM_SE, False)):
+            again = fit_model(tg, anchor_km_se=strength, long_follow_up=long)
             m2, c2 = again.models()
             other = sample.calibrate(m2, c2, tg, again.layout.cox_target)
             if other.worst < result.worst:

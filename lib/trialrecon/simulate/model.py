@@ -47,13 +47,21 @@ Z95 = z_value(95.0)
 #: Pieces of the hazard grid.
 PIECES = 12
 #: Prior standard deviations (see the module docstring): curvature of the log hazard per unit
-#: of log time squared, its overall slope (0 = exponential), curvature and slope of the
-#: log hazard ratio between the arms (0 = proportional hazards).
-
+#: of log time squared, its overall slope, curvature and slope of the log hazard ratio
+#: between the arms (0 = proportional hazards).
 PRIOR_CURVATURE = 1.0
-PRIOR_SLOPE = 1.0
+PRIOR_SLOPE = 0.5
 PRIOR_HR_CURVATURE = 0.5
 PRIOR_HR_SLOPE = 0.5
+#: Prior centre of each arm's slope of log hazard against log time (a Weibull shape of
+#: 1.15). Weibull fits to the 304 arms of the kmdata development corpus have shapes with
+#: median 1.27 and quartiles 1.10-1.46 (``benchmarks/prior_check.py``); the centre and the
+#: standard deviation are set wider and nearer the exponential than that.
+PRIOR_SLOPE_CENTRE = 0.15
+#: Priors (centre, sd) of the censoring's long-follow-up part: the logit of its share
+#: relative to the most the printed follow-up allows, and the log of ``reach - 1``.
+AT_END_PRIOR = (-1.0, 3.0)
+REACH_PRIOR = (math.log(0.5), 1.0)
 #: Uncertainty of the smooth curve at a printed Kaplan-Meier point, in survival: the
 #: finite sample's steps and noise around the curve it follows.
 ANCHOR_SD = 0.01
@@ -124,12 +132,16 @@ class PiecewiseHazards:
 class Censoring:
     """Potential follow-up: accrual over ``[0, w C]``, cut-off at ``C``, drop-out ``rho``.
 
-    ``G(t) = P(still followed at t) = A(t) exp(-rho t)``, with ``A`` the administrative part:
-    1 before ``C (1 - w)``, then ``((C - t) / (w C))^p`` down to 0 at ``C``. ``p = 1`` is
-    uniform accrual; ``p > 1`` accrual that speeds up (many recent patients with short
-    follow-up), ``p < 1`` accrual that slows down. A fraction ``early`` is censored at
-    once (at 2% of the cut-off time): patients without any assessment after randomisation,
-    whom a progression-free survival analysis censors at its start.
+    ``G(t) = P(still followed at t) = (1 - e) ((1 - m) A(t) + m [t < R C]) exp(-rho t)``.
+    ``A`` is the administrative part: 1 before ``C (1 - w)``, then ``((C - t) / (w C))^p``
+    down to 0 at ``C``; ``p = 1`` is uniform accrual, ``p > 1`` accrual that speeds up (many
+    recent patients with short follow-up), ``p < 1`` accrual that slows down. A fraction
+    ``m`` (``at_end``) of potential follow-ups instead last until ``R C`` (``reach``
+    ``R >= 1``), where the data or the figure end and whoever is still followed is censored
+    together, as in patient data rebuilt from a published figure (Guyot et al. 2012 censor
+    the patients left at the figure's last time). A fraction ``e`` (``early``) is censored
+    at once (at 2% of the cut-off time): patients without any assessment after
+    randomisation, whom a progression-free survival analysis censors at its start.
     """
 
     end: float
@@ -137,23 +149,37 @@ class Censoring:
     dropout: float = 0.0
     accrual_power: float = 1.0
     early: float = 0.0
+    at_end: float = 0.0
+    reach: float = 1.0
+
+    @property
+    def last(self) -> float:
+        """The longest follow-up (months): the last patient leaves here."""
+        return self.end * max(self.reach, 1.0) if self.at_end > 0 else self.end
 
     def survival(self, t) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         start = self.end * (1.0 - self.accrual_fraction)
         width = max(self.end - start, 1e-12)
         admin = np.clip((self.end - t) / width, 0.0, 1.0) ** self.accrual_power
+        admin = (1.0 - self.at_end) * np.where(t < self.end, admin, 0.0) \
+            + self.at_end * (t < self.last)
         kept = np.where(t < 0.02 * self.end, 1.0, 1.0 - self.early)
         return kept * admin * np.exp(-self.dropout * t)
 
     @staticmethod
     def with_follow_up(follow_up: float, accrual_fraction: float, dropout: float,
-                       accrual_power: float = 1.0, early: float = 0.0) -> Censoring:
-        """The censoring whose median ``G(FU) = 1/2`` is the printed median follow-up."""
-        q = min(0.5 * math.exp(dropout * follow_up) / (1.0 - early), 1.0) \
-            ** (1.0 / accrual_power)
+                       accrual_power: float = 1.0, early: float = 0.0,
+                       at_end: float = 0.0, reach: float = 1.0) -> Censoring:
+        """The censoring whose median ``G(FU) = 1/2`` is the printed median follow-up.
+
+        Where ``at_end`` alone keeps half the patients followed, the cut-off is the follow-up.
+        """
+        h = min(0.5 * math.exp(dropout * follow_up) / (1.0 - early), 1.0)
+        q = max((h - at_end) / (1.0 - at_end), 0.0) ** (1.0 / accrual_power)
         w = min(accrual_fraction, 0.999)
-        return Censoring(follow_up / (1.0 - q * w), w, dropout, accrual_power, early)
+        return Censoring(follow_up / (1.0 - q * w), w, dropout, accrual_power, early, at_end,
+                         reach)
 
 
 # --------------------------------------------------------------------------- expected figures
@@ -180,13 +206,13 @@ class Expected:
 
 def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
     """Expected printed figures of a trial of ``tg.n`` patients following the two models."""
-    t = _grid(cens.end)
+    t = _grid(cens.last)
     mid = 0.5 * (t[1:] + t[:-1])
     g_mid = cens.survival(mid)
     out = Expected()
     risk, new_events, end_survival = [], [], []
     z = Z95
-    marks = np.array(sorted(set(tg.times) | {0.97 * cens.end}))
+    marks = np.array(sorted(set(tg.times) | {0.97 * cens.last}))
     for arm, n in enumerate(tg.n):
         s = model.survival(np.r_[t, marks], arm)
         s, s_marks = s[:len(t)], s[len(t):]
@@ -204,7 +230,7 @@ def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
             out.survival[(arm, float(x))] = float(s_marks[i])
             out.band[(arm, float(x))] = (float(ll[i]), float(width[i]))
             out.km_sd[(arm, float(x))] = float(s_marks[i] * math.sqrt(cs_marks[i]))
-        out.end_band[arm] = out.band[(arm, float(0.97 * cens.end))]
+        out.end_band[arm] = out.band[(arm, float(0.97 * cens.last))]
         end_survival.append(float(s[-1]))
     out.end_survival = (end_survival[0], end_survival[1])
     out.events = (float(new_events[0].sum()), float(new_events[1].sum()))
@@ -243,6 +269,7 @@ class Layout:
     prior_matrix: np.ndarray
     prior_offset: np.ndarray
     anchor_km_se: float = ANCHOR_KM_SE
+    long_follow_up: bool = True  # False: every follow-up ends by the cut-off (at_end = 0)
 
     @property
     def pieces(self) -> int:
@@ -250,7 +277,7 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return 2 * self.pieces + 4 + (self.tg.follow_up is None)
+        return 2 * self.pieces + 6 + (self.tg.follow_up is None)
 
     def models(self, x: np.ndarray) -> tuple[PiecewiseHazards, Censoring]:
         k = self.pieces
@@ -262,11 +289,18 @@ class Layout:
             early = 0.4 / (1.0 + math.exp(-x[2 * k + 3]))
             top = math.log(0.5 / (1.0 - early)) / -self.tg.follow_up
             rho = top * (1.0 - math.exp(-x[2 * k + 1] ** 2))
+            # Below the share that alone would keep half the patients followed at FU.
+            reach = 0.5 * math.exp(rho * self.tg.follow_up) / (1.0 - early)
+            at_end = 0.98 * min(reach, 1.0) / (1.0 + math.exp(-x[2 * k + 4])) \
+                if self.long_follow_up else 0.0
             cens = Censoring.with_follow_up(self.tg.follow_up, w, rho,
-                                            math.exp(x[2 * k + 2]), early)
+                                            math.exp(x[2 * k + 2]), early, at_end,
+                                            1.0 + math.exp(x[2 * k + 5]))
         else:
-            cens = Censoring(math.exp(x[2 * k + 4]), min(w, 0.999), x[2 * k + 1] ** 2,
-                             math.exp(x[2 * k + 2]), 0.4 / (1.0 + math.exp(-x[2 * k + 3])))
+            cens = Censoring(math.exp(x[2 * k + 6]), min(w, 0.999), x[2 * k + 1] ** 2,
+                             math.exp(x[2 * k + 2]), 0.4 / (1.0 + math.exp(-x[2 * k + 3])),
+                             0.98 / (1.0 + math.exp(-x[2 * k + 4])) * self.long_follow_up,
+                             1.0 + math.exp(x[2 * k + 5]))
         return PiecewiseHazards(self.edges, log_hazard), cens
 
 
@@ -277,7 +311,7 @@ def layout(tg: Targets) -> Layout:
     hi = 3.0 * times.max()
     edges = np.geomspace(lo, hi, PIECES - 1)
     centres = np.log(np.r_[0.5 * lo, np.sqrt(edges[:-1] * edges[1:]), 1.5 * hi])
-    size = 2 * PIECES + 4 + (tg.follow_up is None)
+    size = 2 * PIECES + 6 + (tg.follow_up is None)
     matrix, offset = _prior(size, PIECES, centres, tg.follow_up, tg.times)
     return Layout(tg, edges, centres, cox_box(cox_aim(tg)), matrix, offset)
 
@@ -308,10 +342,9 @@ def _start(lay: Layout) -> np.ndarray:
         w = min(max(w, 2.0 * (1.0 - tg.follow_up / (1.15 * max(tg.times)))), 0.98)
     x = np.r_[np.full(lay.pieces, math.log(rates[0])), np.full(lay.pieces, math.log(rates[1])),
               math.log(w / (1.0 - w)), 0.05]
+    x = np.r_[x, 0.0, -4.0, AT_END_PRIOR[0], REACH_PRIOR[0]]
     if tg.follow_up is None:
-        x = np.r_[x, 0.0, -4.0, math.log(2.0 * max(tg.times))]
-    else:
-        x = np.r_[x, 0.0, -4.0]
+        x = np.r_[x, math.log(2.0 * max(tg.times))]
     return x
 
 
@@ -363,7 +396,7 @@ def misses(x: np.ndarray, lay: Layout) -> np.ndarray:
         out.append((sum(ex.events) - tg.events_total) / 1.0)
     # A Kaplan-Meier figure printed at a time needs patients followed beyond it.
     latest = max(tg.times)
-    out.append(max(0.0, 1.05 * latest - cens.end) / (0.005 * latest))
+    out.append(max(0.0, 1.05 * latest - cens.last) / (0.005 * latest))
     if lay.cox_target is not None:
         beta, se = lay.cox_target
         out.append((ex.log_hr - beta) / (0.5 * tg.hr_tol / tg.hr))
@@ -395,24 +428,25 @@ def _prior(size: int, pieces: int, centres: np.ndarray, follow_up: float | None,
     slope = ((c - c.mean()) / np.sum((c - c.mean()) ** 2))[None, :]
     rows, offsets = [], []
 
-    def add(block_e: np.ndarray, block_c: np.ndarray, scale: float) -> None:
+    def add(block_e: np.ndarray, block_c: np.ndarray, scale: float,
+            centre: float = 0.0) -> None:
         row = np.zeros((len(block_e), size))
         row[:, :k], row[:, k:2 * k] = block_e / scale, block_c / scale
         rows.append(row)
-        offsets.append(np.zeros(len(block_e)))
+        offsets.append(np.full(len(block_e), centre / scale))
 
     zero2, zero1 = np.zeros_like(second), np.zeros_like(slope)
     add(zero2, second, PRIOR_CURVATURE)
-    add(zero1, slope, PRIOR_SLOPE)
+    add(zero1, slope, PRIOR_SLOPE, PRIOR_SLOPE_CENTRE)
     add(second, zero2, PRIOR_CURVATURE)
-    add(slope, zero1, PRIOR_SLOPE)
+    add(slope, zero1, PRIOR_SLOPE, PRIOR_SLOPE_CENTRE)
     add(second, -second, PRIOR_HR_CURVATURE)
     add(slope, -slope, PRIOR_HR_SLOPE)
-    censoring = [(2 * k, 0.4, 1.5), (2 * k + 1, 0.0, 1.0),
-                 (2 * k + 2, 0.0, 0.5),
-                 (2 * k + 3, -4.0, 1.5)]
+    censoring = [(2 * k, 0.4, 1.5), (2 * k + 1, 0.0, 1.0), (2 * k + 2, 0.0, 0.5),
+                 (2 * k + 3, -4.0, 1.5), (2 * k + 4, *AT_END_PRIOR),
+                 (2 * k + 5, *REACH_PRIOR)]
     if follow_up is None:
-        censoring.append((2 * k + 4, math.log(2.0 * max(times)), 1.0))
+        censoring.append((2 * k + 6, math.log(2.0 * max(times)), 1.0))
     for index, centre, sd in censoring:
         row = np.zeros((1, size))
         row[0, index] = 1.0 / sd
@@ -440,13 +474,16 @@ class ModelFit:
         return self.x + rng.standard_normal((count, len(self.x))) @ chol.T
 
 
-def fit_model(tg: Targets, anchor_km_se: float = ANCHOR_KM_SE) -> ModelFit:
+def fit_model(tg: Targets, anchor_km_se: float = ANCHOR_KM_SE,
+              long_follow_up: bool = True) -> ModelFit:
     """Maximum a posteriori fit of the models to the print (see the module docstring).
 
     ``anchor_km_se`` scales how far the smooth curve may pass from a printed Kaplan-Meier
     point where few patients are at risk (a fraction of the Kaplan-Meier SE there).
+    ``long_follow_up=False`` ends every follow-up by the cut-off (the simpler censoring).
     """
-    lay = dataclasses.replace(layout(tg), anchor_km_se=anchor_km_se)
+    lay = dataclasses.replace(layout(tg), anchor_km_se=anchor_km_se,
+                              long_follow_up=long_follow_up)
     x0 = _start(lay)
 
     def jacobian(x: np.ndarray, lay: Layout) -> np.ndarray:

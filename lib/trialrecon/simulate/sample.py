@@ -41,7 +41,7 @@ Arm = tuple[np.ndarray, np.ndarray]
 def construct(model: PiecewiseHazards, cens: Censoring, tg: Targets,
               extra: tuple[int, int] = (0, 0), cells: int = 4000) -> list[Arm]:
     """Expected-count pseudo patients of both arms (see the module docstring)."""
-    t = cens.end * (np.arange(cells + 1) / cells) ** 1.6
+    t = cens.last * (np.arange(cells + 1) / cells) ** 1.6
     g = cens.survival(t)
     g_mid = 0.5 * (g[1:] + g[:-1])
     out = []
@@ -512,7 +512,8 @@ def calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
             break
         aim *= float(np.clip(tg.follow_up / result.figures.follow_up, 0.9, 1.1))
         moved = Censoring.with_follow_up(aim, cens.accrual_fraction, cens.dropout,
-                                         cens.accrual_power, cens.early)
+                                         cens.accrual_power, cens.early, cens.at_end,
+                                         cens.reach)
         again = _calibrate(model, moved, tg, cox_target, budget)
         if again.worst < result.worst:
             result = again
