@@ -35,6 +35,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_reconstruct.py
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_summary_corpus.py
+	$(BIN)/python benchmarks/prior_check.py
 	$(BIN)/python benchmarks/bench_report.py
 
 clean:

@@ -187,3 +187,27 @@ def test_model_fit_meets_the_cox_target_in_expectation():
 def test_arm_sizes_missing_is_a_clear_error():
     with pytest.raises(InputError, match="arm sizes"):
         fit_summary(registry.get("cabinet/pnet/pfs/esmo-2024-abstract"))
+
+
+def test_censoring_with_long_follow_up_share_by_hand():
+    # C = 40, accrual over w = 0.5 of it (uniform), a share m = 0.3 followed on to R C = 60.
+    cens = Censoring(40.0, 0.5, 0.0, 1.0, 0.0, at_end=0.3, reach=1.5)
+    assert cens.last == pytest.approx(60.0)
+    # Before C (1 - w) = 20 everyone is followed; at 30 the ramp is (40 - 30) / 20 = 1/2.
+    assert cens.survival(10.0) == pytest.approx(1.0)
+    assert cens.survival(30.0) == pytest.approx(0.7 * 0.5 + 0.3)
+    # Between C and R C only the long share is followed; nobody after R C.
+    assert cens.survival(50.0) == pytest.approx(0.3)
+    assert cens.survival(60.0) == pytest.approx(0.0)
+    # Without the share, the cut-off is the last follow-up whatever the reach.
+    assert Censoring(40.0, 0.5, reach=3.0).last == pytest.approx(40.0)
+
+
+@pytest.mark.parametrize("at_end,reach,dropout,early", [(0.0, 1.0, 0.0, 0.0),
+                                                        (0.2, 1.5, 0.01, 0.05),
+                                                        (0.45, 2.0, 0.0, 0.0)])
+def test_censoring_meets_the_printed_follow_up(at_end, reach, dropout, early):
+    # The reverse-KM median of the potential follow-up is the printed one: G(FU) = 1/2.
+    cens = Censoring.with_follow_up(24.0, 0.7, dropout, 1.3, early, at_end, reach)
+    assert cens.survival(24.0) == pytest.approx(0.5, abs=1e-9)
+    assert cens.last >= cens.end >= 24.0

@@ -99,8 +99,8 @@ display(diffs if len(diffs) else Markdown("_No printed figure differs between ve
 ## Patient data rebuilt from the printed summary (derived)
 Pseudo patient data per arm rebuilt from the printed figures alone. A flexible survival model
 (piecewise-constant hazards whose prior prefers Weibull-like, proportional curves) and a
-censoring model (accrual, cut-off, drop-out, early censoring) are fitted to everything
-printed: medians and their confidence intervals, landmark rates, the HR with its CI and p,
+censoring model (accrual, cut-off, drop-out, early censoring, a share followed on to where
+the data end) are fitted to everything printed: medians and their confidence intervals, landmark rates, the HR with its CI and p,
 events and median follow-up. Pseudo patients that follow the model are then placed so that
 their re-analysis (Kaplan-Meier medians and intervals, Cox HR with Efron ties, reverse-KM
 follow-up) reproduces each printed figure within its rounding. Dashed lines mark the

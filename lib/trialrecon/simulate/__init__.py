@@ -105,8 +105,8 @@ class SummaryFit:
                 "speeding up" if c.accrual_power > 1 else "slowing down")
         early = (f"; {100 * c.early:.0f}% censored at the start (no assessment after "
                  "randomisation)" if c.early >= 0.01 else "")
-        early += (f"; {100 * c.at_end:.0f}% of follow-ups reach past the cut-off (censored "
-                  "there together)" if c.at_end >= 0.01 else "")
+        early += (f"; {100 * c.at_end:.0f}% of patients followed on to {c.last:.1f} months, "
+                  "where the data end" if c.at_end >= 0.01 else "")
         return (f"Piecewise-exponential model; {'; '.join(parts)}; {ph} while both arms are "
                 f"followed. Censoring: data cut-off {c.end:.1f} months after the first "
                 f"randomisation, accrual over {100 * c.accrual_fraction:.0f}% of it "
@@ -120,7 +120,8 @@ class SummaryFit:
                 "accrual_power": self.censoring.accrual_power,
                 "early_censoring_fraction": self.censoring.early,
                 "accrual_fraction": self.censoring.accrual_fraction,
-                "follow_up_past_end_fraction": self.censoring.at_end,
+                "long_follow_up_fraction": self.censoring.at_end,
+                "longest_follow_up_months": self.censoring.last,
                 "dropout_per_month": self.censoring.dropout,
                 "model_median_experimental_months": self.model.median(0),
                 "model_median_control_months": self.model.median(1),
