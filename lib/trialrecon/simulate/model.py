@@ -4,14 +4,18 @@ Event times
     Each arm has a piecewise-constant hazard on a grid of pieces spaced evenly in log time
     (:class:`PiecewiseHazards`). The prior prefers the simplest curves: a second-order random
     walk on the log hazard against log time (its zero-penalty family is the Weibull, a straight
-    line), a weak pull of the overall slope towards the exponential, and a random walk on the
-    difference between the arms (its zero-penalty family is proportional hazards, or Weibulls
-    of different shapes). Crossing curves and plateaus are reachable, at a stated cost.
+    line), a weak pull of the overall slope towards a gently rising hazard (Weibull shape
+    1.15), and a random walk on the difference between the arms (its zero-penalty family is
+    proportional hazards, or Weibulls of different shapes). Crossing curves and plateaus are
+    reachable, at a stated cost.
 Censoring
     Uniform accrual over a fraction ``w`` of the time to the data cut-off ``C`` (time to
-    cut-off uniform on ``[C (1 - w), C]``) and drop-out at a constant rate ``rho``
-    (:class:`Censoring`). A printed median follow-up (reverse Kaplan-Meier) is the median of
-    the censoring distribution, ``G(FU) = 1/2``, which fixes ``C`` given ``w`` and ``rho``.
+    cut-off uniform on ``[C (1 - w), C]``), drop-out at a constant rate ``rho``, and a share
+    of patients followed on to where the data end (:class:`Censoring`). Without that share,
+    the events the HR's CI implies had to come from patients followed far beyond the data's
+    end, and the fit answered with a falling hazard: front-loaded curves. A printed median
+    follow-up (reverse Kaplan-Meier) is the median of the censoring distribution,
+    ``G(FU) = 1/2``, which fixes ``C`` given the other parameters.
 
 Fit
     The model's expected printed figures (:func:`expected`) are computed in closed form on a
@@ -290,8 +294,8 @@ class Layout:
             top = math.log(0.5 / (1.0 - early)) / -self.tg.follow_up
             rho = top * (1.0 - math.exp(-x[2 * k + 1] ** 2))
             # Below the share that alone would keep half the patients followed at FU.
-            reach = 0.5 * math.exp(rho * self.tg.follow_up) / (1.0 - early)
-            at_end = 0.98 * min(reach, 1.0) / (1.0 + math.exp(-x[2 * k + 4])) \
+            ceiling = 0.5 * math.exp(rho * self.tg.follow_up) / (1.0 - early)
+            at_end = 0.98 * min(ceiling, 1.0) / (1.0 + math.exp(-x[2 * k + 4])) \
                 if self.long_follow_up else 0.0
             cens = Censoring.with_follow_up(self.tg.follow_up, w, rho,
                                             math.exp(x[2 * k + 2]), early, at_end,
