@@ -211,3 +211,18 @@ def test_censoring_meets_the_printed_follow_up(at_end, reach, dropout, early):
     cens = Censoring.with_follow_up(24.0, 0.7, dropout, 1.3, early, at_end, reach)
     assert cens.survival(24.0) == pytest.approx(0.5, abs=1e-9)
     assert cens.last >= cens.end >= 24.0
+
+
+def test_landmark_and_ci_bound_at_the_same_time_are_both_met():
+    # CLARINET placebo: median 18.0 (12.1-24.0) and a 24-month rate of 33.0%. The event
+    # that takes the upper band below 1/2 must not drag the 24-month level with it.
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    fit = fit_summary("clarinet/pfs/nejm-2014")
+    placebo = fit.ipd[fit.ipd.arm == "placebo"]
+    kmf = KaplanMeierFitter().fit(placebo.time, placebo.event)
+    assert abs(100 * float(kmf.survival_function_at_times(24.0).iloc[0]) - 33.0) <= 0.05
+    upper = float(median_survival_times(kmf.confidence_interval_).to_numpy().ravel()[1])
+    assert abs(upper - 24.0) <= 0.05
+    assert fit.misses == ()

@@ -124,6 +124,11 @@ def _anchors(arm: Arm, at: ArmTargets) -> Anchors:
         hi = km.times[j] if j < len(km.times) else time.max() * 1.05
         source = math.sqrt(max(lo, 1e-3 * hi) * hi)
         wanted.append((2, source, t))
+        # A median or CI bound printed at the landmark's own time whose event comes after
+        # the landmark's level: that event goes just after the landmark, within the bound's
+        # rounding, so that it does not pull the level at the landmark down with it.
+        wanted = [(k, s, d + 0.8 * at.median_tol) if k < 2 and d == t and s > source
+                  else (k, s, d) for k, s, d in wanted]
     kept: list[tuple[float, float]] = []
     for _, source, target in sorted(wanted):
         # Order must agree; two events may share a printed time (visits on a schedule tie
