@@ -300,3 +300,21 @@ def test_cox_two_arm_arm_without_events_hr_is_zero_or_inf_like(which):
 @pytest.mark.parametrize("which", ["experimental", "control"])
 def test_cox_two_arm_arm_without_events_se_is_infinite(which):
     assert cox_two_arm(*_one_arm_without_events(which)).se == math.inf
+
+
+def test_figures_beyond_follow_up_are_not_estimable():
+    # Arm A followed to 10, arm B to 20: survival at 15 and an RMST to 15 exist for B only.
+    a = pd.DataFrame({"time": [1.0, 4.0, 6.0, 10.0], "event": [1, 0, 1, 0]})
+    b = pd.DataFrame({"time": [2.0, 5.0, 12.0, 20.0], "event": [1, 1, 0, 0]})
+    c = compare_arms(a, b, landmarks=(5.0, 15.0), tau=15.0, names=("a", "b"))
+    marks = c.landmarks.set_index(["arm", "time"])
+    assert not marks.loc[("a", 15.0), "estimable"]
+    assert np.isnan(marks.loc[("a", 15.0), "survival"])
+    # By hand: b's KM at 15 is (3/4)(2/3) = 0.5; a's at 5 is 3/4.
+    assert marks.loc[("b", 15.0), "survival"] == pytest.approx(0.5)
+    assert marks.loc[("a", 5.0), "survival"] == pytest.approx(0.75)
+    assert np.isnan(c.value("RMST difference"))
+    assert any("survival at 15 not estimable for a" in n for n in c.notes)
+    assert any("RMST up to 15 not estimable for a" in n for n in c.notes)
+    # Within both follow-ups nothing is withheld.
+    assert compare_arms(a, b, landmarks=(5.0,)).notes == ()

@@ -183,3 +183,27 @@ def test_simulate_template_end_to_end(tmp_path, capsys):
     ipd = pd.read_csv(out)
     assert ipd.arm.value_counts().to_dict() == {"drugx": 200, "placebo": 100}
     assert "example/itt/pfs/paper-2024: 300 pseudo patients" in capsys.readouterr().out
+
+
+def test_compare_reads_the_arm_column_of_one_file(tmp_path, capsys):
+    both = pd.DataFrame({"time": [1.0, 4.0, 6.0, 10.0, 2.0, 5.0, 12.0, 20.0],
+                         "event": [1, 0, 1, 0, 1, 1, 0, 0],
+                         "arm": ["new"] * 4 + ["old"] * 4})
+    path = tmp_path / "both.csv"
+    both.to_csv(path, index=False)
+    assert main(["compare", str(path), "--landmarks", "5", "15", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    arms = {r["arm"]: r for r in rows if r["table"] == "arms"}
+    assert (arms["new"]["n"], arms["old"]["n"]) == (4, 4)  # not pooled into one arm of 8
+    assert "WARNING: survival at 15 not estimable for new" in captured.err
+
+
+def test_compare_refuses_a_file_of_two_arms_beside_another(tmp_path, capsys):
+    both = pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0], "arm": ["x", "y"]})
+    one = pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0]})
+    both.to_csv(tmp_path / "both.csv", index=False)
+    one.to_csv(tmp_path / "one.csv", index=False)
+    assert main(["compare", str(tmp_path / "both.csv"), str(tmp_path / "one.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "both.csv" in err and "2 arms" in err and len(err.strip().splitlines()) == 1

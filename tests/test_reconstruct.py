@@ -137,3 +137,21 @@ def test_properties_for_any_valid_input(case):
     assert set(ipd.event.unique()) <= {0, 1}
     end = max(curve.time.max(), table.time.max())
     assert ipd.time.min() >= 0 and ipd.time.max() <= end
+
+
+@needs_validation
+def test_total_events_that_cannot_be_honoured_say_so():
+    # The published reconstruction has 126 events; asking for 130 cannot change the curve's
+    # steps, so the reconstruction keeps 126 and says so.
+    rec = _arm(KEYNOTE, "pembrolizumab", total_events=130)
+    assert int(rec.ipd.event.sum()) == 126
+    assert any("total events 130 could not be honoured" in f and "126" in f for f in rec.fixes)
+    assert not any("could not be honoured" in f
+                   for f in _arm(KEYNOTE, "pembrolizumab", total_events=126).fixes)
+
+
+@needs_validation
+def test_without_at_risk_table_censoring_is_said_to_be_unknown():
+    curve = pd.read_csv(KEYNOTE / "pembrolizumab_curve.csv")
+    rec = reconstruct(curve, n_patients=410)
+    assert any("censoring is unknown" in f for f in rec.fixes)

@@ -32,19 +32,24 @@ class Comparison:
         One row per arm: ``arm, n, events, median, median_lower, median_upper, rmst,
         rmst_se`` (times in the data's unit; RMST up to ``tau``).
     landmarks
-        One row per arm and landmark time: ``arm, time, survival, lower, upper`` (95% CI).
+        One row per arm and landmark time: ``arm, time, survival, lower, upper`` (95% CI),
+        ``estimable``. Beyond an arm's last observed time the Kaplan-Meier curve says
+        nothing: ``estimable`` is False and the numbers are NaN.
     effects
         One row per between-arm measure: ``measure, estimate, lower, upper, se, p``.
         Measures: Cox HR (Efron ties), log-rank test, RMST difference (experimental minus
-        control).
+        control; NaN when ``tau`` is beyond an arm's last observed time).
     tau
         The RMST horizon used.
+    notes
+        What could not be estimated, and why, one sentence each.
     """
 
     arms: pd.DataFrame
     landmarks: pd.DataFrame
     effects: pd.DataFrame
     tau: float
+    notes: tuple[str, ...] = ()
 
     def value(self, measure: str, column: str = "estimate") -> float:
         """One number from ``effects``, e.g. ``value("hazard ratio", "upper")``."""
@@ -148,22 +153,33 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
     the SE of log HR.
     """
     exp_, ctl = _check(ipd_experimental, names[0]), _check(ipd_control, names[1])
+    last = {names[0]: float(exp_["time"].max()), names[1]: float(ctl["time"].max())}
     if tau is None:
-        tau = float(min(exp_["time"].max(), ctl["time"].max()))
+        tau = min(last.values())
+    notes = []
     fits = {names[0]: fit_km(exp_, names[0]), names[1]: fit_km(ctl, names[1])}
     rows, marks, rmst_by_arm = [], [], {}
     for (name, kmf), data in zip(fits.items(), (exp_, ctl), strict=True):
         ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
-        mean, se = rmst(data, tau)
+        mean, se = rmst(data, tau) if tau <= last[name] else (math.nan, math.nan)
+        if tau > last[name]:
+            notes.append(f"RMST up to {tau:g} not estimable for {name}: its follow-up ends at "
+                         f"{last[name]:g}")
         rmst_by_arm[name] = (mean, se * se)
         rows.append({"arm": name, "n": len(data), "events": int(data["event"].sum()),
                      "median": float(kmf.median_survival_time_), "median_lower": float(ci[0]),
                      "median_upper": float(ci[1]), "rmst": mean, "rmst_se": se})
         for t in landmarks:
+            if t > last[name]:
+                notes.append(f"survival at {t:g} not estimable for {name}: its follow-up "
+                             f"ends at {last[name]:g}")
+                marks.append({"arm": name, "time": float(t), "survival": math.nan,
+                              "lower": math.nan, "upper": math.nan, "estimable": False})
+                continue
             s = float(_at(kmf.survival_function_, t)[0])
             lo, hi = _at(kmf.confidence_interval_survival_function_, t)
             marks.append({"arm": name, "time": float(t), "survival": s,
-                          "lower": float(lo), "upper": float(hi)})
+                          "lower": float(lo), "upper": float(hi), "estimable": True})
 
     cox = cox_hr(exp_, ctl)
     lr = logrank_test(exp_["time"], ctl["time"], exp_["event"], ctl["event"])
@@ -179,7 +195,9 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
          "upper": diff + z * se, "se": se,
          "p": float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else math.nan},
     ])
-    return Comparison(pd.DataFrame(rows), pd.DataFrame(marks), effects, tau)
+    marks_frame = pd.DataFrame(marks, columns=["arm", "time", "survival", "lower", "upper",
+                                               "estimable"])
+    return Comparison(pd.DataFrame(rows), marks_frame, effects, tau, tuple(notes))
 
 
 # --------------------------------------------------------------------------- fast kernels

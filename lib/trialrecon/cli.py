@@ -114,20 +114,35 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .analysis import compare_arms
-    from .curves import label_of, read_ipd
+    from .curves import read_ipd_arms
 
-    names = (label_of(args.experimental), label_of(args.control))
+    files = [args.experimental] + ([args.control] if args.control else [])
+    parts = [read_ipd_arms(f) for f in files]
+    for f, arms in zip(files, parts, strict=True):
+        if len(arms) > 2 or (len(files) == 2 and len(arms) != 1):
+            raise InputError(f"holds {len(arms)} arms ({', '.join(arms)}); compare takes two "
+                             "arms", file=f, column="arm",
+                             advice="give one file with an arm column of two arms, or two "
+                             "files of one arm each")
+    if len(files) == 1 and len(parts[0]) != 2:
+        raise InputError(f"holds {len(parts[0])} arm(s); compare takes two", file=files[0],
+                         column="arm", advice="give the control arm's file too, or one file "
+                         "with an arm column of two arms (experimental first)")
+    arms = [frame for part in parts for frame in part.values()]
+    names = tuple(name for part in parts for name in part)
     if names[0] == names[1]:
         names = ("experimental", "control")
-    result = compare_arms(read_ipd(args.experimental), read_ipd(args.control),
-                          landmarks=args.landmarks, tau=args.tau, names=names)
+    result = compare_arms(*arms, landmarks=args.landmarks, tau=args.tau, names=names)
+    for note in result.notes:
+        print(f"WARNING: {note}", file=sys.stderr)
     if args.format == "table":
         print(f"derived from patient data; RMST up to tau = {result.tau:g}")
         for frame in (result.arms, result.landmarks, result.effects):
             shown = frame.copy()
             for col in shown.select_dtypes("number"):
-                shown[col] = [("NR" if x == float("inf") else f"{x:.3g}") if col == "p"
-                              or x == float("inf") else round(x, 4) for x in shown[col]]
+                shown[col] = ["not estimable" if x != x else "NR" if x == float("inf")
+                              else f"{x:.3g}" if col == "p" else round(x, 4)
+                              for x in shown[col]]
             _emit(shown, "table")
             print()
     else:
@@ -223,8 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
 
     p = sub.add_parser("compare", help="re-analyse two arms of patient data")
-    p.add_argument("experimental", metavar="IPD_A.csv")
-    p.add_argument("control", metavar="IPD_B.csv")
+    p.add_argument("experimental", metavar="IPD_A.csv",
+                   help="the experimental arm, or both arms in one file with an arm column "
+                   "(experimental first, as simulate writes them)")
+    p.add_argument("control", metavar="IPD_B.csv", nargs="?", help="the control arm")
     p.add_argument("--landmarks", type=float, nargs="+", default=[6.0, 12.0, 24.0])
     p.add_argument("--tau", type=float, help="RMST horizon (default: shorter follow-up)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")

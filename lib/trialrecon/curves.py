@@ -243,6 +243,24 @@ def read_ipd(path: str | PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame({"time": t, "event": e.astype(int)})
 
 
+def read_ipd_arms(path: str | PathLike[str]) -> dict[str, pd.DataFrame]:
+    """Read patient data by arm: split on an ``arm`` column if the file has one (in the order
+    the arms first appear, as ``trialrecon simulate`` writes them), else one arm named after
+    the file (:func:`label_of`)."""
+    ipd = read_ipd(path)
+    frame = _read_csv(path)
+    if "arm" not in frame.columns:
+        return {label_of(path): ipd}
+    arm = frame["arm"]
+    if arm.isna().any():
+        k = int(np.flatnonzero(arm.isna().to_numpy())[0])
+        raise InputError("arm is empty", file=path, row=k + 2, column="arm",
+                         advice="name every patient's arm, or leave the column out")
+    labels = arm.astype(str).to_numpy()
+    return {name: ipd[labels == name].reset_index(drop=True)
+            for name in dict.fromkeys(labels)}
+
+
 def label_of(path: str | PathLike[str]) -> str:
     """Arm label from a file name: ``placebo_curve.csv`` -> ``placebo``."""
     stem = Path(path).stem

@@ -289,6 +289,13 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     events = np.zeros(n, dtype=int)
     events[:n_events] = 1
     ipd = pd.DataFrame({"time": times, "event": events})
+    if at_risk is None:
+        notes.append("no at-risk table: censoring is unknown, so the events follow from the "
+                     "curve's steps and the number of patients alone and may be far off; "
+                     "give the numbers at risk if the figure prints them")
+    if total_events is not None and n_events != total_events:
+        notes.append(f"total events {total_events} could not be honoured: the curve and the "
+                     f"at-risk table place {n_events}")
     if not diagnostics:
         return Reconstruction(ipd, pd.DataFrame(), float("nan"), clean.fixes + tuple(notes), clean)
 
