@@ -231,3 +231,121 @@ def test_real_datasets_print_the_lifelines_cox_hr(name, tmp_path):
     trial = registry.load_trial(corpus.write_trial_yaml(record, tmp_path))
     assert trial.analyses[0].hazard_ratio.printed.text == expected
     assert sum(arm.n for arm in trial.analyses[0].arms.values()) == entry["n"]
+
+
+# --------------------------------------------------------------------------- curve road
+
+
+def hand_km_at(times, events, t: float, *, before: bool = False) -> float:
+    """Kaplan-Meier survival at ``t`` by hand (just before ``t`` with ``before``)."""
+    steps = hand_km(times, events)
+    return next((s for u, s in reversed(steps) if (u < t if before else u <= t)), 1.0)
+
+
+# Twelve patients with tied events, censorings between and after them, follow-up to month 15.
+TIED = frame("a", [1, 2, 2, 3, 4, 4, 4, 6, 7, 9, 12, 15], [1, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0])
+
+
+def big_arm(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t, c = rng.exponential(10.0, n), rng.uniform(5.0, 30.0, n)
+    return frame("b", np.round(np.minimum(t, c), 2), (t <= c).astype(int))
+
+
+def test_exact_mode_reproduces_the_km_step_levels():
+    curve = corpus.digitise_arm(TIED, "exact")
+    steps = hand_km(TIED.time, TIED.event)
+    expected = [(0.0, 1.0)] + steps + [(15.0, steps[-1][1])]  # the flat tail to the last time
+    assert len(curve) == len(expected)
+    for (t, s), (u, v) in zip(expected, zip(curve.time, curve.survival, strict=True),
+                              strict=True):
+        assert u == t
+        assert v == pytest.approx(s, rel=1e-12)
+    # By hand: 11/12 after month 1, 11/12 * 9/11 = 0.75 after the two deaths at month 2.
+    assert curve.survival.iloc[2] == pytest.approx(0.75, rel=1e-12)
+
+
+def test_step_path_has_the_top_and_foot_of_every_drop():
+    path = corpus.step_path(TIED)
+    km = hand_km(TIED.time, TIED.event)
+    assert len(path) == 1 + 2 * len(km) + 1  # origin, two corners per drop, end of the tail
+    for t, s in zip(path.time, path.survival, strict=True):
+        # Every vertex lies on the drawn curve: between the levels just before and at t.
+        assert hand_km_at(TIED.time, TIED.event, t) - 1e-12 <= s
+        assert s <= hand_km_at(TIED.time, TIED.event, t, before=True) + 1e-12
+    assert (np.diff(path.time) >= 0).all() and (np.diff(path.survival) <= 0).all()
+
+
+def test_noise_free_clicks_are_corners_spread_over_the_whole_curve():
+    arm = big_arm()
+    clicks = corpus.digitise_curve(arm, jitter=0.0, clicks=100, decimals=None)
+    event_times = set(arm.time[arm.event == 1])
+    assert 80 <= len(clicks) <= 100  # targets on the same corner count once
+    assert clicks.iloc[0].tolist() == [0.0, 1.0]
+    assert clicks.time.iloc[-1] == arm.time.max()
+    tops = 0
+    for t, s in zip(clicks.time, clicks.survival, strict=True):
+        after = hand_km_at(arm.time, arm.event, t)
+        before = hand_km_at(arm.time, arm.event, t, before=True)
+        assert t in event_times or t in (0.0, arm.time.max())
+        assert s == pytest.approx(after, rel=1e-12) or s == pytest.approx(before, rel=1e-12)
+        tops += s != pytest.approx(after, rel=1e-12)
+    assert tops > 10  # clicks on the drops, not only at their feet
+    # Evenly along the path: no stretch of a tenth of the time axis without a click.
+    assert np.diff(clicks.time).max() <= 0.1 * arm.time.max()
+
+
+def test_jittered_clicks_stay_within_the_jitter_bound_of_the_true_curve():
+    arm = big_arm()
+    jitter, span = 0.01, float(arm.time.max())
+    clicks = corpus.digitise_curve(arm, jitter=jitter, seed=7)
+    bound_t, bound_s = 5 * jitter * span + 5e-4, 5 * jitter + 5e-4  # 5 sd and the rounding
+    for t, s in zip(clicks.time, clicks.survival, strict=True):
+        assert np.round(t, 3) == t and np.round(s, 3) == s
+        low = hand_km_at(arm.time, arm.event, t + bound_t) - bound_s
+        high = hand_km_at(arm.time, arm.event, t - bound_t, before=True) + bound_s
+        assert low <= s <= high
+    # Noise it is: some clicks are out of time order or rise.
+    assert (np.diff(clicks.time) < 0).any() and (np.diff(clicks.survival) > 0).any()
+
+
+def test_noise_is_seeded_and_scales_with_the_jitter():
+    arm = big_arm()
+    exact = corpus.digitise_curve(arm, jitter=0.0, decimals=None)
+    small = corpus.digitise_curve(arm, jitter=0.003, seed=11, decimals=None)
+    large = corpus.digitise_curve(arm, jitter=0.01, seed=11, decimals=None)
+    pd.testing.assert_frame_equal(small, corpus.digitise_curve(arm, jitter=0.003, seed=11,
+                                                               decimals=None))
+    assert not small.equals(corpus.digitise_curve(arm, jitter=0.003, seed=12, decimals=None))
+    np.testing.assert_allclose((large - exact) / 0.01, (small - exact) / 0.003, atol=1e-9)
+    moved = (small.survival - exact.survival) / 0.003
+    assert 0.7 < moved.std() < 1.3  # standard deviation 0.3% of the survival axis
+    assert corpus.stable_seed("ACT1_2A", "amrubicin") == 3662207206
+    assert list(corpus.CURVE_MODES) == ["exact", "noisy", "noisy1"]
+    with pytest.raises(InputError, match="unknown digitisation mode"):
+        corpus.digitise_arm(arm, "blurred")
+
+
+@pytest.mark.parametrize(("last", "step"), [(0.4, 1), (9.0, 1), (9.5, 1), (10.0, 2),
+                                            (26.9, 3), (53.9, 6), (107.9, 12), (216.5, 24),
+                                            (240.0, 48)])
+def test_at_risk_step_is_the_finest_with_at_most_ten_rows(last, step):
+    assert corpus.at_risk_step(last) == step
+    assert math.floor(last / step) + 1 <= 10
+
+
+def test_at_risk_rows_are_the_true_non_increasing_counts():
+    for arm in (TIED, big_arm()):
+        table = corpus.at_risk_rows(arm)
+        last = float(arm.time.max())
+        step = corpus.at_risk_step(last)
+        assert list(table.columns) == ["time", "n_at_risk"]
+        assert 1 <= len(table) <= 10
+        assert table.time.tolist() == [step * k for k in range(len(table))]
+        assert table.time.iloc[-1] <= last < table.time.iloc[-1] + step
+        assert (np.diff(table.n_at_risk) <= 0).all()
+        assert table.n_at_risk.tolist() == [int((arm.time >= t).sum()) for t in table.time]
+    # TIED by hand: follow-up to 15 months, so rows every 2 months from 0 to 14.
+    table = corpus.at_risk_rows(TIED)
+    assert table.time.tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert table.n_at_risk.tolist() == [12, 11, 8, 5, 3, 2, 2, 1]

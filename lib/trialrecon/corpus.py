@@ -41,12 +41,39 @@ value). A printed number never contradicts its neighbours: interval bounds are c
 estimate (a CI lower bound never prints above the estimate), and where a positive estimate
 would print as zero (an HR of 0.004, a median of 0.03 months) all numbers of that estimate get
 one more decimal until it does not.
+
+Digitisation protocol (curve road)
+----------------------------------
+The curve road (:func:`trialrecon.reconstruct.reconstruct_ipd`, Guyot et al. 2012) rebuilds
+patients from a digitised Kaplan-Meier curve and the numbers at risk printed under it. To
+measure it, :func:`digitise_curve` draws each arm's curve as a digitiser would read it and
+:func:`at_risk_rows` prints its at-risk table:
+
+* ``exact`` (:data:`CURVE_MODES`): every step corner exactly, as
+  :func:`trialrecon.validation.km_steps` gives it ((0, 1), the foot of every step, the end of
+  the flat tail): a vector figure read without error, not rounded.
+* ``noisy`` / ``noisy1``: about :data:`CLICKS` clicks per arm. The drawn step path (horizontal
+  runs and vertical drops) is measured in axis units (time divided by the arm's last time,
+  survival as a proportion); targets are spaced evenly along its length, so that steep drops
+  get their share of clicks, and each target is snapped to the nearest corner of the path (the
+  top or the foot of a drop). Every click, the origin included, is then moved by independent
+  normal noise of standard deviation ``jitter`` times the axis range (time range: the arm's
+  last time; survival range: 1) and read to three decimals. Clicks may therefore be out of
+  order, rise slightly, or fall just outside the axes, as hand digitisations do. The noise is
+  ``jitter`` times one seeded draw of standard normals, so ``noisy1`` moves the same clicks in
+  the same directions as ``noisy``, only further.
+* At-risk table: the true numbers at risk (time >= t) at 0, step, 2 step, ... up to the arm's
+  last time, the step being the first of :data:`AT_RISK_STEPS` months that gives at most
+  :data:`AT_RISK_MAX_ROWS` rows.
+* Seeds come from :func:`stable_seed` of the dataset name and arm label, so that runs are
+  reproducible across processes and Python versions.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,6 +97,18 @@ INDEX_COLUMNS: tuple[str, ...] = ("dataset", "file", "n", "events", "arms", "out
 MAX_DECIMALS = 6
 SOURCE_KEY = "kmdata"
 VERSION = "kmdata-print"
+
+#: Digitisation modes of the curve road: name -> jitter (share of the axis range, the standard
+#: deviation of the click noise on both axes), ``None`` for the exact step corners.
+CURVE_MODES: dict[str, float | None] = {"exact": None, "noisy": 0.003, "noisy1": 0.01}
+#: Target number of clicks per arm of a hand digitisation (origin included).
+CLICKS = 100
+#: Decimals to which a hand digitisation reads both axes.
+CLICK_DECIMALS = 3
+#: Candidate steps (months) of a printed at-risk table, the finest first.
+AT_RISK_STEPS: tuple[int, ...] = (1, 2, 3, 6, 12, 24)
+#: Most rows of a printed at-risk table (time 0 included).
+AT_RISK_MAX_ROWS = 10
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -475,3 +514,165 @@ def write_trial_yaml(record: Mapping[str, Any], directory: str | Path) -> Path:
     path.write_text(yaml.safe_dump(dict(record), sort_keys=False, allow_unicode=True),
                     encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- digitising
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed from the text of ``parts`` (CRC-32), the same in every process and session.
+
+    >>> stable_seed("ACT1_2A", "amrubicin")
+    3662207206
+    """
+    return zlib.crc32("|".join(str(p) for p in parts).encode("utf-8"))
+
+
+def at_risk_step(last_time: float, max_rows: int = AT_RISK_MAX_ROWS) -> float:
+    """Step (months) of the printed at-risk table of an arm followed up to ``last_time``.
+
+    The first of :data:`AT_RISK_STEPS` at which the table ``0, step, 2 step, ...`` up to
+    ``last_time`` has at most ``max_rows`` rows; beyond 24 months (follow-up past
+    ``24 (max_rows - 1)`` months) the smallest multiple of 24 months that does.
+
+    >>> at_risk_step(8.5), at_risk_step(9.0), at_risk_step(30.0), at_risk_step(400.0)
+    (1.0, 1.0, 6.0, 48.0)
+    """
+    if not last_time >= 0:  # also refuses NaN
+        raise InputError(f"last time {last_time!r} is not a non-negative number",
+                         column="time")
+    for step in AT_RISK_STEPS:
+        if math.floor(last_time / step) + 1 <= max_rows:
+            return float(step)
+    top = AT_RISK_STEPS[-1]
+    return float(top * math.ceil(last_time / (top * (max_rows - 1))))
+
+
+def at_risk_rows(ipd: pd.DataFrame, step: float | None = None) -> pd.DataFrame:
+    """The true numbers at risk of one arm at round times, as printed under a figure.
+
+    Parameters
+    ----------
+    ipd
+        Patient data of one arm: ``time`` (months) and ``event``.
+    step
+        Months between rows; by default :func:`at_risk_step` of the arm's last time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (months: 0, step, 2 step, ... up to the arm's last time) and
+        ``n_at_risk`` (patients with ``time >= t``; :func:`trialrecon.validation.at_risk_table`),
+        the format :func:`trialrecon.reconstruct.reconstruct_ipd` reads.
+    """
+    from .validation import at_risk_table
+
+    last = float(ipd["time"].max())
+    step = at_risk_step(last) if step is None else float(step)
+    times = step * np.arange(math.floor(last / step) + 1)
+    return at_risk_table(ipd, times)
+
+
+def step_path(ipd: pd.DataFrame) -> pd.DataFrame:
+    """The vertices of an arm's Kaplan-Meier curve as drawn: a path of runs and drops.
+
+    Parameters
+    ----------
+    ipd
+        Patient data of one arm: ``time`` (months) and ``event``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (months) and ``survival`` (0-1): (0, 1), then for every event time the
+        top of the drop (at the previous level) and its foot (the Kaplan-Meier level after it),
+        then the end of the flat tail at the last observed time when follow-up goes on after the
+        last event. Built from the exact corners of :func:`trialrecon.validation.km_steps`.
+    """
+    from .validation import km_steps
+
+    corners = km_steps(ipd)
+    t, s = corners["time"].to_numpy(float), corners["survival"].to_numpy(float)
+    # Between consecutive corners: the top of the drop at the new time, then its foot.
+    times = np.r_[t[0], np.repeat(t[1:], 2)]
+    levels = np.r_[s[0], np.column_stack((s[:-1], s[1:])).ravel()]
+    keep = np.r_[True, (np.diff(times) != 0) | (np.diff(levels) != 0)]  # zero-length legs
+    return pd.DataFrame({"time": times[keep], "survival": levels[keep]})
+
+
+def digitise_curve(ipd: pd.DataFrame, *, jitter: float | None = None, clicks: int = CLICKS,
+                   seed: int = 0, decimals: int | None = CLICK_DECIMALS) -> pd.DataFrame:
+    """An arm's Kaplan-Meier curve as a digitiser reads it (see the module doc).
+
+    Parameters
+    ----------
+    ipd
+        Patient data of one arm: ``time`` (months) and ``event`` (1/0).
+    jitter
+        ``None`` for the exact step corners (:func:`trialrecon.validation.km_steps`, not
+        rounded). Otherwise the standard deviation of the click noise as a share of each
+        axis' range: ``jitter`` times the arm's last time (months) in time, ``jitter`` in
+        survival (0.003 is about a pixel and a half on a 500-pixel axis).
+    clicks
+        Target number of clicks (origin included), spread evenly along the length of the
+        drawn step path in axis units and snapped to its nearest corner; a path with fewer
+        corners is clicked at all of them.
+    seed
+        Seed of the noise (:func:`stable_seed` of dataset and arm in the corpus protocol).
+    decimals
+        Decimals to which the clicks are read on both axes (``None``: not rounded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (months) and ``survival`` (proportion), in clicking order (the order
+        along the path; noise may put neighbours out of time order or make the curve rise).
+    """
+    if jitter is None:
+        return digitise_exact(ipd)
+    if not jitter >= 0:
+        raise InputError(f"jitter {jitter!r} is not a non-negative number", column="jitter")
+    if clicks < 2:
+        raise InputError(f"{clicks} click(s): a curve needs at least two", column="clicks")
+    path = step_path(ipd)
+    t, s = path["time"].to_numpy(float), path["survival"].to_numpy(float)
+    span = float(t[-1]) if t[-1] > 0 else 1.0
+    if len(t) > clicks:
+        legs = np.abs(np.diff(t)) / span + np.abs(np.diff(s))
+        along = np.r_[0.0, np.cumsum(legs)]
+        targets = np.linspace(0.0, along[-1], clicks)
+        # Nearest vertex along the path: the one of the two around each target that is closer.
+        right = np.clip(np.searchsorted(along, targets, side="left"), 1, len(t) - 1)
+        nearer_left = targets - along[right - 1] <= along[right] - targets
+        pick = np.unique(np.where(nearer_left, right - 1, right))
+        t, s = t[pick], s[pick]
+    noise = np.random.default_rng(seed).standard_normal((len(t), 2))
+    t = t + jitter * span * noise[:, 0]
+    s = s + jitter * noise[:, 1]
+    if decimals is not None:
+        t, s = np.round(t, decimals), np.round(s, decimals)
+    return pd.DataFrame({"time": t, "survival": s})
+
+
+def digitise_exact(ipd: pd.DataFrame) -> pd.DataFrame:
+    """The exact step corners of an arm (:func:`trialrecon.validation.km_steps`): columns
+    ``time`` (months) and ``survival`` (0-1), from (0, 1) to the last observed time."""
+    from .validation import km_steps
+
+    return km_steps(ipd)
+
+
+def digitise_arm(ipd: pd.DataFrame, mode: str, *, seed: int = 0,
+                 clicks: int = CLICKS) -> pd.DataFrame:
+    """:func:`digitise_curve` in one of the :data:`CURVE_MODES` (``exact``, ``noisy``,
+    ``noisy1``).
+
+    Raises
+    ------
+    InputError
+        For an unknown mode.
+    """
+    if mode not in CURVE_MODES:
+        raise InputError(f"unknown digitisation mode {mode!r}", column="mode",
+                         advice=f"one of {', '.join(CURVE_MODES)}")
+    return digitise_curve(ipd, jitter=CURVE_MODES[mode], clicks=clicks, seed=seed)

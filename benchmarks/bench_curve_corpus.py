@@ -1,0 +1,354 @@
+"""Accuracy, refusals and speed of the curve road on the kmdata corpus.
+
+The curve road rebuilds patient data from a digitised Kaplan-Meier curve and the numbers at
+risk printed under it (:func:`trialrecon.reconstruct.reconstruct_ipd`, the algorithm of Guyot
+P, Ades AE, Ouwens MJNM, Welton NJ, BMC Med Res Methodol 2012;12:9). For each dataset of
+``../shared/corpus/kmdata`` (152 real-trial-shaped patient-level datasets; see its README),
+each arm is drawn as a digitiser would read it (:func:`trialrecon.corpus.digitise_arm`; the
+protocol is in the doc of :mod:`trialrecon.corpus`) in up to three modes:
+
+* ``exact``: every step corner exactly (a vector figure read without error);
+* ``noisy``: about 100 clicks per arm spread along the drawn path (steep drops included),
+  each moved by normal noise of sd 0.3% of the axis range on both axes (time range: the arm's
+  last time, months; survival range: 1) and read to three decimals, seeded per dataset and arm;
+* ``noisy1``: the same clicks with 1% noise.
+
+Each arm gets the true numbers at risk at round times (a step of 1, 2, 3, 6, 12 or 24 months,
+at most 10 rows up to the arm's last time; :func:`trialrecon.corpus.at_risk_rows`). Both arms
+are rebuilt with ``reconstruct_ipd(curve, at_risk)``; if either is refused (``InputError`` or
+any other exception) the dataset counts as refused in that mode, with the one-line message.
+Otherwise it is compared with the dataset:
+
+* per arm, the events error in percent of the true events, ``|rebuilt - true| / true * 100``;
+* per arm, the RMSE between the Kaplan-Meier curve of the rebuilt data and that of the dataset
+  on 200 equally spaced times from 0 to the arm's last time (survival as a proportion);
+* per dataset, ``|log HR error|``: the absolute difference between the log Cox hazard ratios
+  (:func:`trialrecon.analysis.cox_hr`: lifelines, Efron ties, unstratified) of the rebuilt data
+  and of the dataset, first arm vs second arm as listed by :func:`trialrecon.corpus.dataset_arms`.
+
+Finally the speed of ``reconstruct_ipd`` on a synthetic arm of 10,000 patients drawn with every
+step corner (about 7,000 clicks) and an at-risk table every 3 months, median of 3 runs, measured
+after the corpus run so that the workers do not compete with it.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_curve_corpus.py                    # all datasets, modes
+    .venv/bin/python benchmarks/bench_curve_corpus.py --limit 20 --out /tmp/curve
+    .venv/bin/python benchmarks/bench_curve_corpus.py --modes noisy --datasets ACT1_2A,ACT2_2C
+
+The exit status is 0 when every target of the selected modes is met, 1 when one is missed, 2
+when nothing ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import traceback
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from trialrecon import corpus, paths
+
+CORPUS = paths.ROOT.parent / "shared" / "corpus" / "kmdata"
+GRID_POINTS = 200
+SHOWN_REFUSALS = 3
+SPEED_PATIENTS = 10_000
+SPEED_RUNS = 3
+
+#: Targets of the curve road on this corpus, per mode (absent: reported, not judged).
+#: ``refused`` is a count of datasets; HR error on the log scale; events error in percent.
+TARGETS: dict[str, dict[str, float]] = {
+    "exact": {"refused": 0, "events_p90": 0.5, "log_hr_p90": 0.005},
+    "noisy": {"refused": 0, "log_hr_p90": 0.025, "rmse_p90": 0.008, "events_p90": 2.5},
+    "noisy1": {"refused": 0},
+}
+DATASET_COLUMNS = ["dataset", "mode", "n", "outcome", "status", "stage", "message",
+                   "hr_true", "hr_rebuilt", "log_hr_error", "seconds", "traceback"]
+ARM_COLUMNS = ["dataset", "mode", "arm", "position", "n", "last_time", "at_risk_step",
+               "at_risk_rows", "clicks", "events_true", "events_rebuilt", "events_error_pct",
+               "km_rmse", "seconds"]
+
+
+# --------------------------------------------------------------------------- one dataset
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    """Root mean square difference of two equally long arrays."""
+    return float(np.sqrt(np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2)))
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (at most 300 characters)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
+
+
+def run_one(entry: dict[str, Any], directory: str, modes: list[str]) -> dict[str, Any]:
+    """Digitise, rebuild and compare one dataset in every mode; no exception escapes.
+
+    Returns
+    -------
+    dict
+        ``datasets``: one row per mode (``status`` ``ok``, ``refused`` when
+        ``reconstruct_ipd`` raised for an arm, ``error`` when the benchmark itself failed);
+        ``arms``: one row per mode and arm that was compared.
+    """
+    warnings.simplefilter("ignore")
+    from trialrecon.analysis import cox_hr
+    from trialrecon.reconstruct import reconstruct_ipd
+
+    name = str(entry["dataset"])
+    rows: list[dict[str, Any]] = []
+    arm_rows: list[dict[str, Any]] = []
+
+    def base(mode: str) -> dict[str, Any]:
+        return {"dataset": name, "mode": mode, "n": int(entry["n"]),
+                "outcome": entry["outcome"], "status": "ok", "stage": "", "message": "",
+                "hr_true": math.nan, "hr_rebuilt": math.nan, "log_hr_error": math.nan,
+                "seconds": math.nan, "traceback": ""}
+
+    stage = "read"
+    try:
+        ipd = corpus.read_dataset(Path(directory) / str(entry["file"]))
+        labels = corpus.dataset_arms(entry)
+        arms = [ipd[ipd["arm"] == label].reset_index(drop=True) for label in labels]
+        stage = "truth"
+        hr_true = cox_hr(arms[0], arms[1]).hr
+        tables = [corpus.at_risk_rows(a) for a in arms]
+        grids = [np.linspace(0.0, float(a["time"].max()), GRID_POINTS) for a in arms]
+        truths = [corpus.km_on_grid(a, g) for a, g in zip(arms, grids, strict=True)]
+        seeds = [corpus.stable_seed(name, label) for label in labels]
+    except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
+        for mode in modes:
+            rows.append(base(mode) | {"status": "error", "stage": stage,
+                                      "message": one_line(exc),
+                                      "traceback": traceback.format_exc()})
+        return {"datasets": rows, "arms": arm_rows}
+
+    for mode in modes:
+        row = base(mode) | {"hr_true": hr_true}
+        stage, position = "digitise", 0
+        try:
+            curves = [corpus.digitise_arm(a, mode, seed=s) for a, s in zip(arms, seeds,
+                                                                          strict=True)]
+            stage = "reconstruct"
+            rebuilt, seconds = [], []
+            for position in range(len(arms)):  # the failing arm is named on refusal
+                t0 = time.perf_counter()
+                rebuilt.append(reconstruct_ipd(curves[position], tables[position]))
+                seconds.append(time.perf_counter() - t0)
+            row["seconds"] = float(sum(seconds))
+            stage = "compare"
+            hr = cox_hr(rebuilt[0], rebuilt[1]).hr
+            row["hr_rebuilt"] = hr
+            row["log_hr_error"] = abs(math.log(hr) - math.log(hr_true))
+            for k, label in enumerate(labels):
+                true_events = int(arms[k]["event"].sum())
+                events = int(rebuilt[k]["event"].sum())
+                arm_rows.append({
+                    "dataset": name, "mode": mode, "arm": label, "position": k + 1,
+                    "n": len(arms[k]), "last_time": float(grids[k][-1]),
+                    "at_risk_step": float(tables[k]["time"].iloc[1])
+                    if len(tables[k]) > 1 else math.nan,
+                    "at_risk_rows": len(tables[k]), "clicks": len(curves[k]),
+                    "events_true": true_events, "events_rebuilt": events,
+                    "events_error_pct": 100.0 * abs(events - true_events) / true_events
+                    if true_events else math.nan,
+                    "km_rmse": rmse(corpus.km_on_grid(rebuilt[k], grids[k]), truths[k]),
+                    "seconds": seconds[k]})
+        except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
+            refused = stage == "reconstruct"
+            where = f"arm {labels[position]!r}: " if refused else ""
+            row |= {"status": "refused" if refused else "error", "stage": stage,
+                    "message": where + one_line(exc), "traceback": traceback.format_exc()}
+            arm_rows = [a for a in arm_rows if not (a["mode"] == mode)]
+        rows.append(row)
+    return {"datasets": rows, "arms": arm_rows}
+
+
+# --------------------------------------------------------------------------- speed
+
+
+def synthetic_arm(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An arm of ``n`` Weibull patients (months, 4 decimals) with uniform censoring, drawn
+    with every step corner (about 7,000 for 10,000 patients), and its numbers at risk every
+    3 months."""
+    from trialrecon.validation import at_risk_table, km_steps
+
+    rng = np.random.default_rng(seed)
+    t = rng.weibull(1.2, n) * 12.0
+    c = rng.uniform(0.0, 40.0, n)
+    ipd = pd.DataFrame({"time": np.round(np.minimum(t, c), 4), "event": (t <= c).astype(int)})
+    curve = km_steps(ipd)
+    return curve, at_risk_table(ipd, np.arange(0.0, float(curve["time"].max()), 3.0))
+
+
+def speed() -> tuple[int, int, float]:
+    """Clicks, at-risk rows and median seconds of ``reconstruct_ipd`` on the synthetic arm."""
+    from trialrecon.reconstruct import reconstruct_ipd
+
+    curve, table = synthetic_arm(SPEED_PATIENTS, seed=SPEED_PATIENTS)
+    runs = []
+    for _ in range(SPEED_RUNS):
+        t0 = time.perf_counter()
+        reconstruct_ipd(curve, table)
+        runs.append(time.perf_counter() - t0)
+    return len(curve), len(table), float(np.median(runs))
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _judge(mode: str, key: str, value: float, targets: list[tuple[str, bool]]) -> str:
+    """`` (target <= x) MET|MISSED`` for a judged figure of a mode, else nothing."""
+    limit = TARGETS.get(mode, {}).get(key)
+    if limit is None:
+        return ""
+    ok = bool(value <= limit)
+    targets.append((f"{mode} {key}", ok))
+    return f" (target <= {limit:g}) {'MET' if ok else 'MISSED'}"
+
+
+def summarise_mode(mode: str, datasets: pd.DataFrame, arms: pd.DataFrame,
+                   targets: list[tuple[str, bool]]) -> None:
+    """Print one mode's lines against its targets (appended to ``targets``)."""
+    jitter = corpus.CURVE_MODES[mode]
+    what = ("every step corner exactly" if jitter is None
+            else f"about {corpus.CLICKS} clicks, jitter {100 * jitter:g}% of each axis")
+    d = datasets[datasets["mode"] == mode]
+    a = arms[arms["mode"] == mode]
+    total = len(d)
+    refused, errors = d[d.status == "refused"], d[d.status == "error"]
+    print(f"\n[{mode}] {what}: {total} datasets")
+    share = 100.0 * len(refused) / total if total else 0.0
+    print(f"  refused: {len(refused)} = {share:.1f}%"
+          + _judge(mode, "refused", len(refused), targets)
+          + (f"; benchmark errors {len(errors)} (target 0) "
+             f"{'MET' if errors.empty else 'MISSED'}"))
+    targets.append((f"{mode} benchmark errors", errors.empty))
+    for row in pd.concat([refused, errors]).head(SHOWN_REFUSALS).itertuples():
+        print(f"    {row.dataset} ({row.status}, {row.stage}): {row.message}")
+    compared = d[d.status == "ok"]
+    if compared.empty:
+        print("  nothing compared")
+        for key in TARGETS.get(mode, {}):
+            if key != "refused":
+                targets.append((f"{mode} {key} (nothing compared)", False))
+        return
+    err = compared.log_hr_error
+    worst = compared.loc[err.idxmax()]
+    print(f"  |log HR error|: median {err.median():.4f}, p90 {err.quantile(0.9):.4f}"
+          + _judge(mode, "log_hr_p90", float(err.quantile(0.9)), targets)
+          + f", worst {worst.log_hr_error:.4f} ({worst.dataset}) over {len(compared)} datasets")
+    ev = a.events_error_pct.dropna()
+    worst_ev = a.loc[ev.idxmax()]
+    print(f"  events error %: p90 {ev.quantile(0.9):.2f}"
+          + _judge(mode, "events_p90", float(ev.quantile(0.9)), targets)
+          + f", worst {worst_ev.events_error_pct:.2f} ({worst_ev.dataset}, {worst_ev.arm}: "
+          f"{worst_ev.events_rebuilt} vs {worst_ev.events_true}) over {len(ev)} arms")
+    km = a.km_rmse
+    worst_km = a.loc[km.idxmax()]
+    print(f"  KM RMSE: median {km.median():.4f}, p90 {km.quantile(0.9):.4f}"
+          + _judge(mode, "rmse_p90", float(km.quantile(0.9)), targets)
+          + f", worst {worst_km.km_rmse:.4f} ({worst_km.dataset}, {worst_km.arm})")
+
+
+def summarise(datasets: pd.DataFrame, arms: pd.DataFrame, modes: list[str], wall: float,
+              jobs: int, speed_line: str) -> bool:
+    """Print the summary of every mode against the targets; return whether all are met."""
+    targets: list[tuple[str, bool]] = []
+    for mode in modes:
+        summarise_mode(mode, datasets, arms, targets)
+    print(f"\n{speed_line}")
+    print(f"wall {wall:.0f} s with {jobs} job(s)")
+    missed = [name for name, ok in targets if not ok]
+    print(f"targets met: {len(targets) - len(missed)} of {len(targets)}"
+          + (f"; missed: {', '.join(missed)}" if missed else ""))
+    return not missed
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help=f"corpus folder (default: {CORPUS})")
+    parser.add_argument("--datasets", help="comma-separated dataset names (default: all)")
+    parser.add_argument("--limit", type=int, help="only the first N datasets")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--modes", default=",".join(corpus.CURVE_MODES),
+                        help="comma-separated digitisation modes (default: "
+                             f"{','.join(corpus.CURVE_MODES)})")
+    parser.add_argument("--out", help="write PREFIX_datasets.csv and PREFIX_arms.csv")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown_modes = [m for m in modes if m not in corpus.CURVE_MODES]
+    if unknown_modes or not modes:
+        print(f"unknown or no mode(s): {', '.join(unknown_modes) or '-'}; choose from "
+              f"{', '.join(corpus.CURVE_MODES)}", file=sys.stderr)
+        return 2
+    index = corpus.corpus_index(args.corpus)
+    if args.datasets:
+        wanted = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        unknown = sorted(set(wanted) - set(index.dataset))
+        if unknown:
+            print(f"unknown dataset(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        index = index[index.dataset.isin(wanted)]
+    if args.limit is not None:
+        index = index.head(args.limit)
+    if index.empty:
+        print("no datasets selected", file=sys.stderr)
+        return 2
+
+    entries = index.to_dict("records")
+    print(f"curve road (reconstruct_ipd, Guyot 2012) on {len(entries)} kmdata dataset(s) from "
+          f"{args.corpus}; modes {', '.join(modes)}; {args.jobs} job(s)")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_one, e, str(args.corpus), modes) for e in entries]
+        done = as_completed(futures)
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+            done = tqdm(done, total=len(futures), file=sys.stderr, leave=False)
+        results = [f.result() for f in done]
+    wall = time.perf_counter() - start
+
+    order = {e["dataset"]: k for k, e in enumerate(entries)}
+    rank = {m: k for k, m in enumerate(modes)}
+    results.sort(key=lambda r: order[r["datasets"][0]["dataset"]])
+    datasets = pd.DataFrame([d for r in results for d in r["datasets"]], columns=DATASET_COLUMNS)
+    arms = pd.DataFrame([a for r in results for a in r["arms"]], columns=ARM_COLUMNS)
+    datasets = datasets.sort_values("mode", key=lambda s: s.map(rank), kind="stable")
+    arms = arms.sort_values("mode", key=lambda s: s.map(rank), kind="stable")
+    if args.out:
+        datasets.to_csv(f"{args.out}_datasets.csv", index=False)
+        arms.to_csv(f"{args.out}_arms.csv", index=False)
+        print(f"wrote {args.out}_datasets.csv and {args.out}_arms.csv")
+
+    warnings.simplefilter("ignore")
+    try:
+        clicks, rows, seconds = speed()
+        speed_line = (f"speed: reconstruct_ipd on a synthetic arm of {SPEED_PATIENTS:,} patients, "
+                      f"{clicks:,} clicks (exact corners), {rows} at-risk rows: median "
+                      f"{1e3 * seconds:.1f} ms of {SPEED_RUNS} runs (reported, not judged)")
+    except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
+        speed_line = f"speed: not measured ({one_line(exc)})"
+    return 0 if summarise(datasets, arms, modes, wall, args.jobs, speed_line) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
