@@ -118,16 +118,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     files = [args.experimental] + ([args.control] if args.control else [])
     parts = [read_ipd_arms(f) for f in files]
-    for f, arms in zip(files, parts, strict=True):
-        if len(arms) > 2 or (len(files) == 2 and len(arms) != 1):
-            raise InputError(f"holds {len(arms)} arms ({', '.join(arms)}); compare takes two "
-                             "arms", file=f, column="arm",
-                             advice="give one file with an arm column of two arms, or two "
-                             "files of one arm each")
-    if len(files) == 1 and len(parts[0]) != 2:
-        raise InputError(f"holds {len(parts[0])} arm(s); compare takes two", file=files[0],
-                         column="arm", advice="give the control arm's file too, or one file "
-                         "with an arm column of two arms (experimental first)")
+    if sum(len(part) for part in parts) != 2:
+        f, part = max(zip(files, parts, strict=True), key=lambda fp: len(fp[1]))
+        raise InputError(f"holds {len(part)} arm{'s' * (len(part) != 1)} ({', '.join(part)}); "
+                         "compare takes two arms in all", file=f, column="arm",
+                         advice="give one file with an arm column of two arms (experimental "
+                         "first), or two files of one arm each")
     arms = [frame for part in parts for frame in part.values()]
     names = tuple(name for part in parts for name in part)
     if names[0] == names[1]:
