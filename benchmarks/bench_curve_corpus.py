@@ -48,15 +48,14 @@ import sys
 import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from trialrecon import corpus, paths
+from corpus_runner import corpus_parser, run_all, select_entries, write_tables
+from trialrecon import corpus
 
-CORPUS = paths.ROOT.parent / "shared" / "corpus" / "kmdata"
 GRID_POINTS = 200
 SHOWN_REFUSALS = 3
 SPEED_PATIENTS = 10_000
@@ -278,17 +277,10 @@ def summarise(datasets: pd.DataFrame, arms: pd.DataFrame, modes: list[str], wall
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=CORPUS,
-                        help=f"corpus folder (default: {CORPUS})")
-    parser.add_argument("--datasets", help="comma-separated dataset names (default: all)")
-    parser.add_argument("--limit", type=int, help="only the first N datasets")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser = corpus_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--modes", default=",".join(corpus.CURVE_MODES),
                         help="comma-separated digitisation modes (default: "
                              f"{','.join(corpus.CURVE_MODES)})")
-    parser.add_argument("--out", help="write PREFIX_datasets.csv and PREFIX_arms.csv")
     return parser.parse_args(argv)
 
 
@@ -300,44 +292,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown or no mode(s): {', '.join(unknown_modes) or '-'}; choose from "
               f"{', '.join(corpus.CURVE_MODES)}", file=sys.stderr)
         return 2
-    index = corpus.corpus_index(args.corpus)
-    if args.datasets:
-        wanted = [d.strip() for d in args.datasets.split(",") if d.strip()]
-        unknown = sorted(set(wanted) - set(index.dataset))
-        if unknown:
-            print(f"unknown dataset(s): {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        index = index[index.dataset.isin(wanted)]
-    if args.limit is not None:
-        index = index.head(args.limit)
-    if index.empty:
-        print("no datasets selected", file=sys.stderr)
+    entries = select_entries(args)
+    if entries is None:
         return 2
 
-    entries = index.to_dict("records")
     print(f"curve road (reconstruct_ipd, Guyot 2012) on {len(entries)} kmdata dataset(s) from "
           f"{args.corpus}; modes {', '.join(modes)}; {args.jobs} job(s)")
-    start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, e, str(args.corpus), modes) for e in entries]
-        done = as_completed(futures)
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-            done = tqdm(done, total=len(futures), file=sys.stderr, leave=False)
-        results = [f.result() for f in done]
-    wall = time.perf_counter() - start
-
-    order = {e["dataset"]: k for k, e in enumerate(entries)}
+    results, wall = run_all(run_one, entries, args.corpus, args.jobs, modes)
     rank = {m: k for k, m in enumerate(modes)}
-    results.sort(key=lambda r: order[r["datasets"][0]["dataset"]])
     datasets = pd.DataFrame([d for r in results for d in r["datasets"]], columns=DATASET_COLUMNS)
     arms = pd.DataFrame([a for r in results for a in r["arms"]], columns=ARM_COLUMNS)
     datasets = datasets.sort_values("mode", key=lambda s: s.map(rank), kind="stable")
     arms = arms.sort_values("mode", key=lambda s: s.map(rank), kind="stable")
-    if args.out:
-        datasets.to_csv(f"{args.out}_datasets.csv", index=False)
-        arms.to_csv(f"{args.out}_arms.csv", index=False)
-        print(f"wrote {args.out}_datasets.csv and {args.out}_arms.csv")
+    write_tables(args.out, datasets, arms)
 
     warnings.simplefilter("ignore")
     try:

@@ -34,16 +34,15 @@ import tempfile
 import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from trialrecon import corpus, paths, registry
+from corpus_runner import corpus_parser, run_all, select_entries, write_tables
+from trialrecon import corpus, registry
 from trialrecon.printed import parse_printed
 
-CORPUS = paths.ROOT.parent / "shared" / "corpus" / "kmdata"
 GRID_POINTS = 200
 BAND_LEVEL = 0.90
 
@@ -270,35 +269,18 @@ def summarise(datasets: pd.DataFrame, arms: pd.DataFrame, wall: float, jobs: int
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=CORPUS,
-                        help=f"corpus folder (default: {CORPUS})")
-    parser.add_argument("--datasets", help="comma-separated dataset names (default: all)")
-    parser.add_argument("--limit", type=int, help="only the first N datasets")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser = corpus_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--no-median-ci", action="store_true",
                         help="print medians without their 95%% CI")
     parser.add_argument("--landmark-decimals", type=int, default=1,
                         help="decimals of printed landmark rates (default 1)")
-    parser.add_argument("--out", help="write PREFIX_datasets.csv and PREFIX_arms.csv")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    index = corpus.corpus_index(args.corpus)
-    if args.datasets:
-        wanted = [d.strip() for d in args.datasets.split(",") if d.strip()]
-        unknown = sorted(set(wanted) - set(index.dataset))
-        if unknown:
-            print(f"unknown dataset(s): {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        index = index[index.dataset.isin(wanted)]
-    if args.limit is not None:
-        index = index.head(args.limit)
-    if index.empty:
-        print("no datasets selected", file=sys.stderr)
+    entries = select_entries(args)
+    if entries is None:
         return 2
     try:
         from trialrecon.simulate import fit_summary  # noqa: F401 - fail early and clearly
@@ -307,32 +289,16 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-    entries = index.to_dict("records")
     print(f"summary reconstruction on {len(entries)} kmdata dataset(s) from {args.corpus}; "
           f"medians {'without' if args.no_median_ci else 'with'} CI, landmark rates to "
           f"{args.landmark_decimals} decimal(s), {args.jobs} job(s)")
-    start = time.perf_counter()
-    results = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, e, str(args.corpus), not args.no_median_ci,
-                               args.landmark_decimals) for e in entries]
-        done = as_completed(futures)
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-            done = tqdm(done, total=len(futures), file=sys.stderr, leave=False)
-        results = [f.result() for f in done]
-    wall = time.perf_counter() - start
-
-    order = {e["dataset"]: k for k, e in enumerate(entries)}
-    results.sort(key=lambda r: order[r["dataset"]["dataset"]])
+    results, wall = run_all(run_one, entries, args.corpus, args.jobs, not args.no_median_ci,
+                            args.landmark_decimals)
     datasets = pd.DataFrame([r["dataset"] for r in results])
     arms = pd.DataFrame([a for r in results for a in r["arms"]],
                         columns=["dataset", "arm", "role", "n", "median", "tau", "rmse",
                                  "baseline_rmse", "better", "band_coverage"])
-    if args.out:
-        datasets.to_csv(f"{args.out}_datasets.csv", index=False)
-        arms.to_csv(f"{args.out}_arms.csv", index=False)
-        print(f"wrote {args.out}_datasets.csv and {args.out}_arms.csv")
+    write_tables(args.out, datasets, arms)
     return 0 if summarise(datasets, arms, wall, args.jobs) else 1
 
 
