@@ -60,6 +60,8 @@ GRID_POINTS = 200
 SHOWN_REFUSALS = 3
 SPEED_PATIENTS = 10_000
 SPEED_RUNS = 3
+#: Most the default method may take on the speed arm, as a multiple of Guyot's time there.
+SPEED_RATIO = 5.0
 
 #: Targets of the curve road on this corpus, per mode (absent: reported, not judged).
 #: ``refused`` is a count of datasets; HR error on the log scale; events error in percent.
@@ -68,9 +70,9 @@ TARGETS: dict[str, dict[str, float]] = {
     "noisy": {"refused": 0, "log_hr_p90": 0.025, "rmse_p90": 0.008, "events_p90": 2.5},
     "noisy1": {"refused": 0},
 }
-DATASET_COLUMNS = ["dataset", "mode", "n", "outcome", "status", "stage", "message",
+DATASET_COLUMNS = ["dataset", "mode", "method", "n", "outcome", "status", "stage", "message",
                    "hr_true", "hr_rebuilt", "log_hr_error", "seconds", "traceback"]
-ARM_COLUMNS = ["dataset", "mode", "arm", "position", "n", "last_time", "at_risk_step",
+ARM_COLUMNS = ["dataset", "mode", "method", "arm", "position", "n", "last_time", "at_risk_step",
                "at_risk_rows", "clicks", "events_true", "events_rebuilt", "events_error_pct",
                "km_rmse", "seconds"]
 
@@ -89,15 +91,17 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
 
 
-def run_one(entry: dict[str, Any], directory: str, modes: list[str]) -> dict[str, Any]:
-    """Digitise, rebuild and compare one dataset in every mode; no exception escapes.
+def run_one(entry: dict[str, Any], directory: str, modes: list[str],
+            methods: list[str]) -> dict[str, Any]:
+    """Digitise, rebuild and compare one dataset in every mode and method; no exception
+    escapes.
 
     Returns
     -------
     dict
-        ``datasets``: one row per mode (``status`` ``ok``, ``refused`` when
+        ``datasets``: one row per mode and method (``status`` ``ok``, ``refused`` when
         ``reconstruct_ipd`` raised for an arm, ``error`` when the benchmark itself failed);
-        ``arms``: one row per mode and arm that was compared.
+        ``arms``: one row per mode, method and arm that was compared.
     """
     warnings.simplefilter("ignore")
     from trialrecon.analysis import cox_hr
@@ -107,8 +111,8 @@ def run_one(entry: dict[str, Any], directory: str, modes: list[str]) -> dict[str
     rows: list[dict[str, Any]] = []
     arm_rows: list[dict[str, Any]] = []
 
-    def base(mode: str) -> dict[str, Any]:
-        return {"dataset": name, "mode": mode, "n": int(entry["n"]),
+    def base(mode: str, method: str) -> dict[str, Any]:
+        return {"dataset": name, "mode": mode, "method": method, "n": int(entry["n"]),
                 "outcome": entry["outcome"], "status": "ok", "stage": "", "message": "",
                 "hr_true": math.nan, "hr_rebuilt": math.nan, "log_hr_error": math.nan,
                 "seconds": math.nan, "traceback": ""}
@@ -126,22 +130,29 @@ def run_one(entry: dict[str, Any], directory: str, modes: list[str]) -> dict[str
         seeds = [corpus.stable_seed(name, label) for label in labels]
     except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
         for mode in modes:
-            rows.append(base(mode) | {"status": "error", "stage": stage,
-                                      "message": one_line(exc),
-                                      "traceback": traceback.format_exc()})
+            for method in methods:
+                rows.append(base(mode, method) | {"status": "error", "stage": stage,
+                                                  "message": one_line(exc),
+                                                  "traceback": traceback.format_exc()})
         return {"datasets": rows, "arms": arm_rows}
 
-    for mode in modes:
-        row = base(mode) | {"hr_true": hr_true}
+    for mode, method in ((m, k) for m in modes for k in methods):
+        row = base(mode, method) | {"hr_true": hr_true}
         stage, position = "digitise", 0
         try:
             curves = [corpus.digitise_arm(a, mode, seed=s) for a, s in zip(arms, seeds,
                                                                           strict=True)]
+            marks = [corpus.censor_marks(a, jitter=corpus.CURVE_MODES[mode] or 0.0, seed=s + 1)
+                     if mode in corpus.MARK_MODES else None
+                     for a, s in zip(arms, seeds, strict=True)]
+            if method == "guyot" and mode in corpus.MARK_MODES:
+                marks = [None, None]  # Guyot's method has no use for marks
             stage = "reconstruct"
             rebuilt, seconds = [], []
             for position in range(len(arms)):  # the failing arm is named on refusal
                 t0 = time.perf_counter()
-                rebuilt.append(reconstruct_ipd(curves[position], tables[position]))
+                rebuilt.append(reconstruct_ipd(curves[position], tables[position],
+                                               method=method, censor_marks=marks[position]))
                 seconds.append(time.perf_counter() - t0)
             row["seconds"] = float(sum(seconds))
             stage = "compare"
@@ -152,7 +163,8 @@ def run_one(entry: dict[str, Any], directory: str, modes: list[str]) -> dict[str
                 true_events = int(arms[k]["event"].sum())
                 events = int(rebuilt[k]["event"].sum())
                 arm_rows.append({
-                    "dataset": name, "mode": mode, "arm": label, "position": k + 1,
+                    "dataset": name, "mode": mode, "method": method, "arm": label,
+                    "position": k + 1,
                     "n": len(arms[k]), "last_time": float(grids[k][-1]),
                     "at_risk_step": float(tables[k]["time"].iloc[1])
                     if len(tables[k]) > 1 else math.nan,
@@ -167,7 +179,8 @@ def run_one(entry: dict[str, Any], directory: str, modes: list[str]) -> dict[str
             where = f"arm {labels[position]!r}: " if refused else ""
             row |= {"status": "refused" if refused else "error", "stage": stage,
                     "message": where + one_line(exc), "traceback": traceback.format_exc()}
-            arm_rows = [a for a in arm_rows if not (a["mode"] == mode)]
+            arm_rows = [a for a in arm_rows
+                        if not (a["mode"] == mode and a["method"] == method)]
         rows.append(row)
     return {"datasets": rows, "arms": arm_rows}
 
@@ -189,17 +202,19 @@ def synthetic_arm(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return curve, at_risk_table(ipd, np.arange(0.0, float(curve["time"].max()), 3.0))
 
 
-def speed() -> tuple[int, int, float]:
-    """Clicks, at-risk rows and median seconds of ``reconstruct_ipd`` on the synthetic arm."""
+def speed(methods: list[str]) -> tuple[int, int, dict[str, float]]:
+    """Clicks, at-risk rows and median seconds of ``reconstruct_ipd`` per method on the
+    synthetic arm, the methods taking turns run by run so that both see the same machine."""
     from trialrecon.reconstruct import reconstruct_ipd
 
     curve, table = synthetic_arm(SPEED_PATIENTS, seed=SPEED_PATIENTS)
-    runs = []
+    runs: dict[str, list[float]] = {m: [] for m in methods}
     for _ in range(SPEED_RUNS):
-        t0 = time.perf_counter()
-        reconstruct_ipd(curve, table)
-        runs.append(time.perf_counter() - t0)
-    return len(curve), len(table), float(np.median(runs))
+        for method in methods:
+            t0 = time.perf_counter()
+            reconstruct_ipd(curve, table, method=method)
+            runs[method].append(time.perf_counter() - t0)
+    return len(curve), len(table), {m: float(np.median(r)) for m, r in runs.items()}
 
 
 # --------------------------------------------------------------------------- summary
@@ -215,17 +230,20 @@ def _judge(mode: str, key: str, value: float, targets: list[tuple[str, bool]]) -
     return f" (target <= {limit:g}) {'MET' if ok else 'MISSED'}"
 
 
-def summarise_mode(mode: str, datasets: pd.DataFrame, arms: pd.DataFrame,
-                   targets: list[tuple[str, bool]]) -> None:
-    """Print one mode's lines against its targets (appended to ``targets``)."""
+def summarise_mode(mode: str, method: str, datasets: pd.DataFrame, arms: pd.DataFrame,
+                   targets: list[tuple[str, bool]] | None) -> None:
+    """Print one mode's lines for one method, against the mode's targets when ``targets`` is
+    given (the judged figures are appended to it)."""
     jitter = corpus.CURVE_MODES[mode]
     what = ("every step corner exactly" if jitter is None
             else f"about {corpus.CLICKS} clicks, jitter {100 * jitter:g}% of each axis")
-    d = datasets[datasets["mode"] == mode]
-    a = arms[arms["mode"] == mode]
+    d = datasets[(datasets["mode"] == mode) & (datasets["method"] == method)]
+    a = arms[(arms["mode"] == mode) & (arms["method"] == method)]
     total = len(d)
     refused, errors = d[d.status == "refused"], d[d.status == "error"]
-    print(f"\n[{mode}] {what}: {total} datasets")
+    judged = targets is not None
+    targets = targets if judged else []
+    print(f"\n[{mode}, {method}{'' if judged else ', not judged'}] {what}: {total} datasets")
     share = 100.0 * len(refused) / total if total else 0.0
     print(f"  refused: {len(refused)} = {share:.1f}%"
           + _judge(mode, "refused", len(refused), targets)
@@ -259,13 +277,23 @@ def summarise_mode(mode: str, datasets: pd.DataFrame, arms: pd.DataFrame,
           + f", worst {worst_km.km_rmse:.4f} ({worst_km.dataset}, {worst_km.arm})")
 
 
-def summarise(datasets: pd.DataFrame, arms: pd.DataFrame, modes: list[str], wall: float,
-              jobs: int, speed_line: str) -> bool:
-    """Print the summary of every mode against the targets; return whether all are met."""
+def summarise(datasets: pd.DataFrame, arms: pd.DataFrame, modes: list[str],
+              methods: list[str], wall: float, jobs: int, speed_lines: list[str],
+              speed_ok: bool | None) -> bool:
+    """Print the summary of every mode and method, the default method against the targets;
+    return whether all are met."""
+    from trialrecon.reconstruct import METHODS
+
     targets: list[tuple[str, bool]] = []
     for mode in modes:
-        summarise_mode(mode, datasets, arms, targets)
-    print(f"\n{speed_line}")
+        for method in methods:
+            summarise_mode(mode, method, datasets, arms,
+                           targets if method == METHODS[0] else None)
+    print()
+    for line in speed_lines:
+        print(line)
+    if speed_ok is not None:
+        targets.append(("speed", speed_ok))
     print(f"wall {wall:.0f} s with {jobs} job(s)")
     missed = [name for name, ok in targets if not ok]
     print(f"targets met: {len(targets) - len(missed)} of {len(targets)}"
@@ -281,6 +309,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--modes", default=",".join(corpus.CURVE_MODES),
                         help="comma-separated digitisation modes (default: "
                              f"{','.join(corpus.CURVE_MODES)})")
+    parser.add_argument("--methods", default="integer,guyot",
+                        help="comma-separated reconstruction methods (default: integer,guyot; "
+                             "the targets judge the library's default, integer)")
     return parser.parse_args(argv)
 
 
@@ -296,9 +327,17 @@ def main(argv: list[str] | None = None) -> int:
     if entries is None:
         return 2
 
-    print(f"curve road (reconstruct_ipd, Guyot 2012) on {len(entries)} kmdata dataset(s) from "
-          f"{args.corpus}; modes {', '.join(modes)}; {args.jobs} job(s)")
-    results, wall = run_all(run_one, entries, args.corpus, args.jobs, modes)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    from trialrecon.reconstruct import METHODS
+    unknown_methods = [m for m in methods if m not in METHODS]
+    if unknown_methods or not methods:
+        print(f"unknown or no method(s): {', '.join(unknown_methods) or '-'}; choose from "
+              f"{', '.join(METHODS)}", file=sys.stderr)
+        return 2
+
+    print(f"curve road (reconstruct_ipd; methods {', '.join(methods)}) on {len(entries)} kmdata "
+          f"dataset(s) from {args.corpus}; modes {', '.join(modes)}; {args.jobs} job(s)")
+    results, wall = run_all(run_one, entries, args.corpus, args.jobs, modes, methods)
     rank = {m: k for k, m in enumerate(modes)}
     datasets = pd.DataFrame([d for r in results for d in r["datasets"]], columns=DATASET_COLUMNS)
     arms = pd.DataFrame([a for r in results for a in r["arms"]], columns=ARM_COLUMNS)
@@ -307,14 +346,23 @@ def main(argv: list[str] | None = None) -> int:
     write_tables(args.out, datasets, arms)
 
     warnings.simplefilter("ignore")
+    speed_lines, speed_ok = [], None
     try:
-        clicks, rows, seconds = speed()
-        speed_line = (f"speed: reconstruct_ipd on a synthetic arm of {SPEED_PATIENTS:,} patients, "
-                      f"{clicks:,} clicks (exact corners), {rows} at-risk rows: median "
-                      f"{1e3 * seconds:.1f} ms of {SPEED_RUNS} runs (reported, not judged)")
+        clicks, rows, seconds = speed(methods)
+        speed_lines.append(f"speed: reconstruct_ipd on a synthetic arm of {SPEED_PATIENTS:,} "
+                           f"patients, {clicks:,} clicks (exact corners), {rows} at-risk rows, "
+                           f"median of {SPEED_RUNS} runs each, methods taking turns:")
+        for method, sec in seconds.items():
+            speed_lines.append(f"  {method}: {1e3 * sec:.1f} ms")
+        if METHODS[0] in seconds and "guyot" in seconds and METHODS[0] != "guyot":
+            ratio = seconds[METHODS[0]] / seconds["guyot"]
+            speed_ok = bool(ratio <= SPEED_RATIO)
+            speed_lines.append(f"  {METHODS[0]} / guyot = {ratio:.2f} (target <= {SPEED_RATIO:g})"
+                               f" {'MET' if speed_ok else 'MISSED'}")
     except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
-        speed_line = f"speed: not measured ({one_line(exc)})"
-    return 0 if summarise(datasets, arms, modes, wall, args.jobs, speed_line) else 1
+        speed_lines.append(f"speed: not measured ({one_line(exc)})")
+    return 0 if summarise(datasets, arms, modes, methods, wall, args.jobs, speed_lines,
+                          speed_ok) else 1
 
 
 if __name__ == "__main__":

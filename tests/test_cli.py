@@ -207,3 +207,42 @@ def test_compare_refuses_a_file_of_two_arms_beside_another(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "both.csv"), str(tmp_path / "one.csv")]) == 2
     err = capsys.readouterr().err
     assert "both.csv" in err and "2 arms" in err and len(err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- reconstruct
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_reconstruct_default_method_meets_the_table_and_guyot_is_kept(tmp_path, capsys):
+    # 10 patients; the curve falls to 0.6 by 4 months; 7 still at risk at 2 months.
+    curve = _write(tmp_path / "a_curve.csv", "time,survival\n0,1\n1,0.9\n2,0.8\n3,0.7\n4,0.6\n")
+    risk = _write(tmp_path / "a_at_risk.csv", "time,n_at_risk\n0,10\n2,7\n")
+    out = tmp_path / "ipd.csv"
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "(method integer)" in text
+    ipd = pd.read_csv(out)
+    assert len(ipd) == 10 and int((ipd.time >= 2).sum()) == 7
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", str(out),
+                 "--method", "guyot"]) == 0
+    assert "(method guyot)" in capsys.readouterr().out
+
+
+def test_reconstruct_reads_censoring_marks(tmp_path, capsys):
+    curve = _write(tmp_path / "c.csv", "time,survival\n0,1\n10,1\n")
+    risk = _write(tmp_path / "r.csv", "time,n_at_risk\n0,10\n5,6\n")
+    marks = _write(tmp_path / "m.csv", "time\n4\n1\n3\n2\n")
+    out = tmp_path / "ipd.csv"
+    assert main(["reconstruct", curve, "--at-risk", risk, "--censor-marks", marks,
+                 "-o", str(out)]) == 0
+    ipd = pd.read_csv(out)
+    assert sorted(ipd.time[ipd.time < 5]) == [1, 2, 3, 4]
+    bad = _write(tmp_path / "bad.csv", "when\n1\n")
+    assert main(["reconstruct", curve, "--at-risk", risk, "--censor-marks", bad,
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bad.csv" in err and "'time'" in err and "\n" not in err

@@ -321,7 +321,7 @@ def test_noise_is_seeded_and_scales_with_the_jitter():
     moved = (small.survival - exact.survival) / 0.003
     assert 0.7 < moved.std() < 1.3  # standard deviation 0.3% of the survival axis
     assert corpus.stable_seed("ACT1_2A", "amrubicin") == 3662207206
-    assert list(corpus.CURVE_MODES) == ["exact", "noisy", "noisy1"]
+    assert list(corpus.CURVE_MODES) == ["exact", "noisy", "noisy1", "marks"]
     with pytest.raises(InputError, match="unknown digitisation mode"):
         corpus.digitise_arm(arm, "blurred")
 
@@ -349,3 +349,14 @@ def test_at_risk_rows_are_the_true_non_increasing_counts():
     table = corpus.at_risk_rows(TIED)
     assert table.time.tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
     assert table.n_at_risk.tolist() == [12, 11, 8, 5, 3, 2, 2, 1]
+
+
+def test_censor_marks_merge_within_a_mark_width_and_are_seeded():
+    # Last time 10, so marks closer than 0.05 print as one (the first of them).
+    arm = pd.DataFrame({"time": [1.0, 1.02, 1.2, 5.0, 9.99, 10.0],
+                        "event": [0, 0, 0, 1, 0, 0]})
+    assert list(corpus.censor_marks(arm)) == [1.0, 1.2, 9.99]
+    noisy = corpus.censor_marks(arm, jitter=0.003, seed=4)
+    assert np.array_equal(noisy, corpus.censor_marks(arm, jitter=0.003, seed=4))
+    assert np.all(np.abs(noisy - np.array([1.0, 1.2, 9.99])) < 0.15)  # 5 sd of 0.03
+    assert corpus.MARK_MODES <= set(corpus.CURVE_MODES)

@@ -178,11 +178,16 @@ print(pages.verdict_counts(items).sum().to_string())
 write("curve_reconstruction", [
     md("""
 # Rebuilding patient data from a digitised Kaplan-Meier figure
-Guyot, Ades, Ouwens and Welton (BMC Med Res Methodol 2012;12:9): censoring per at-risk
-interval from the printed numbers at risk, events at each digitised step from the drop of the
-curve. By default the input is made here from real patient data of a randomised trial that
-lifelines ships (GBSG2, Schumacher et al. 1994, hormonal therapy vs none, recurrence-free
-survival; days converted to months), drawn as a journal would draw it, so the truth is known.
+The clicks are first made into a non-increasing curve by the smallest moves in both time and
+survival (the notes say how many clicks moved and how far). The default method, `integer`,
+then meets every printed number at risk exactly: per interval between two printed numbers, the
+censorings and events that the curve's drop and the table allow, as whole patients; where the
+figure was read without error, the height of each step gives its events exactly. Guyot, Ades,
+Ouwens and Welton (BMC Med Res Methodol 2012;12:9) remains available as `method = "guyot"`.
+Both are measured on 152 real trials by `benchmarks/bench_curve_corpus.py`. By default the
+input is made here from real patient data of a randomised trial that lifelines ships (GBSG2,
+Schumacher et al. 1994, hormonal therapy vs none, recurrence-free survival; days converted to
+months), drawn as a journal would draw it, so the truth is known.
 """),
     code("""
 # Parameters: CSV files per arm ("" for the bundled example)
@@ -191,6 +196,7 @@ at_risk_experimental = ""  # its numbers at risk: columns time,n_at_risk
 curve_control = ""  # digitised curve of the control arm
 at_risk_control = ""  # its numbers at risk
 scale = "proportion"  # survival column unit: proportion or percent
+method = "integer"  # reconstruction method: integer (default) or guyot
 """, "parameters"),
     code(SETUP + """
 from trialrecon import pages, plots
@@ -203,7 +209,7 @@ if truth is not None:
     names = list(truth)
     curves = dict(zip(names, curves.values()))
     tables = dict(zip(names, tables.values()))
-results = {arm: reconstruct(curves[arm], tables[arm]) for arm in curves}
+results = {arm: reconstruct(curves[arm], tables[arm], method=method) for arm in curves}
 ipd = {arm: r.ipd for arm, r in results.items()}
 fig = plots.km_plot(ipd, digitised=curves, title="Digitised points and reconstructed "
                     "Kaplan-Meier curves (derived)", time_unit=unit, endpoint="Recurrence-free survival")
@@ -213,8 +219,10 @@ display(fig)
     md("## Numbers at risk: printed vs estimated by the reconstruction"),
     code("""
 for arm, r in results.items():
-    display(Markdown(f"**{arm}**: largest |digitised − reconstructed| survival "
-                     f"{r.max_abs_error:.4f}"), r.intervals)
+    display(Markdown(f"**{arm}** ({r.method} method"
+                     + (", exact steps" if r.exact_steps else "") + "): largest |digitised − "
+                     f"reconstructed| survival {r.max_abs_error:.4f}"
+                     + "".join(f"\\n- {note}" for note in r.fixes)), r.intervals)
 """),
     md("## Re-analysis of the reconstructed data (derived)"),
     code("""
@@ -239,10 +247,11 @@ write("validation", [
     md("""
 # Method validation
 Both reconstruction methods against known truth.
-1. **Curve road (Guyot 2012).** Real randomised-trial patient data shipped with lifelines are
-   drawn as a figure (exact Kaplan-Meier corners, numbers at risk at regular times),
-   reconstructed and compared with the truth; then with simulated hand-digitisation noise
-   (about 100 jittered clicks per arm, few at-risk times).
+1. **Curve road (integer method and Guyot 2012).** Real randomised-trial patient data shipped
+   with lifelines are drawn as a figure (exact Kaplan-Meier corners, numbers at risk at regular
+   times), reconstructed by each method and compared with the truth; then with simulated
+   hand-digitisation noise (about 100 jittered clicks per arm, few at-risk times). Accuracy on
+   152 real trials is measured by `benchmarks/bench_curve_corpus.py`.
 2. **Summary road.** Trials simulated from known Weibull proportional-hazards models are
    summarised as a paper would (medians, HR with CI, follow-up) and rebuilt from the summary;
    the rebuilt control curve is compared with the true one. Accuracy on 152 real trials is
@@ -254,22 +263,23 @@ repeats = 5  # noisy digitisations per dataset and setting
 """, "parameters"),
     code(SETUP + """
 from trialrecon import plots, validation
-accuracy = validation.guyot_accuracy(repeats=repeats)
+accuracy = validation.curve_accuracy(repeats=repeats)
 display(accuracy.round(3))
 """),
     code("""
-fig = plots.accuracy_plot(accuracy, x="dataset", y="HR error % (mean)", hue="setting",
-                          ylabel="Mean |HR error| (%)",
-                          title="Cox HR of reconstructed vs true data, by digitisation")
-plots.close(fig)
-display(fig)
+figs = [plots.accuracy_plot(accuracy[accuracy.method == m], x="dataset",
+                           y="HR error % (mean)", hue="setting", ylabel="Mean |HR error| (%)",
+                           title=f"Cox HR of reconstructed vs true data, {m} method")
+        for m in dict.fromkeys(accuracy.method)]
+plots.close(figs)
+display(*figs)
 """),
     md("""
 ## Reference case: KEYNOTE-189 overall survival
 When the digitised reference curves are present beside the project (`../shared/validation`),
-the reconstruction is compared with the published output of reconstructKM (126/107 events,
-HR 0.496727). This cell's output is not compared by the regression tests because the folder
-may be absent.
+Guyot's method is compared with the published output of reconstructKM (126/107 events,
+HR 0.496727), which it must reproduce, and the default integer method is shown beside it. This
+cell's output is not compared by the regression tests because the folder may be absent.
 """),
     code("""
 # NBVAL_IGNORE_OUTPUT
@@ -279,20 +289,20 @@ from trialrecon.analysis import compare_arms
 from trialrecon.reconstruct import reconstruct
 folder = paths.VALIDATION / "keynote189-os"
 if folder.exists():
-    arms = {a: reconstruct(pd.read_csv(folder / f"{a}_curve.csv"),
-                           pd.read_csv(folder / f"{a}_at_risk.csv")).ipd
-            for a in ("pembrolizumab", "placebo")}
-    c = compare_arms(*arms.values(), names=tuple(arms), landmarks=(12,))
+    columns = {}
+    for method in ("guyot", "integer"):
+        arms = {a: reconstruct(pd.read_csv(folder / f"{a}_curve.csv"),
+                               pd.read_csv(folder / f"{a}_at_risk.csv"), method=method).ipd
+                for a in ("pembrolizumab", "placebo")}
+        c = compare_arms(*arms.values(), names=tuple(arms), landmarks=(12,))
+        columns[f"trialrecon, {method} (derived)"] = [
+            int(arms["pembrolizumab"].event.sum()), int(arms["placebo"].event.sum()),
+            c.value("hazard ratio"), c.value("hazard ratio", "se"),
+            c.value("hazard ratio", "lower"), c.value("hazard ratio", "upper")]
     display(pd.DataFrame({"quantity": ["events pembrolizumab", "events placebo", "HR", "SE log HR",
                                        "CI lower", "CI upper"],
                           "reference (reconstructKM)": [126, 107, 0.496727, 0.1317469,
-                                                        0.3836830, 0.6430771],
-                          "trialrecon (derived)": [int(arms["pembrolizumab"].event.sum()),
-                                                   int(arms["placebo"].event.sum()),
-                                                   c.value("hazard ratio"),
-                                                   c.value("hazard ratio", "se"),
-                                                   c.value("hazard ratio", "lower"),
-                                                   c.value("hazard ratio", "upper")]}))
+                                                        0.3836830, 0.6430771], **columns}))
 else:
     display(Markdown("_../shared/validation is not present on this machine._"))
 """),
@@ -304,8 +314,10 @@ display(recovery.round(3))
     md("## Key figures (compared by the regression tests)"),
     code("""
 exact = accuracy[accuracy.setting.str.startswith("exact") & (accuracy.patients >= 100)]
-print(f"exact corners, 100+ patients: max HR error {exact['HR error % (max)'].max():.1f}%, "
-      f"max events error {exact['events error % (max)'].max():.1f}%")
+for method, rows in exact.groupby("method", sort=False):
+    print(f"{method}, exact corners, 100+ patients: max HR error "
+          f"{rows['HR error % (max)'].max():.1f}%, max events error "
+          f"{rows['events error % (max)'].max():.1f}%")
 print(f"summary road: max |fitted - printed HR| "
       f"{(recovery['fitted HR'] - recovery['printed HR']).abs().max():.3f}")
 """),

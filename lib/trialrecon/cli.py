@@ -95,18 +95,20 @@ def _write_csv(frame: pd.DataFrame, path: str) -> None:
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
-    from .curves import read_at_risk, read_curve
+    from .curves import read_at_risk, read_censor_marks, read_curve
     from .reconstruct import reconstruct
 
     curve = read_curve(args.curve, scale=args.scale)
     table = read_at_risk(args.at_risk) if args.at_risk else None
-    result = reconstruct(curve, table, n_patients=args.n_patients,
-                         total_events=args.total_events)
+    marks = read_censor_marks(args.censor_marks) if args.censor_marks else None
+    result = reconstruct(curve, table, method=args.method, n_patients=args.n_patients,
+                         total_events=args.total_events, censor_marks=marks)
     for fix in result.fixes:
         print(f"note: {fix}", file=sys.stderr)
     _write_csv(result.ipd, args.output)
     ipd = result.ipd
-    print(f"{len(ipd)} patients, {int(ipd.event.sum())} events -> {args.output}")
+    print(f"{len(ipd)} patients, {int(ipd.event.sum())} events -> {args.output} "
+          f"(method {result.method}{', exact steps' if result.exact_steps else ''})")
     print(f"largest |digitised - reconstructed KM| = {result.max_abs_error:.4f}")
     _emit(result.intervals, "table")
     return 0
@@ -224,11 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "(its id, e.g. mytrial/os/v1, or its version if unique)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
-    p = sub.add_parser("reconstruct", help="patient data from a digitised KM curve (Guyot 2012)")
+    p = sub.add_parser("reconstruct", help="patient data from a digitised KM curve")
     p.add_argument("curve", metavar="CURVE.csv", help="digitised curve: columns time,survival")
     p.add_argument("--at-risk", metavar="RISK.csv", help="numbers at risk: time,n_at_risk")
     p.add_argument("--n-patients", type=int, help="needed without --at-risk")
     p.add_argument("--total-events", type=int, help="total events in the arm, if published")
+    p.add_argument("--censor-marks", metavar="MARKS.csv",
+                   help="times of the censoring marks (+) digitised on the curve: column time")
+    p.add_argument("--method", choices=("integer", "guyot"), default="integer",
+                   help="integer (default: the at-risk table met exactly, exact steps read "
+                   "exactly) or guyot (Guyot et al. 2012)")
     p.add_argument("--scale", choices=("proportion", "percent"), default="proportion",
                    help="survival column unit (never guessed)")
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv")

@@ -44,7 +44,7 @@ one more decimal until it does not.
 
 Digitisation protocol (curve road)
 ----------------------------------
-The curve road (:func:`trialrecon.reconstruct.reconstruct_ipd`, Guyot et al. 2012) rebuilds
+The curve road (:func:`trialrecon.reconstruct.reconstruct_ipd`) rebuilds
 patients from a digitised Kaplan-Meier curve and the numbers at risk printed under it. To
 measure it, :func:`digitise_curve` draws each arm's curve as a digitiser would read it and
 :func:`at_risk_rows` prints its at-risk table:
@@ -62,6 +62,10 @@ measure it, :func:`digitise_curve` draws each arm's curve as a digitiser would r
   order, rise slightly, or fall just outside the axes, as hand digitisations do. The noise is
   ``jitter`` times one seeded draw of standard normals, so ``noisy1`` moves the same clicks in
   the same directions as ``noisy``, only further.
+* ``marks``: the ``noisy`` clicks, and the censoring marks (+) clicked as well: one mark at
+  each censored patient's time, marks closer than :data:`MARK_WIDTH` of the time axis printed
+  as one (the first of them), each read with the same time noise and decimals
+  (:func:`censor_marks`).
 * At-risk table: the true numbers at risk (time >= t) at 0, step, 2 step, ... up to the arm's
   last time, the step being the first of :data:`AT_RISK_STEPS` months that gives at most
   :data:`AT_RISK_MAX_ROWS` rows.
@@ -99,8 +103,14 @@ SOURCE_KEY = "kmdata"
 VERSION = "kmdata-print"
 
 #: Digitisation modes of the curve road: name -> jitter (share of the axis range, the standard
-#: deviation of the click noise on both axes), ``None`` for the exact step corners.
-CURVE_MODES: dict[str, float | None] = {"exact": None, "noisy": 0.003, "noisy1": 0.01}
+#: deviation of the click noise on both axes), ``None`` for the exact step corners. ``marks`` is
+#: ``noisy`` with the censoring marks clicked too (:func:`censor_marks`).
+CURVE_MODES: dict[str, float | None] = {"exact": None, "noisy": 0.003, "noisy1": 0.01,
+                                        "marks": 0.003}
+#: Modes whose digitisation includes the censoring marks.
+MARK_MODES: frozenset[str] = frozenset({"marks"})
+#: Width of a censoring mark as a share of the time axis: marks closer than this print as one.
+MARK_WIDTH = 0.005
 #: Target number of clicks per arm of a hand digitisation (origin included).
 CLICKS = 100
 #: Decimals to which a hand digitisation reads both axes.
@@ -676,3 +686,40 @@ def digitise_arm(ipd: pd.DataFrame, mode: str, *, seed: int = 0,
         raise InputError(f"unknown digitisation mode {mode!r}", column="mode",
                          advice=f"one of {', '.join(CURVE_MODES)}")
     return digitise_curve(ipd, jitter=CURVE_MODES[mode], clicks=clicks, seed=seed)
+
+
+def censor_marks(ipd: pd.DataFrame, *, jitter: float = 0.0, seed: int = 0,
+                 width: float = MARK_WIDTH, decimals: int | None = CLICK_DECIMALS
+                 ) -> np.ndarray:
+    """The censoring marks (+) of an arm's curve as a digitiser clicks them (module doc).
+
+    Parameters
+    ----------
+    ipd
+        Patient data of one arm: ``time`` (months) and ``event``.
+    jitter
+        Standard deviation of the time noise as a share of the arm's last time.
+    seed
+        Seed of the noise.
+    width
+        Marks closer than this share of the time axis print as one.
+    decimals
+        Decimals to which the clicks are read (``None``: not rounded).
+
+    Returns
+    -------
+    numpy.ndarray
+        Times of the visible marks, sorted.
+    """
+    times = np.sort(ipd.loc[ipd["event"] == 0, "time"].to_numpy(float))
+    span = float(ipd["time"].max()) or 1.0
+    keep, last = [], -math.inf
+    for x in times:
+        if x - last >= width * span:
+            keep.append(x)
+            last = x
+    marks = np.asarray(keep)
+    marks = marks + jitter * span * np.random.default_rng(seed).standard_normal(len(marks))
+    if decimals is not None:
+        marks = np.round(marks, decimals)
+    return np.sort(marks)

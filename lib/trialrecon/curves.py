@@ -22,25 +22,37 @@ from .errors import InputError
 
 Scale = Literal["proportion", "percent"]
 
-#: Largest shift (proportion of the axis) that making the curve non-increasing may impose on a
-#: point and still be digitising noise. Automatic tracing of a thick printed line needs up to
-#: 0.027 (the dense Bonner 2006 digitisation); more is an error of the figure or of the file.
-RISE_TOLERANCE = 0.03
-#: Largest excursion beyond [0, 1], and largest negative first time (as a share of the time
-#: range), taken as a click just off the axis.
-EDGE_TOLERANCE = 0.02
+#: Largest move (share of an axis: survival as a proportion, time as a share of the time range)
+#: that the monotone fit may impose on a click and still call it digitising noise. A careful
+#: hand digitisation moves clicks by a few thousandths, 1% jitter by up to about 0.04; a rise of
+#: more than ten points is a click on another curve or a misread axis.
+RISE_TOLERANCE = 0.10
+#: Largest excursion beyond [0, 1], and largest negative time (as a share of the time range),
+#: taken as a click just off the axis (five standard deviations of 1% click noise).
+EDGE_TOLERANCE = 0.05
+#: Moves smaller than this (share of an axis) are rounding, not repairs, and are not counted.
+MOVE_FLOOR = 5e-4
+#: At time 0 every curve is at 1: clicks within this of 1 there are the origin read with noise.
+ORIGIN_TOLERANCE = 0.05
+#: Survival at or below this at time 0 is no first drop read early: half the patients or more
+#: would have had their event at randomisation (a misread time axis).
+ZERO_DROP_LIMIT = 0.5
 
 
 @dataclass(frozen=True)
 class Curve:
-    """A cleaned survival curve: strictly increasing times from 0, non-increasing survival.
+    """A cleaned survival curve: a non-increasing path from (0, 1).
+
+    Times never decrease and survival never increases along the path. A time appears at most
+    twice: the top and the foot of a drop drawn vertically at that time (both were clicked);
+    :meth:`feet` gives the curve with strictly increasing times (the foot of every drop).
 
     Attributes
     ----------
     time
-        Times (the unit of the figure, usually months), starting at 0.
+        Times (the unit of the figure, usually months), starting at 0, non-decreasing.
     survival
-        Survival as a proportion, starting at 1.
+        Survival as a proportion, starting at 1, non-increasing.
     fixes
         One sentence per repair that cleaning made.
     source
@@ -54,6 +66,12 @@ class Curve:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"time": self.time, "survival": self.survival})
+
+    def feet(self) -> tuple[np.ndarray, np.ndarray]:
+        """Times (strictly increasing) and the survival in force from each (the foot of a
+        vertical drop, where one was clicked)."""
+        keep = np.append(self.time[1:] != self.time[:-1], True)
+        return self.time[keep], self.survival[keep]
 
 
 @dataclass(frozen=True)
@@ -94,22 +112,57 @@ def _read_csv(path: str | PathLike[str]) -> pd.DataFrame:
         raise InputError(f"not a readable CSV file ({exc})", file=path) from None
 
 
+def monotone_fit(time: np.ndarray, survival: np.ndarray, span: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest non-increasing path through noisy clicks, both coordinates noisy.
+
+    Clicks are ordered by their position along the drawn curve, ``time / span - survival``
+    (it grows along any non-increasing path, on flat runs and vertical drops alike), and in
+    that order time is fitted non-decreasing and survival non-increasing by least squares
+    (isotonic regression, pool adjacent violators). Clicks on a steep drop that time noise put
+    out of order therefore cost a small move in time, not a rise in survival.
+
+    Parameters
+    ----------
+    time, survival
+        Clicks in any order (time in the figure's unit, survival as a proportion).
+    span
+        The time axis' range, which puts both axes on one scale.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Fitted time and survival, each in the order of the input clicks.
+    """
+    order = np.lexsort((-survival, time / span - survival))
+    t_fit = np.empty_like(time)
+    s_fit = np.empty_like(survival)
+    t_fit[order] = isotonic_regression(time[order], increasing=True).x
+    s_fit[order] = isotonic_regression(survival[order], increasing=False).x
+    return t_fit, s_fit
+
+
 def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
                 source: str = "curve", rise_tolerance: float = RISE_TOLERANCE) -> Curve:
     """Clean a digitised curve with columns ``time, survival``.
 
-    Repairs, each reported in ``Curve.fixes``: percent scale divided by 100 (only when
-    ``scale="percent"``; never guessed), points sorted by time, a slightly negative first
-    time set to 0, survival clamped to [0, 1], rises between clicks replaced by the
-    least-squares non-increasing fit (isotonic regression) when no point moves by more than
-    ``rise_tolerance``, repeated times merged (the lowest survival kept: the foot of a step), and
-    the origin (0, 1) added.
+    Both coordinates of a click are noisy: the curve is made non-increasing by the least-squares
+    monotone fit in both (:func:`monotone_fit`), so that clicks out of time order on a steep
+    drop, small rises and jitter are explained by the smallest moves. Repairs, each reported in
+    ``Curve.fixes``: percent scale divided by 100 (only when ``scale="percent"``; never
+    guessed), slightly negative times set to 0, survival clamped to [0, 1], the monotone fit (how
+    many clicks moved by more than the reading precision, and the largest move on each axis),
+    clicks that landed on one point merged (the top and the foot of a vertical drop are both
+    kept), the origin (0, 1) added or survival at time 0 set to 1, and the foot of a first drop
+    that time noise put at or before time 0 moved just after it.
 
     Raises
     ------
     InputError
         For non-numeric cells, survival that looks like percent without ``scale="percent"``,
-        a rise beyond ``rise_tolerance``, times far below zero, or fewer than two points.
+        a click that the fit must move by more than ``rise_tolerance`` of an axis (a rise of
+        more than ten points, or a click far out of time order), times far below zero, survival
+        at or below one half at time 0, or fewer than two points.
     """
     if isinstance(curve, Curve):
         return curve
@@ -131,18 +184,18 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
                          column="survival",
                          advice="if the file is in percent, pass scale='percent' (--scale percent)")
 
-    order = np.argsort(t, kind="stable")
-    if np.any(order != np.arange(len(t))):
-        fixes.append(f"{int(np.sum(order != np.arange(len(t))))} points out of time order sorted")
-        t, s, rows = t[order], s[order], rows[order]
-
-    span = t[-1] - min(t[0], 0.0)
-    if t[0] < 0:
-        negative = t < 0
-        if t[0] < -EDGE_TOLERANCE * span:
-            raise InputError(f"time {t[0]:g} is far below zero", file=source, row=int(rows[0]),
+    span = float(t.max() - min(t.min(), 0.0))
+    if not span > 0:
+        raise InputError("every point is at the same time", file=source, column="time",
+                         advice="a curve needs points along the time axis")
+    if t.min() < 0:
+        k = int(np.argmin(t))
+        if t[k] < -EDGE_TOLERANCE * span:
+            raise InputError(f"time {t[k]:g} is far below zero", file=source, row=int(rows[k]),
                              column="time", advice="check the x-axis calibration")
-        fixes.append(f"{int(negative.sum())} slightly negative time(s) set to 0 (first {t[0]:g})")
+        negative = t < 0
+        fixes.append(f"{int(negative.sum())} slightly negative time(s) set to 0 "
+                     f"(lowest {t[k]:g})")
         t = np.where(negative, 0.0, t)
 
     outside = (s < -EDGE_TOLERANCE) | (s > 1 + EDGE_TOLERANCE)
@@ -155,35 +208,57 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
         fixes.append(f"{int(clamped.sum())} survival value(s) clamped to [0, 1]")
         s = np.clip(s, 0.0, 1.0)
 
-    # Least-squares non-increasing fit (pool adjacent violators): noise is averaged out, not
-    # pushed down as a running minimum would; a trace that climbs a vertical step in the wrong
-    # order pools into one step.
-    fitted = isotonic_regression(s, increasing=False).x
-    shift = np.abs(s - fitted)
-    if shift.max() > rise_tolerance:
-        k = int(np.argmax(shift))
+    t_fit, s_fit = monotone_fit(t, s, span)
+    move_t, move_s = np.abs(t_fit - t) / span, np.abs(s_fit - s)
+    worst = int(np.argmax(np.maximum(move_t, move_s)))
+    if max(move_t[worst], move_s[worst]) > rise_tolerance:
+        axis = "survival" if move_s[worst] >= move_t[worst] else "time"
         raise InputError(
-            f"survival {s[k]:.3f} is {shift[k]:.3f} off the nearest non-increasing curve, more "
-            f"than digitising noise ({rise_tolerance:g})", file=source, row=int(rows[k]),
-            column="survival",
-            advice="a Kaplan-Meier curve never rises: check for a click on the other arm's curve")
-    if np.any(np.diff(s) > 0):
-        fixes.append(f"{int(np.sum(np.diff(s) > 0))} rise(s) between clicks smoothed by "
-                     f"isotonic regression (largest shift {shift.max():.4f})")
-        s = fitted
-    # The last point at a repeated time is the foot of the step (survival is non-increasing).
-    keep = np.append(t[1:] != t[:-1], True)
-    if not keep.all():
-        fixes.append(f"{int(np.sum(~keep))} repeated time(s) merged")
-        t, s = t[keep], s[keep]
+            f"the click ({t[worst]:g}, {s[worst]:.3f}) is {max(move_t[worst], move_s[worst]):.3f}"
+            f" of the {axis} axis off the nearest non-increasing curve, more than digitising "
+            f"noise ({rise_tolerance:g})", file=source, row=int(rows[worst]), column=axis,
+            advice="a Kaplan-Meier curve never rises: check for a click on the other arm's "
+                   "curve or a misread axis")
+    moved = (move_t > MOVE_FLOOR) | (move_s > MOVE_FLOOR)
+    if moved.any():
+        fixes.append(f"{int(moved.sum())} of {len(t)} clicks moved onto the nearest "
+                     f"non-increasing curve (largest moves {move_t.max() * span:.4g} in time, "
+                     f"{move_s.max():.4f} in survival)")
+    order = np.lexsort((-s_fit, t_fit))
+    t, s = t_fit[order], s_fit[order]
 
-    if t[0] > 0:
-        t, s = np.concatenate(([0.0], t)), np.concatenate(([1.0], s))
+    # At time 0 the curve is at 1: clicks there near 1 are the origin read with noise; lower
+    # ones are a steep first drop that time noise put at or before 0, moved to half the next
+    # click's time; a curve already at half or less at time 0 is refused.
+    at_zero = t == 0
+    early = at_zero & (s < 1.0 - ORIGIN_TOLERANCE)
+    if early.any():
+        k = int(order[np.flatnonzero(early)[-1]])
+        later = t[t > 0]
+        if s[early].min() <= ZERO_DROP_LIMIT or not later.size:
+            raise InputError(f"survival drops to {s[early].min():.3f} at time 0", file=source,
+                             row=int(rows[k]), column="survival",
+                             advice="a Kaplan-Meier curve starts at 1: check the x-axis "
+                                    "calibration")
+        t = np.where(early, 0.5 * later.min(), t)
+        fixes.append(f"{int(early.sum())} click(s) at time 0 below 1 (lowest "
+                     f"{s[early].min():.3f}) moved to {0.5 * later.min():.4g}: a first drop "
+                     "read at or before time 0")
+        at_zero = t == 0
+    if at_zero.any() and s[at_zero].min() < 1.0:
+        fixes.append(f"survival at time 0 set to 1 (was {s[at_zero].min():g})")
+    t, s = np.r_[0.0, t[~at_zero]], np.r_[1.0, s[~at_zero]]
+    if not at_zero.any():
         fixes.append("origin (0, 1) added")
-    elif s[0] < 1.0:
-        fixes.append(f"survival at time 0 set to 1 (was {s[0]:g})")
-        s = s.copy()
-        s[0] = 1.0
+
+    # Of the clicks at one time keep the top and the foot: the ends of a vertical drop.
+    first = np.r_[True, t[1:] != t[:-1]]
+    last = np.r_[t[1:] != t[:-1], True]
+    top = s[np.flatnonzero(first)[np.cumsum(first) - 1]]
+    keep = first | (last & (s < top))  # a foot level with its top is the same point
+    if not keep.all():
+        fixes.append(f"{int(np.sum(~keep))} click(s) at repeated times merged")
+        t, s = t[keep], s[keep]
     return Curve(t, s, tuple(fixes), source)
 
 
@@ -230,6 +305,24 @@ def read_at_risk(path: str | PathLike[str]) -> AtRisk:
     return clean_at_risk(_read_csv(path), source=str(path))
 
 
+def read_censor_marks(path: str | PathLike[str]) -> np.ndarray:
+    """Read the times of the censoring marks (+) digitised on a curve (a CSV with a column
+    ``time``, one row per mark, any order), sorted.
+
+    Raises
+    ------
+    InputError
+        For a missing column, a non-numeric or negative time.
+    """
+    frame = _read_csv(path)
+    (t,) = _numeric(frame, ("time",), str(path))
+    bad = np.flatnonzero(t < -EDGE_TOLERANCE * max(float(t.max(initial=0.0)), 1e-12))
+    if bad.size:
+        raise InputError(f"time {t[bad[0]]:g} is below zero", file=path, row=int(bad[0]) + 2,
+                         column="time", advice="check the x-axis calibration")
+    return np.sort(np.clip(t, 0.0, None))
+
+
 def read_ipd(path: str | PathLike[str]) -> pd.DataFrame:
     """Read patient data (columns ``time,event``) as written by ``trialrecon reconstruct``."""
     frame = _read_csv(path)
@@ -267,3 +360,33 @@ def label_of(path: str | PathLike[str]) -> str:
     for suffix in ("_curve_percent", "_curve", "_ipd", "_at_risk"):
         stem = stem.removesuffix(suffix)
     return stem
+
+
+#: Neighbouring clicks closer in survival than this share of their distance in time (both in
+#: axis units) lie on a flat or gently falling stretch, where click noise outweighs the drop.
+FLAT_SLOPE = 0.5
+
+
+def smooth_flat_runs(curve: Curve, where: np.ndarray | None = None) -> Curve:
+    """The curve with click noise on flat or gently falling stretches averaged out.
+
+    One pass of the binomial kernel ``(1, 2, 1) / 4`` over the survival of neighbouring clicks,
+    applied only between neighbours on stretches flatter than :data:`FLAT_SLOPE` (survival
+    against time, both in axis units), so that the corners of steep drops are kept; isotonic
+    regression then restores a non-increasing curve. For curves read along their path with
+    noise (not exact step corners, not one click per step, whose levels are the data): only the
+    clicks where ``where`` is true (default: all) are changed.
+    """
+    t, s = curve.time, curve.survival
+    if len(s) < 3:
+        return curve
+    span = float(t[-1]) if t[-1] > 0 else 1.0
+    flat = np.abs(np.diff(s)) <= FLAT_SLOPE * np.diff(t) / span
+    left, right = np.where(flat[:-1], 0.5, 0.0), np.where(flat[1:], 0.5, 0.0)
+    out = s.copy()
+    out[1:-1] = (left * s[:-2] + s[1:-1] + right * s[2:]) / (1.0 + left + right)
+    if where is not None:
+        out = np.where(where, out, s)
+    out = np.clip(isotonic_regression(out, increasing=False).x, 0.0, 1.0)
+    out[0] = 1.0
+    return Curve(t, out, curve.fixes, curve.source)

@@ -27,7 +27,7 @@ from .pages import report_pages
 
 TITLES = {"portfolio": "Portfolio overview: every reported hazard ratio and verdict",
           "validation": "Method validation: both reconstructions against known truth",
-          "curve_reconstruction": "Curve reconstruction example (Guyot 2012)"}
+          "curve_reconstruction": "Curve reconstruction example"}
 _REMOTE = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>|"
                      r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*/?>|"
                      r"<script type=\"module\">(?:(?!</script>).)*?https?://(?:(?!</script>).)*?"

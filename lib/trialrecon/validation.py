@@ -144,13 +144,20 @@ def km_gap(true: pd.DataFrame, rec: pd.DataFrame) -> float:
     return float(np.max(np.abs(a - b)))
 
 
-def guyot_accuracy(datasets: tuple[str, ...] = tuple(EXAMPLES), settings=SETTINGS,
-                   repeats: int = 20) -> pd.DataFrame:
-    """Reconstruct each bundled trial under each digitisation setting; compare with truth.
+def curve_accuracy(datasets: tuple[str, ...] = tuple(EXAMPLES), settings=SETTINGS,
+                   repeats: int = 20, methods: tuple[str, ...] = ("integer", "guyot")
+                   ) -> pd.DataFrame:
+    """Reconstruct each bundled trial under each digitisation setting with each method of
+    :func:`trialrecon.reconstruct.reconstruct`; compare with truth.
 
     Noisy settings are repeated ``repeats`` times with seeds 0..repeats-1; a digitisation
-    that cleaning refuses (noise beyond what it accepts) is counted, not used.
+    that a method refuses is counted, not used.
     """
+    return pd.concat([_accuracy(m, datasets, settings, repeats) for m in methods],
+                     ignore_index=True)
+
+
+def _accuracy(method: str, datasets: tuple[str, ...], settings, repeats: int) -> pd.DataFrame:
     from .reconstruct import reconstruct
 
     rows = []
@@ -168,7 +175,8 @@ def guyot_accuracy(datasets: tuple[str, ...] = tuple(EXAMPLES), settings=SETTING
                     recs = [reconstruct(km_steps(a) if jitter is None else
                                         digitise(a, clicks=100, jitter=jitter,
                                                  seed=1000 * seed + k),
-                                        at_risk_table(a, times), diagnostics=False).ipd
+                                        at_risk_table(a, times), method=method,
+                                        diagnostics=False).ipd
                             for k, a in enumerate(arms)]
                 except InputError:
                     refused += 1
@@ -178,7 +186,8 @@ def guyot_accuracy(datasets: tuple[str, ...] = tuple(EXAMPLES), settings=SETTING
                 gaps.append(max(km_gap(a, r) for a, r in zip(arms, recs, strict=True)))
             def stat(fn, xs):  # every run refused: nothing to summarise
                 return float(fn(xs)) if xs else float("nan")
-            rows.append({"dataset": name, "patients": sum(len(a) for a in arms),
+            rows.append({"method": method, "dataset": name,
+                         "patients": sum(len(a) for a in arms),
                          "setting": label, "runs": runs, "refused": refused,
                          "HR true": hr_true,
                          "HR error % (mean)": 100 * stat(np.mean, hr_err),

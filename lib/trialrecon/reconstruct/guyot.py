@@ -1,4 +1,4 @@
-"""Individual patient data from a digitised Kaplan-Meier curve (Guyot et al. 2012).
+"""Guyot et al. (2012): patient data from a digitised Kaplan-Meier curve, the published way.
 
 Reference
 ---------
@@ -31,45 +31,15 @@ reconstructKM (Sun, Rich and Wei 2018), whose KEYNOTE-189 output is the referenc
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from .curves import AtRisk, Curve, Scale, clean_at_risk, clean_curve
-from .errors import InputError
+from ..curves import AtRisk, Curve
+from .placement import Placement
 
 #: A safety net: Guyot's loop moves the censoring by the miss each pass and settles in a few;
 #: a digitisation inconsistent with its table could otherwise alternate forever.
 MAX_PASSES = 1000
-
-
-@dataclass(frozen=True)
-class Reconstruction:
-    """The reconstructed patient data of one arm, with diagnostics.
-
-    Attributes
-    ----------
-    ipd
-        One row per patient: ``time`` (float, the figure's unit) and ``event`` (1 event, 0
-        censored), events first in time order, then censorings.
-    intervals
-        Per at-risk interval: ``start, end, published_at_risk, estimated_at_risk, events,
-        censored``. ``estimated_at_risk`` is the reconstruction's number at risk at ``start``.
-    max_abs_error
-        Largest absolute difference between the digitised survival and the Kaplan-Meier
-        curve of ``ipd`` at the digitised times.
-    fixes
-        Repairs made while cleaning the inputs and rows the algorithm could not honour.
-    curve
-        The cleaned curve used.
-    """
-
-    ipd: pd.DataFrame
-    intervals: pd.DataFrame
-    max_abs_error: float
-    fixes: tuple[str, ...] = field(default_factory=tuple)
-    curve: Curve | None = None
 
 
 def _bin_evenly(t: list[float], lo: int, hi_break: int, count: int) -> list[int]:
@@ -107,7 +77,8 @@ def _layout(curve: Curve, table: AtRisk, total_events: int | None
             ) -> tuple[list[float], list[float], list[int], list[int], list[int], list[float],
                        list[str]]:
     """Match at-risk rows to digitised points: ``lower[i]`` is the first point of interval i."""
-    t, s = curve.time.tolist(), curve.survival.tolist()
+    feet_t, feet_s = curve.feet()
+    t, s = feet_t.tolist(), feet_s.tolist()
     times, counts = table.time.tolist(), table.n_at_risk.tolist()
     notes = []
     beyond = [j for j, x in enumerate(times) if x > t[-1]]
@@ -117,7 +88,7 @@ def _layout(curve: Curve, table: AtRisk, total_events: int | None
             dropped = beyond[:-1]
             t.append(times[end])
             s.append(s[-1])
-            notes.append(f"at-risk table runs past the last point ({curve.time[-1]:g}): curve "
+            notes.append(f"at-risk table runs past the last point ({feet_t[-1]:g}): curve "
                          f"held flat to {times[end]:g}, where {counts[end]} remain at risk")
         else:
             dropped = beyond
@@ -230,106 +201,34 @@ def _guyot(t: list[float], s: list[float], lower: list[int], upper: list[int], n
     return d, cen, n_hat, nar
 
 
-def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None, *,
-                n_patients: int | None = None, total_events: int | None = None,
-                scale: Scale = "proportion", diagnostics: bool = True) -> Reconstruction:
-    """Reconstruct one arm's patient data, with diagnostics (Guyot et al. 2012).
+def place(curve: Curve, table: AtRisk, total_events: int | None = None) -> Placement:
+    """Event and censoring times of one arm by Guyot's algorithm (see the module doc).
 
     Parameters
     ----------
     curve
-        Digitised curve, columns ``time`` and ``survival`` (a proportion unless
-        ``scale="percent"``). Cleaned by :func:`trialrecon.curves.clean_curve`.
-    at_risk
-        Numbers at risk printed under the figure, columns ``time, n_at_risk``, from time 0.
-    n_patients
-        Number of patients; required without ``at_risk``, checked against it otherwise.
+        The cleaned curve; only the foot of each vertical drop is used (Guyot's clicks are one
+        per time).
+    table
+        The numbers at risk, from time 0 (a table of one row, the number of patients, when
+        none was printed).
     total_events
-        Total events in the arm, if published: fixes the censoring after the last number at
+        Total events of the arm, if published: sets the censoring after the last number at
         risk.
-    diagnostics
-        Compute the per-interval table and the curve error (skip for speed in loops).
-
-    Raises
-    ------
-    InputError
-        On inputs the cleaning cannot repair or that contradict each other.
     """
-    clean = clean_curve(curve, scale=scale)
-    if at_risk is None:
-        if n_patients is None:
-            raise InputError("without an at-risk table the number of patients is needed",
-                             column="n_patients", advice="pass n_patients (--n-patients)")
-        table = AtRisk(np.array([0.0]), np.array([int(n_patients)]))
-    else:
-        table = clean_at_risk(at_risk)
-        if n_patients is not None and int(table.n_at_risk[0]) != n_patients:
-            raise InputError(f"n_patients={n_patients} but the at-risk table starts with "
-                             f"{table.n_at_risk[0]}", file=table.source, row=2, column="n_at_risk")
-    n = int(table.n_at_risk[0])
-    if n <= 0:
-        raise InputError("the number of patients must be positive", file=table.source,
-                         column="n_at_risk")
-    if total_events is not None and not 0 <= total_events <= n:
-        raise InputError(f"total_events={total_events} is not between 0 and {n}",
-                         column="total_events")
-
-    t, s, lower, upper, nar, starts, notes = _layout(clean, table, total_events)
-    d, cen, n_hat, honoured = _guyot(t, s, lower, upper, nar, total_events)
-
+    t, s, lower, upper, nar, _, notes = _layout(curve, table, total_events)
+    d, cen, _, honoured = _guyot(t, s, lower, upper, nar, total_events)
     tt = np.asarray(t)
     d_arr, c_arr = np.asarray(d), np.asarray(cen)
-    n_events, n_cens = int(d_arr.sum()), int(c_arr[:-1].sum())
-    remaining = n - n_events - n_cens
-    if remaining < 0:  # cannot happen with clipping; a guard against silent garbage
-        raise InputError("the reconstruction placed more patients than randomised",
-                         file=table.source, advice="check the at-risk table against the curve")
-    times = np.concatenate((np.repeat(tt, d_arr), np.repeat((tt[:-1] + tt[1:]) / 2, c_arr[:-1]),
-                            np.full(remaining, tt[-1])))
-    events = np.zeros(n, dtype=int)
-    events[:n_events] = 1
-    ipd = pd.DataFrame({"time": times, "event": events})
-    if at_risk is None:
-        notes.append("no at-risk table: censoring is unknown, so the events follow from the "
-                     "curve's steps and the number of patients alone and may be far off; "
-                     "give the numbers at risk if the figure prints them")
-    if total_events is not None and n_events != total_events:
-        notes.append(f"total events {total_events} could not be honoured: the curve and the "
-                     f"at-risk table place {n_events}")
-    if not diagnostics:
-        return Reconstruction(ipd, pd.DataFrame(), float("nan"), clean.fixes + tuple(notes), clean)
-
-    rows = []
-    for i, (lo, hi) in enumerate(zip(lower, upper, strict=True)):
-        end = starts[i + 1] if i + 1 < len(lower) else t[hi]
-        rows.append({"start": starts[i], "end": end, "published_at_risk": nar[i],
-                     "estimated_at_risk": n_hat[lo] if i else n,
-                     "events": int(d_arr[lo:hi + 1].sum()),
-                     "censored": int(c_arr[lo:hi + 1].sum()) if i + 1 < len(lower)
-                     else int(c_arr[lo:hi].sum()) + remaining})
-    intervals = pd.DataFrame(rows)
+    n = int(table.n_at_risk[0])
+    remaining = n - int(d_arr.sum()) - int(c_arr[:-1].sum())
     if any(h != p for h, p in zip(honoured, nar, strict=True)):
         notes.append("published numbers at risk that the curve could not reach (too few "
                      "events or censorings) were lowered to the estimate")
-    km = _km_at(ipd, tt)
-    error = float(np.max(np.abs(km - np.asarray(s))))
-    return Reconstruction(ipd, intervals, error, clean.fixes + tuple(notes), clean)
-
-
-def _km_at(ipd: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    """Kaplan-Meier estimate of ``ipd`` at ``times`` (right-continuous)."""
-    from lifelines import KaplanMeierFitter
-
-    kmf = KaplanMeierFitter().fit(ipd["time"], ipd["event"])
-    return kmf.survival_function_at_times(times).to_numpy()
-
-
-def reconstruct_ipd(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None,
-                    *, n_patients: int | None = None, total_events: int | None = None,
-                    scale: Scale = "proportion") -> pd.DataFrame:
-    """Patient data (columns ``time``, ``event``) rebuilt from a digitised curve.
-
-    See :func:`reconstruct` for the parameters, the method and the diagnostics.
-    """
-    return reconstruct(curve, at_risk, n_patients=n_patients, total_events=total_events,
-                       scale=scale, diagnostics=False).ipd
+    if remaining < 0 or (d_arr < 0).any() or (c_arr < 0).any():
+        # A curve that contradicts its table can drive the counts below zero: nothing to place.
+        return Placement(np.empty(0), np.empty(0), tuple(notes), overfull=True)
+    return Placement(event_times=np.repeat(tt, d_arr),
+                     censor_times=np.concatenate((np.repeat((tt[:-1] + tt[1:]) / 2, c_arr[:-1]),
+                                                  np.full(remaining, tt[-1]))),
+                     notes=tuple(notes))

@@ -1,0 +1,210 @@
+"""Individual patient data from a digitised Kaplan-Meier curve and its numbers at risk.
+
+Two methods, both from the cleaned curve (:func:`trialrecon.curves.clean_curve`, a monotone fit
+in both coordinates) and the printed numbers at risk:
+
+* ``"integer"`` (default; :mod:`.integer`): the printed numbers at risk are met exactly as
+  integers, events and censorings per interval solved together from the drop of the curve, the
+  total events and the censoring marks when given; exact step corners are read as exact events.
+* ``"guyot"`` (:mod:`.guyot`): Guyot P, Ades AE, Ouwens MJNM, Welton NJ, BMC Medical Research
+  Methodology 2012;12:9, as reconstructKM implements it (its KEYNOTE-189 output is the reference
+  of the tests).
+
+The default was chosen on ``benchmarks/bench_curve_corpus.py`` (152 real trials, exact and
+noisy digitisations): see that script for the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import km_steps
+from ..curves import AtRisk, Curve, Scale, clean_at_risk, clean_curve
+from ..errors import InputError
+from . import guyot, integer
+from .placement import Placement
+
+Method = Literal["integer", "guyot"]
+METHODS: tuple[str, ...] = ("integer", "guyot")
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """The reconstructed patient data of one arm, with diagnostics.
+
+    Attributes
+    ----------
+    ipd
+        One row per patient: ``time`` (float, the figure's unit) and ``event`` (1 event, 0
+        censored), events first in time order, then censorings in time order.
+    intervals
+        Per at-risk interval ``[start, end)``: ``start, end, published_at_risk,
+        estimated_at_risk, events, censored``; ``estimated_at_risk`` is the number of rebuilt
+        patients still at risk (time >= ``start``).
+    max_abs_error
+        Largest absolute difference between the cleaned digitised survival and the
+        Kaplan-Meier curve of ``ipd`` at the digitised times.
+    fixes
+        Repairs made while cleaning the inputs, and what the method could not honour.
+    method
+        The method used (one of :data:`METHODS`).
+    exact_steps
+        The events were read from exact step heights (integer method only).
+    """
+
+    ipd: pd.DataFrame
+    intervals: pd.DataFrame
+    max_abs_error: float
+    fixes: tuple[str, ...] = field(default_factory=tuple)
+    method: str = "integer"
+    exact_steps: bool = False
+
+
+def _table(at_risk: pd.DataFrame | AtRisk | None, n_patients: int | None) -> AtRisk:
+    if at_risk is None:
+        if n_patients is None:
+            raise InputError("without an at-risk table the number of patients is needed",
+                             column="n_patients", advice="pass n_patients (--n-patients)")
+        return AtRisk(np.array([0.0]), np.array([int(n_patients)]))
+    table = clean_at_risk(at_risk)
+    if n_patients is not None and int(table.n_at_risk[0]) != n_patients:
+        raise InputError(f"n_patients={n_patients} but the at-risk table starts with "
+                         f"{table.n_at_risk[0]}", file=table.source, row=2, column="n_at_risk")
+    return table
+
+
+def _marks(censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None, curve: Curve
+           ) -> np.ndarray | None:
+    if censor_marks is None:
+        return None
+    if isinstance(censor_marks, pd.DataFrame):
+        if "time" not in censor_marks.columns:
+            raise InputError("censoring marks need a column 'time'", column="time")
+        censor_marks = censor_marks["time"].to_numpy()
+    marks = np.asarray(censor_marks, dtype=float)
+    if marks.ndim != 1 or not np.isfinite(marks).all():
+        raise InputError("censoring marks must be finite times", column="time")
+    span = float(curve.time[-1])
+    outside = (marks < -0.02 * span) | (marks > 1.02 * span)
+    if outside.any():
+        raise InputError(f"censoring mark at {marks[outside][0]:g} is outside the curve "
+                         f"(0 to {span:g})", column="time", advice="check the x-axis calibration")
+    return np.sort(np.clip(marks, 0.0, span))
+
+
+def _intervals(ipd: pd.DataFrame, table: AtRisk) -> pd.DataFrame:
+    t = ipd["time"].to_numpy(float)
+    e = ipd["event"].to_numpy(int)
+    starts = table.time.astype(float)
+    ends = np.r_[starts[1:], max(float(t.max()) if len(t) else 0.0, float(starts[-1]))]
+    rows = []
+    for i, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
+        inside = (t >= lo) & ((t < hi) if i + 1 < len(starts) else np.ones_like(t, bool))
+        rows.append({"start": lo, "end": hi, "published_at_risk": int(table.n_at_risk[i]),
+                     "estimated_at_risk": int(np.sum(t >= lo)),
+                     "events": int(e[inside].sum()), "censored": int((1 - e[inside]).sum())})
+    return pd.DataFrame(rows)
+
+
+def _max_error(ipd: pd.DataFrame, curve: Curve) -> float:
+    times, levels = curve.feet()
+    km = km_steps(ipd["time"].to_numpy(float), ipd["event"].to_numpy(int))
+    k = np.searchsorted(km.times, times, side="right")
+    fitted = (np.where(k > 0, km.survival[np.maximum(k - 1, 0)], 1.0) if km.times.size
+              else np.ones(len(times)))
+    return float(np.max(np.abs(fitted - levels)))
+
+
+def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None, *,
+                method: Method = "integer", n_patients: int | None = None,
+                total_events: int | None = None,
+                censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None = None,
+                scale: Scale = "proportion", diagnostics: bool = True) -> Reconstruction:
+    """Reconstruct one arm's patient data, with diagnostics.
+
+    Parameters
+    ----------
+    curve
+        Digitised curve, columns ``time`` and ``survival`` (a proportion unless
+        ``scale="percent"``), clicks in any order. Cleaned by
+        :func:`trialrecon.curves.clean_curve`.
+    at_risk
+        Numbers at risk printed under the figure, columns ``time, n_at_risk``, from time 0.
+    method
+        ``"integer"`` (default) or ``"guyot"`` (Guyot et al. 2012); see the module doc.
+    n_patients
+        Number of patients; required without ``at_risk``, checked against it otherwise.
+    total_events
+        Total events in the arm, if published.
+    censor_marks
+        Times of the censoring marks (+) digitised on the curve (a sequence, or a frame with a
+        ``time`` column); integer method only.
+    diagnostics
+        Compute the per-interval table and the curve error (skip for speed in loops).
+
+    Raises
+    ------
+    InputError
+        On inputs the cleaning cannot repair or that contradict each other.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", column="method",
+                         advice=f"one of {', '.join(METHODS)}")
+    clean = clean_curve(curve, scale=scale)
+    table = _table(at_risk, n_patients)
+    n = int(table.n_at_risk[0])
+    if n <= 0:
+        raise InputError("the number of patients must be positive", file=table.source,
+                         column="n_at_risk")
+    if total_events is not None and not 0 <= total_events <= n:
+        raise InputError(f"total_events={total_events} is not between 0 and {n}",
+                         column="total_events")
+    marks = _marks(censor_marks, clean)
+    if method == "guyot":
+        if marks is not None:
+            raise InputError("Guyot's method does not use censoring marks", column="method",
+                             advice="use method='integer' (--method integer) with marks")
+        placed: Placement = guyot.place(clean, table, total_events)
+    else:
+        placed = integer.place(clean, table, total_events, marks)
+    notes = list(placed.notes)
+    n_events = len(placed.event_times)
+    if placed.overfull or n_events + len(placed.censor_times) != n:
+        raise InputError("the reconstruction placed more patients than randomised",
+                         file=table.source, advice="check the at-risk table against the curve")
+    ipd = pd.DataFrame({"time": np.r_[np.sort(placed.event_times), np.sort(placed.censor_times)],
+                        "event": np.r_[np.ones(n_events, int),
+                                       np.zeros(len(placed.censor_times), int)]})
+    if at_risk is None:
+        notes.append("no at-risk table: censoring is unknown, so the events follow from the "
+                     "curve's steps and the number of patients alone and may be far off; "
+                     "give the numbers at risk if the figure prints them")
+    if total_events is not None and n_events != total_events and not any(
+            "could not be honoured" in x for x in notes):
+        notes.append(f"total events {total_events} could not be honoured: the curve and the "
+                     f"at-risk table place {n_events}")
+    fixes = clean.fixes + tuple(notes)
+    if not diagnostics:
+        return Reconstruction(ipd, pd.DataFrame(), float("nan"), fixes, method,
+                              placed.exact_steps)
+    return Reconstruction(ipd, _intervals(ipd, table), _max_error(ipd, clean), fixes, method,
+                          placed.exact_steps)
+
+
+def reconstruct_ipd(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None,
+                    *, method: Method = "integer", n_patients: int | None = None,
+                    total_events: int | None = None,
+                    censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None = None,
+                    scale: Scale = "proportion") -> pd.DataFrame:
+    """Patient data (columns ``time``, ``event``) rebuilt from a digitised curve.
+
+    See :func:`reconstruct` for the parameters, the methods and the diagnostics.
+    """
+    return reconstruct(curve, at_risk, method=method, n_patients=n_patients,
+                       total_events=total_events, censor_marks=censor_marks, scale=scale,
+                       diagnostics=False).ipd

@@ -1,0 +1,31 @@
+"""What a reconstruction method returns: when the events and the censorings of one arm fall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Event and censoring times of one arm, before they become patient rows.
+
+    Attributes
+    ----------
+    event_times, censor_times
+        One time per patient (the figure's unit); their lengths add up to the arm's size.
+    notes
+        One sentence per input the method could not honour or per assumption it had to make.
+    overfull
+        The method placed more patients than randomised (a guard; a correct method never does).
+    exact_steps
+        The events were read from exact step heights (each drop identified as ``d`` events
+        among ``n`` at risk), not estimated from the shape of the curve.
+    """
+
+    event_times: np.ndarray
+    censor_times: np.ndarray
+    notes: tuple[str, ...] = ()
+    overfull: bool = False
+    exact_steps: bool = False
