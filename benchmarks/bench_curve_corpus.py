@@ -1,22 +1,28 @@
 """Accuracy, refusals and speed of the curve road on the kmdata corpus.
 
 The curve road rebuilds patient data from a digitised Kaplan-Meier curve and the numbers at
-risk printed under it (:func:`trialrecon.reconstruct.reconstruct_ipd`, the algorithm of Guyot
-P, Ades AE, Ouwens MJNM, Welton NJ, BMC Med Res Methodol 2012;12:9). For each dataset of
-``../shared/corpus/kmdata`` (152 real-trial-shaped patient-level datasets; see its README),
-each arm is drawn as a digitiser would read it (:func:`trialrecon.corpus.digitise_arm`; the
-protocol is in the doc of :mod:`trialrecon.corpus`) in up to three modes:
+risk printed under it (:func:`trialrecon.reconstruct.reconstruct_ipd`), by the default
+``integer`` method and by ``guyot`` (Guyot P, Ades AE, Ouwens MJNM, Welton NJ, BMC Med Res
+Methodol 2012;12:9), both in the same run on the same inputs; the targets judge the default.
+For each dataset of ``../shared/corpus/kmdata`` (152 real-trial-shaped patient-level datasets;
+see its README), each arm is drawn as a digitiser would read it
+(:func:`trialrecon.corpus.digitise_arm`; the protocol is in the doc of :mod:`trialrecon.corpus`)
+in up to four modes:
 
 * ``exact``: every step corner exactly (a vector figure read without error);
 * ``noisy``: about 100 clicks per arm spread along the drawn path (steep drops included),
   each moved by normal noise of sd 0.3% of the axis range on both axes (time range: the arm's
   last time, months; survival range: 1) and read to three decimals, seeded per dataset and arm;
-* ``noisy1``: the same clicks with 1% noise.
+* ``noisy1``: the same clicks with 1% noise;
+* ``marks``: the ``noisy`` clicks and the censoring marks (+) clicked too
+  (:func:`trialrecon.corpus.censor_marks`), given to the integer method (Guyot's has no use
+  for them and is run without); reported, not judged.
 
 Each arm gets the true numbers at risk at round times (a step of 1, 2, 3, 6, 12 or 24 months,
 at most 10 rows up to the arm's last time; :func:`trialrecon.corpus.at_risk_rows`). Both arms
-are rebuilt with ``reconstruct_ipd(curve, at_risk)``; if either is refused (``InputError`` or
-any other exception) the dataset counts as refused in that mode, with the one-line message.
+are rebuilt with ``reconstruct_ipd(curve, at_risk, method=...)``; if either is refused
+(``InputError`` or any other exception) the dataset counts as refused in that mode and method,
+with the one-line message.
 Otherwise it is compared with the dataset:
 
 * per arm, the events error in percent of the true events, ``|rebuilt - true| / true * 100``;
@@ -26,15 +32,17 @@ Otherwise it is compared with the dataset:
   (:func:`trialrecon.analysis.cox_hr`: lifelines, Efron ties, unstratified) of the rebuilt data
   and of the dataset, first arm vs second arm as listed by :func:`trialrecon.corpus.dataset_arms`.
 
-Finally the speed of ``reconstruct_ipd`` on a synthetic arm of 10,000 patients drawn with every
-step corner (about 7,000 clicks) and an at-risk table every 3 months, median of 3 runs, measured
-after the corpus run so that the workers do not compete with it.
+Finally the speed of ``reconstruct_ipd`` per method on a synthetic arm of 10,000 patients drawn
+with every step corner (about 7,000 clicks) and an at-risk table every 3 months, median of 3
+runs with the methods taking turns, measured after the corpus run so that the workers do not
+compete with it; the default may take at most :data:`SPEED_RATIO` times Guyot's time.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_curve_corpus.py                    # all datasets, modes
     .venv/bin/python benchmarks/bench_curve_corpus.py --limit 20 --out /tmp/curve
     .venv/bin/python benchmarks/bench_curve_corpus.py --modes noisy --datasets ACT1_2A,ACT2_2C
+    .venv/bin/python benchmarks/bench_curve_corpus.py --methods integer     # the default only
 
 The exit status is 0 when every target of the selected modes is met, 1 when one is missed, 2
 when nothing ran.

@@ -23,8 +23,10 @@ from trialrecon.validation import at_risk_table, curve_accuracy, km_steps
 
 warnings.simplefilter("ignore")
 
-#: Patients of the synthetic arms, and the most milliseconds the default method may take.
-SIZES = ((400, 2.0), (10_000, 150.0))
+#: Patients of the synthetic arms.
+SIZES = (400, 10_000)
+#: Most the default method may take, as a multiple of Guyot's time on the same arm and run.
+SPEED_RATIO = 5.0
 
 
 def synthetic_arm(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -39,7 +41,7 @@ def synthetic_arm(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def speed() -> pd.DataFrame:
     rows = []
-    for n, target in SIZES:
+    for n in SIZES:
         curve, table = synthetic_arm(n, seed=n)
         runs: dict[str, list[float]] = {m: [] for m in METHODS}
         for _ in range(100 if n < 1000 else 20):
@@ -47,11 +49,13 @@ def speed() -> pd.DataFrame:
                 t0 = time.perf_counter()
                 reconstruct_ipd(curve, table, method=method)
                 runs[method].append(time.perf_counter() - t0)
+        guyot = float(np.median(runs["guyot"]))
         for method in METHODS:
+            seconds = float(np.median(runs[method]))
             rows.append({"method": method, "patients": n, "clicks": len(curve),
-                         "at-risk rows": len(table),
-                         "median ms": round(1e3 * float(np.median(runs[method])), 3),
-                         "target ms": target if method == METHODS[0] else float("nan")})
+                         "at-risk rows": len(table), "median ms": round(1e3 * seconds, 3),
+                         "x guyot": round(seconds / guyot, 2),
+                         "target x guyot": SPEED_RATIO if method == METHODS[0] else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -63,7 +67,7 @@ def main() -> int:
     table = speed()
     print(table.to_string(index=False))
     judged = table[table.method == METHODS[0]]
-    return 0 if (judged["median ms"] < judged["target ms"]).all() else 1
+    return 0 if (judged["x guyot"] <= judged["target x guyot"]).all() else 1
 
 
 if __name__ == "__main__":
