@@ -353,3 +353,13 @@ def test_without_at_risk_table_censoring_is_said_to_be_unknown():
     curve = pd.read_csv(KEYNOTE / "pembrolizumab_curve.csv")
     rec = reconstruct(curve, n_patients=410)
     assert any("censoring is unknown" in f for f in rec.fixes)
+
+
+def test_exact_steps_take_the_censoring_marks_between_steps():
+    # The tie example's arm with its censorings marked: 1.5 and 2.5 between steps, both 4s
+    # (one mark, two censorings: the second spread over the gap (3, 5), at 4), and 6 at the end.
+    ipd = pd.DataFrame({"time": [1, 1.5, 2, 2.5, 3, 3, 4, 4, 5, 6],
+                        "event": [1, 0, 1, 0, 1, 1, 0, 0, 1, 0]})
+    r = reconstruct(km_steps(ipd), at_risk_table(ipd, [0.0]), censor_marks=[1.5, 2.5, 4.0])
+    assert r.exact_steps
+    assert sorted(r.ipd.time[r.ipd.event == 0]) == [1.5, 2.5, 4.0, 4.0, 6.0]

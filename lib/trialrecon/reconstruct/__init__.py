@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import km_steps
-from ..curves import AtRisk, Curve, Scale, clean_at_risk, clean_curve
+from ..curves import EDGE_TOLERANCE, AtRisk, Curve, Scale, clean_at_risk, clean_curve
 from ..errors import InputError
 from . import guyot, integer
 from .placement import Placement
@@ -90,7 +90,7 @@ def _marks(censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None, cur
     if marks.ndim != 1 or not np.isfinite(marks).all():
         raise InputError("censoring marks must be finite times", column="time")
     span = float(curve.time[-1])
-    outside = (marks < -0.02 * span) | (marks > 1.02 * span)
+    outside = (marks < -EDGE_TOLERANCE * span) | (marks > (1.0 + EDGE_TOLERANCE) * span)
     if outside.any():
         raise InputError(f"censoring mark at {marks[outside][0]:g} is outside the curve "
                          f"(0 to {span:g})", column="time", advice="check the x-axis calibration")

@@ -513,11 +513,8 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         Times of every patient's event or censoring, and notes on what could not be met.
     """
     marks = None if censor_marks is None else np.sort(np.asarray(censor_marks, float))
-    if marks is None:  # exact corners are feet of steps: read them so
-        steps = _grid(curve, table, np.ones(len(table.time), bool))
-        exact = exact_steps(curve, steps, _solve_all(steps, 0.0, None))
-    else:
-        exact = None
+    steps = _grid(curve, table, np.ones(len(table.time), bool))  # exact corners are feet
+    exact = exact_steps(curve, steps, _solve_all(steps, 0.0, None), marks)
     if exact is not None:  # a printed total that differs is said so by the caller
         return exact
     per_step = clicked_per_step(curve, table)
@@ -631,9 +628,22 @@ def _chain(d0: np.ndarray, n0: np.ndarray, guide: np.ndarray, upper: np.ndarray,
     return d_out, n_out
 
 
-def exact_steps(curve: Curve, g: _Grid, sol: _Solution) -> Placement | None:
+def _censor_gaps(starts: np.ndarray, stops: np.ndarray, counts: np.ndarray,
+                 marks: np.ndarray | None) -> np.ndarray:
+    """``counts[k]`` censoring times in each gap ``(starts[k], stops[k])``: at the censoring
+    marks there when digitised (:func:`_censor_times`), otherwise evenly."""
+    if marks is None:
+        return _spread(starts, stops, counts)
+    parts = [_censor_times(a, b, int(c), marks) for a, b, c in zip(starts, stops, counts,
+                                                                   strict=True)]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def exact_steps(curve: Curve, g: _Grid, sol: _Solution,
+                marks: np.ndarray | None = None) -> Placement | None:
     """Events read from exact step heights (see the module doc), or None when the curve's
-    drops do not resolve at its reading precision or no chain meets the table."""
+    drops do not resolve at its reading precision or no chain meets the table. Censorings
+    between steps fall at the censoring ``marks`` within each gap when they were digitised."""
     t, s = curve.time.astype(float), curve.survival.astype(float)
     drop = np.flatnonzero(s[1:] < s[:-1]) + 1
     n_start = int(g.N[0])
@@ -688,7 +698,8 @@ def exact_steps(curve: Curve, g: _Grid, sol: _Solution) -> Placement | None:
             counts.append(gone)
     tail = bool(counts) and stops[-1] == g.end
     body = slice(0, len(counts) - 1 if tail else len(counts))
-    cens = _spread(np.array(starts[body]), np.array(stops[body]), np.array(counts[body], int))
+    cens = _censor_gaps(np.array(starts[body]), np.array(stops[body]),
+                        np.array(counts[body], int), marks)
     if tail:
         # After the last boundary no step falls: censoring goes on at the hazard of the last
         # printed interval and whoever is left is censored at the end (as the interval route).
@@ -707,7 +718,7 @@ def exact_steps(curve: Curve, g: _Grid, sol: _Solution) -> Placement | None:
         width, count = g.end - starts[-1], counts[-1]
         on_way = min(count, int(round(float(level_after[-1])
                                       * (1.0 - math.exp(-hazard * width)))))
-        cens = np.r_[cens, _spread(np.array([starts[-1]]), np.array([g.end]),
-                                   np.array([on_way])),
+        cens = np.r_[cens, _censor_gaps(np.array([starts[-1]]), np.array([g.end]),
+                                        np.array([on_way]), marks),
                      np.full(count - on_way, g.end)]
     return Placement(np.repeat(times, d), cens, tuple(g.notes), exact_steps=True)
