@@ -37,6 +37,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_summary_corpus.py
 	$(BIN)/python benchmarks/prior_check.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_limits.py
 	$(BIN)/python benchmarks/bench_curve_corpus.py
 
 clean:

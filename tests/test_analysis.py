@@ -10,6 +10,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from trialrecon.analysis import (
     compare_arms,
+    cox_hr,
     cox_two_arm,
     km_steps,
     reverse_km_median,
@@ -318,3 +319,43 @@ def test_figures_beyond_follow_up_are_not_estimable():
     assert any("RMST up to 15 not estimable for a" in n for n in c.notes)
     # Within both follow-ups nothing is withheld.
     assert compare_arms(a, b, landmarks=(5.0,)).notes == ()
+
+
+def test_compare_arms_refuses_horizons_that_are_no_times():
+    from trialrecon import InputError
+
+    a = pd.DataFrame({"time": [1.0, 2.0, 3.0], "event": [1, 0, 1]})
+    for bad in ({"tau": -5.0}, {"tau": float("nan")}, {"landmarks": (12.0, float("inf"))},
+                {"landmarks": (0.0,)}):
+        with pytest.raises(InputError, match="finite time above 0"):
+            compare_arms(a, a, **bad)
+
+
+def test_degenerate_comparisons_say_the_hazard_ratio_is_not_estimable():
+    # All censored in one arm: the old code printed HR 0 (0-NR) with p = 0.99 while the
+    # log-rank test gave p of 1e-56; one patient per arm gave HR 2.2e21.
+    rng = np.random.default_rng(3)
+    events = pd.DataFrame({"time": rng.exponential(5.0, 200), "event": 1})
+    censored = pd.DataFrame({"time": rng.exponential(5.0, 200) + 20.0, "event": 0})
+    c = compare_arms(censored, events, landmarks=(1.0,))
+    assert np.isnan(c.value("hazard ratio")) and np.isnan(c.value("hazard ratio", "p"))
+    assert any("hazard ratio not estimable: no events in experimental" in n for n in c.notes)
+    assert c.value("log-rank", "p") < 1e-10  # the log-rank test still speaks
+    one = compare_arms(pd.DataFrame({"time": [2.0], "event": [1]}),
+                       pd.DataFrame({"time": [1.0], "event": [0]}), landmarks=(0.5,))
+    assert np.isnan(one.value("hazard ratio"))
+    assert any("not estimable" in n for n in one.notes)
+
+
+def test_compare_arms_hazard_ratio_is_lifelines_cox():
+    # compare_arms uses the fast two-arm kernel: the same figures as lifelines' CoxPHFitter.
+    rng = np.random.default_rng(8)
+    a = pd.DataFrame({"time": np.round(rng.exponential(8.0, 300), 1),
+                      "event": rng.integers(0, 2, 300)})
+    b = pd.DataFrame({"time": np.round(rng.exponential(6.0, 280), 1),
+                      "event": rng.integers(0, 2, 280)})
+    reference = cox_hr(a, b)
+    c = compare_arms(a, b, landmarks=(1.0,))
+    assert c.value("hazard ratio") == pytest.approx(reference.hr, rel=1e-6)
+    assert c.value("hazard ratio", "se") == pytest.approx(reference.se, rel=1e-6)
+    assert c.value("hazard ratio", "p") == pytest.approx(reference.p, rel=1e-5)

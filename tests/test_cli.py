@@ -1,4 +1,5 @@
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -246,3 +247,106 @@ def test_reconstruct_reads_censoring_marks(tmp_path, capsys):
                  "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "bad.csv" in err and "'time'" in err and "\n" not in err
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+@pytest.fixture
+def arm_files(tmp_path):
+    curve = _write(tmp_path / "c.csv", "time,survival\n0,1\n1,0.9\n2,0.8\n3,0.7\n4,0.6\n")
+    risk = _write(tmp_path / "r.csv", "time,n_at_risk\n0,10\n2,7\n")
+    return curve, risk
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("trialrecon: error:"), err
+    for needle in needles:
+        assert needle in err[0]
+    return err[0]
+
+
+def test_an_output_equal_to_an_input_is_refused(arm_files, capsys):
+    curve, risk = arm_files
+    before = Path(curve).read_text()
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", curve]) == 2
+    _one_line_error(capsys, "c.csv", "also an input")
+    assert Path(curve).read_text() == before
+
+
+def test_only_regular_files_are_replaced(arm_files, tmp_path, capsys):
+    # A named pipe stands in for a device such as /dev/full (which the old code, run as root,
+    # replaced by a regular file): a test must never put a real device at risk.
+    curve, risk = arm_files
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", str(pipe)]) == 2
+    _one_line_error(capsys, "pipe", "not a regular file")
+    assert pipe.is_fifo()
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", str(tmp_path)]) == 2
+    _one_line_error(capsys, "not a regular file")
+
+
+def test_write_errors_are_one_line_and_leave_no_temporary_file(arm_files, tmp_path, capsys):
+    curve, risk = arm_files
+    missing = tmp_path / "no" / "such" / "folder" / "ipd.csv"
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", str(missing)]) == 2
+    _one_line_error(capsys, str(missing), "cannot be written")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere: a file in the way instead
+            (locked / "ipd.csv").mkdir()
+        assert main(["reconstruct", curve, "--at-risk", risk, "-o",
+                     str(locked / "ipd.csv")]) == 2
+        capsys.readouterr()
+        assert [p.name for p in locked.iterdir() if p.name.endswith(".tmp")] == []
+    finally:
+        locked.chmod(0o700)
+
+
+def test_dash_writes_to_standard_output(arm_files, tmp_path, capsys, monkeypatch):
+    curve, risk = arm_files
+    monkeypatch.chdir(tmp_path)
+    assert main(["reconstruct", curve, "--at-risk", risk, "-o", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "time,event" and len(out.splitlines()) == 11
+    assert not (tmp_path / "-").exists()
+
+
+def test_patient_counts_beyond_any_trial_are_refused_up_front(arm_files, tmp_path, capsys):
+    curve, _ = arm_files
+    huge = _write(tmp_path / "huge.csv", "time,n_at_risk\n0,4100000000\n2,10\n")
+    assert main(["reconstruct", curve, "--at-risk", huge, "-o", str(tmp_path / "o.csv")]) == 2
+    _one_line_error(capsys, "huge.csv", "row 2", "10,000,000")
+    assert main(["reconstruct", curve, "--n-patients", "2000000000",
+                 "-o", str(tmp_path / "o.csv")]) == 2
+    _one_line_error(capsys, "n_patients", "10,000,000")
+
+
+@pytest.mark.parametrize("option", [["--tau", "-5"], ["--tau", "nan"], ["--landmarks", "inf"],
+                                    ["--landmarks", "12", "-3"]])
+def test_compare_refuses_horizons_that_are_no_times(tmp_path, capsys, option):
+    a = _write(tmp_path / "a.csv", "time,event\n1,1\n2,0\n3,1\n")
+    b = _write(tmp_path / "b.csv", "time,event\n1,0\n2,1\n4,1\n")
+    assert main(["compare", a, b, *option]) == 2
+    _one_line_error(capsys, "finite time above 0")
+
+
+def test_compare_says_when_the_hazard_ratio_cannot_be_estimated(tmp_path, capsys):
+    a = _write(tmp_path / "a.csv", "time,event\n1,0\n2,0\n3,0\n")
+    b = _write(tmp_path / "b.csv", "time,event\n1,1\n2,1\n4,1\n")
+    assert main(["compare", a, b]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING: hazard ratio not estimable: no events in a" in captured.err
+    row = next(line for line in captured.out.splitlines() if line.strip().startswith("hazard"))
+    assert "not estimable" in row
+
+
+def test_total_events_out_of_reach_is_said_on_the_command_line(arm_files, tmp_path, capsys):
+    curve, risk = arm_files
+    assert main(["reconstruct", curve, "--at-risk", risk, "--total-events", "0",
+                 "-o", str(tmp_path / "o.csv")]) == 0
+    assert "note: total events 0 could not be honoured" in capsys.readouterr().err

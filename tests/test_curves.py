@@ -149,3 +149,26 @@ def test_missing_file_and_missing_column(tmp_path):
     path.write_text("t,s\n0,1\n")
     with pytest.raises(InputError, match="header line 'time,survival'"):
         read_curve(path)
+
+
+@pytest.mark.parametrize("column, values", [
+    ("survival", [True, True, False]),
+    ("time", pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"])),
+    ("time", pd.to_timedelta([0, 30, 60], unit="D")),
+])
+def test_booleans_dates_and_durations_are_not_numbers(column, values):
+    curve = frame([0.0, 1.0, 2.0], [1.0, 0.9, 0.8])
+    curve[column] = values
+    with pytest.raises(InputError, match="not numbers") as info:
+        clean_curve(curve, source="arm.csv")
+    assert info.value.column == column
+
+
+def test_scale_must_be_proportion_or_percent():
+    with pytest.raises(InputError, match="'fraction' is neither"):
+        clean_curve(frame([0, 1], [1.0, 0.5]), scale="fraction")
+
+
+def test_a_folder_is_no_csv_file(tmp_path):
+    with pytest.raises(InputError, match="cannot be read"):
+        read_curve(tmp_path)

@@ -1,4 +1,7 @@
+import time
+
 import pytest
+from trialrecon import printed
 from trialrecon.printed import parse_p, parse_printed
 
 
@@ -30,3 +33,61 @@ def test_p_value_bound_and_rounding_range():
     assert exact.two_sided() == pytest.approx((0.0045, 0.0055))
     # A one-sided p of 0.012 is a two-sided p of 0.024 (+- the doubled rounding).
     assert parse_p("0.012", sided=1).two_sided() == pytest.approx((0.023, 0.025))
+
+
+# --------------------------------------------------------------------------- hostile text
+
+LONG = "1" * 20_000 + "x"
+
+
+@pytest.mark.parametrize("parse", [parse_p, parse_printed])
+def test_long_text_is_refused_at_once_and_quoted_briefly(parse):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="too long") as info:
+        parse(LONG)
+    assert time.perf_counter() - start < 0.5
+    # The message names the value; it does not echo twenty thousand characters.
+    assert len(str(info.value)) < 200 and "20001 characters" in str(info.value)
+
+
+@pytest.mark.parametrize("parse", [parse_p, parse_printed])
+@pytest.mark.parametrize("text", [LONG, " " * 20_000 + "1 x", "1" + " " * 20_000 + "x",
+                                  "<" + " " * 20_000 + "1x", "1 (1" + " " * 20_000 + "-"])
+def test_patterns_are_linear_even_without_the_length_bound(monkeypatch, parse, text):
+    # With the bound lifted, the regexes alone must still fail fast (a quadratic one takes
+    # seconds on these texts).
+    monkeypatch.setattr(printed, "MAX_LENGTH", 10**9, raising=False)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="cannot read") as info:
+        parse(text)
+    assert time.perf_counter() - start < 0.2
+    assert len(str(info.value)) < 250
+
+
+def test_quote_cuts_long_values():
+    assert printed.quote("0.71") == "'0.71'"
+    cut = printed.quote("9" * 5000)
+    assert cut.startswith("'" + "9" * printed.QUOTE_LENGTH + "'") and "5000 characters" in cut
+    assert "too long" in printed.quote(10**5000)  # beyond int -> str conversion
+
+
+@pytest.mark.parametrize("bad", ["9" * 16, "0." + "0" * 15 + "1", "1.0 (0.5-" + "2" * 20 + ")"])
+def test_numbers_no_paper_prints_are_refused(bad):
+    with pytest.raises(ValueError, match="more digits than a printed figure carries"):
+        parse_printed(bad)
+    assert parse_printed("9" * 15).value == float("9" * 15)
+
+
+@pytest.mark.parametrize(("text", "value", "bound"),
+                         [(" p = 0.05 ", 0.05, False), ("<.001", 0.001, True),
+                          ("≤ 0.05", 0.05, True), ("P<0.0001", 0.0001, True),
+                          ("1e-5", 1e-5, False), ("=0.0002", 0.0002, False)])
+def test_p_value_forms_still_read(text, value, bound):
+    p = parse_p(text)
+    assert (p.value, p.bound) == (value, bound)
+
+
+@pytest.mark.parametrize("bad", ["0.05.", "5.", "", "< <0.1", "1e400", "0x10"])
+def test_p_value_garbage_is_refused(bad):
+    with pytest.raises(ValueError):
+        parse_p(bad)

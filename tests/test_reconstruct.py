@@ -363,3 +363,23 @@ def test_exact_steps_take_the_censoring_marks_between_steps():
     r = reconstruct(km_steps(ipd), at_risk_table(ipd, [0.0]), censor_marks=[1.5, 2.5, 4.0])
     assert r.exact_steps
     assert sorted(r.ipd.time[r.ipd.event == 0]) == [1.5, 2.5, 4.0, 4.0, 6.0]
+
+
+def test_curve_and_table_on_different_time_scales_are_refused():
+    # The table's times a hundredth of the curve's (days read as months, or a slip): the old
+    # code returned 10 patients and 0 events without a word.
+    curve = pd.DataFrame({"time": [0, 3, 6, 9, 12], "survival": [1, 0.9, 0.8, 0.7, 0.62]})
+    for times in ([0.0, 0.03, 0.06, 0.09], [0.0, 300.0, 600.0]):
+        table = pd.DataFrame({"time": times, "n_at_risk": [10, 9, 8, 7][:len(times)]})
+        with pytest.raises(InputError, match="not on one time scale"):
+            reconstruct_ipd(curve, table)
+
+
+@pytest.mark.parametrize("value", [2.7, True, float("nan"), -3, 20_000_000])
+def test_counts_are_whole_numbers_within_bounds_not_coerced(value):
+    curve = pd.DataFrame({"time": [0, 1, 2], "survival": [1, 0.8, 0.5]})
+    with pytest.raises(InputError, match="n_patients"):
+        reconstruct_ipd(curve, n_patients=value)
+    table = pd.DataFrame({"time": [0.0, 1.0], "n_at_risk": [10, 7]})
+    with pytest.raises(InputError, match="total_events"):
+        reconstruct_ipd(curve, table, total_events=value)

@@ -1,4 +1,7 @@
+import re
+import time
 import types
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -312,3 +315,191 @@ def test_documented_endpoints_are_the_registry_endpoints():
              **dict.fromkeys(registry.CONTINUOUS, "continuous")}
     rows = {row[0].strip("`"): (row[1], row[2]) for row in _doc_table("Endpoints")}
     assert rows == {e: (label, kinds[e]) for e, label in registry.ENDPOINT_LABELS.items()}
+
+
+# --------------------------------------------------------------------------- hostile files
+
+
+def _edit(trial_dir: Path, old: str, new: str) -> Path:
+    path = trial_dir / "demo.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _cli_error(path: Path, capsys) -> str:
+    """Run ``trialrecon check`` on a file; it must fail in one line with status 2."""
+    from trialrecon.cli import main
+
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("trialrecon: error: ") and "\n" not in err
+    assert str(path) in err
+    return err
+
+
+def test_long_p_value_is_refused_quickly_and_briefly(trial_dir, capsys):
+    path = _edit(trial_dir, 'p_value: "<0.001"', f'p_value: "{"1" * 20_000}x"')
+    start = time.perf_counter()
+    err = _cli_error(path, capsys)
+    assert time.perf_counter() - start < 2
+    assert "field 'p_value.printed'" in err and "too long" in err and len(err) < 400
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ('median: "4.0"', 'median: "0"', "arms.placebo.median", "must be positive"),
+        ('median: "4.0"', 'median: "0.0 (0.0-1.2)"', "arms.placebo.median", "must be positive"),
+        ('"0.50 (0.35-0.71)"', '"1.00 (1.00-1.00)"', "hazard_ratio.printed", "zero width"),
+        ('median: "4.0"', 'median: "1e400"', "arms.placebo.median", "cannot read"),
+        ('median: "4.0"', f'median: "{"9" * 400}"', "arms.placebo.median", "too long"),
+        ('median: "4.0"', f'median: "{"9" * 40}"', "arms.placebo.median", "more digits"),
+        ('median: "4.0"', "median: 1.0e+400", "arms.placebo.median", "cannot read"),
+        ("level: 95", "level: .nan", "hazard_ratio.level", "finite number"),
+        ("n: 50", "n: 100000000000", "arms.placebo.n", "less than or equal"),
+    ],
+)
+def test_degenerate_figures_are_refused_by_name(trial_dir, capsys, old, new, field, message):
+    path = _edit(trial_dir, old, new)
+    with pytest.raises(InputError) as info:
+        load_trial(path)
+    err = info.value
+    assert (err.file, err.row, err.column) == (str(path), "analysis demo/pfs/paper-2020", field)
+    assert message in err.message
+    assert f"field '{field}'" in _cli_error(path, capsys)
+
+
+@pytest.mark.parametrize("allocation", ['"0:1"', '"1:0"', '"1000000000000000000:1"'])
+def test_allocation_without_two_shares_is_refused(trial_dir, capsys, allocation):
+    path = _edit(trial_dir, 'allocation: "2:1"', f"allocation: {allocation}")
+    with pytest.raises(InputError, match="each part must be") as info:
+        load_trial(path)
+    assert info.value.column == "design.allocation"
+    _cli_error(path, capsys)
+
+
+def test_second_analyses_block_is_refused(trial_dir, capsys):
+    path = trial_dir / "demo.yaml"
+    text = path.read_text()
+    path.write_text(text + "analyses:\n  - version: other\n")
+    with pytest.raises(InputError, match="duplicate key 'analyses'") as info:
+        load_trial(path)
+    err = info.value
+    line = text.count("\n") + 1
+    assert err.row == line and err.column == "analyses"
+    assert f"first on line {text.splitlines().index('analyses:') + 1}" in err.message
+    _cli_error(path, capsys)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("    drugx: {n: 100,", "    drugx: {n: 100, n: 120,", "n"),
+        ("    placebo: {n: 50", "    drugx: {n: 1}\n    placebo: {n: 50", "drugx"),
+        ("  - version: paper-2020\n", "  - version: paper-2020\n    version: paper-2021\n",
+         "version"),
+        ("design: {phase:", "design: {blinding: open, phase:", "blinding"),
+    ],
+)
+def test_duplicate_keys_at_any_level_name_line_and_key(trial_dir, old, new, key):
+    path = _edit(trial_dir, old, new)
+    with pytest.raises(InputError, match=f"duplicate key '{key}'") as info:
+        load_trial(path)
+    lines = path.read_text().splitlines()
+    second = [i for i, text in enumerate(lines, 1)
+              for _ in re.findall(rf"\b{key}:", text)][1]
+    assert (info.value.file, info.value.row, info.value.column) == (str(path), second, key)
+
+
+def test_merge_keys_may_still_override(trial_dir):
+    path = trial_dir / "demo.yaml"
+    text = path.read_text().replace("    arms:\n      drugx: {n: 100,",
+                                    "    arms:\n      drugx: {<<: {n: 1}, n: 100,")
+    path.write_text(text)
+    assert load_trial(path).analyses[0].arms["drugx"].n == 100
+
+
+def test_impossible_date_is_refused_at_its_field(trial_dir, capsys):
+    path = _edit(trial_dir, "    p_value:", "    data_cutoff: 2017-02-30\n    p_value:")
+    with pytest.raises(InputError) as info:
+        load_trial(path)
+    assert info.value.column == "data_cutoff" and info.value.row.startswith("analysis demo/")
+    assert "date" in info.value.message
+    _cli_error(path, capsys)
+    # A valid date still reads as one.
+    path.write_text(path.read_text().replace("2017-02-30", "2017-02-28"))
+    assert str(load_trial(path).analyses[0].data_cutoff) == "2017-02-28"
+
+
+@pytest.mark.parametrize(("encode", "message", "line"), [
+    (lambda text: text.replace("Testing", "Tésting").encode("latin-1"),
+     "not UTF-8 text: byte 0xe9", 6),
+    (lambda text: text.encode("utf-16"), "not UTF-8 text: byte 0xff", 1),
+    (lambda text: text.replace("Testing", "Testing\x00").encode(),
+     "character #x0000 is not allowed", 6),
+])
+def test_unreadable_text_names_file_and_line(trial_dir, capsys, encode, message, line):
+    path = trial_dir / "demo.yaml"
+    path.write_bytes(encode(path.read_text()))
+    with pytest.raises(InputError, match=message) as info:
+        load_trial(path)
+    assert info.value.row == line and info.value.file == str(path)
+    _cli_error(path, capsys)
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "0x" + "f" * 5000])
+def test_integer_too_long_for_python_names_file_and_line(trial_dir, capsys, number):
+    path = _edit(trial_dir, "n: 100,", f"n: {number},")
+    with pytest.raises(InputError) as info:
+        load_trial(path)
+    err = info.value
+    assert err.file == str(path) and len(str(err)) < 400
+    # Decimal digits beyond Python's limit fail in YAML (line known); hex ones read and fail
+    # the field's bound.
+    assert err.row == 16 or err.column == "arms.drugx.n"
+    _cli_error(path, capsys)
+
+
+def test_unquoted_figure_keeps_its_digits_and_warns(trial_dir):
+    path = _edit(trial_dir, 'median: "4.0"', "median: 4.20")
+    with pytest.warns(registry.UnquotedFigureWarning) as caught:
+        t = load_trial(path)
+    median = t.analyses[0].arms["placebo"].median
+    assert median.text == "4.20" and median.decimals[0] == 2  # not YAML's 4.2
+    message = str(caught[0].message)
+    assert str(path) in message and "field 'arms.placebo.median'" in message
+    assert "analysis demo/pfs/paper-2020" in message
+    assert 'quote printed figures: median: "4.20"' in message
+
+
+@pytest.mark.parametrize(("old", "new", "text"), [
+    ('p_value: "<0.001"', "p_value: 0.0010", "0.0010"),
+    ('p_value: "<0.001"', "p_value: {printed: 0.0010, sided: 1}", "0.0010"),
+    ('median: "4.0"', "median: 4.0, landmarks: [{time_months: 12, percent: 40.10}]", "40.10"),
+])
+def test_every_printed_field_keeps_unquoted_digits(trial_dir, old, new, text):
+    path = _edit(trial_dir, old, new)
+    with pytest.warns(registry.UnquotedFigureWarning, match=f'"{text}"'):
+        load_trial(path)
+
+
+def test_quoted_figures_raise_no_warning(trial_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_trial(trial_dir / "demo.yaml")
+        load_trial(DOCS / "trial-template.yaml")
+        registry._load_all.cache_clear()
+        registry.trials()
+
+
+@pytest.mark.parametrize("tagged", ["!!float trial", "!!float ''", "!!bool maybe", "!!int abc",
+                                    "!!float {a: 1}"])
+def test_explicit_tag_on_the_wrong_text_names_the_line(trial_dir, capsys, tagged):
+    # Found by tests/test_fuzz_yaml.py: PyYAML's constructors raise bare exceptions here.
+    path = _edit(trial_dir, "company: Nobody", f"company: {tagged}")
+    with pytest.raises(InputError, match="cannot read|not valid YAML") as info:
+        load_trial(path)
+    assert info.value.row == 3
+    _cli_error(path, capsys)

@@ -1,12 +1,26 @@
-"""The report runner: page selection, offline HTML, failure handling, and an end-to-end
-check of the whole report in headless Chromium."""
+"""The report runner: page selection, offline HTML, failure handling, interruption, locking,
+write errors, and an end-to-end check of the whole report in headless Chromium.
 
+Apart from the two tests that run kernels, notebook execution is faked (see ``fake``): the
+runner's own behaviour is what is tested here, in seconds.
+"""
+
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
+import papermill
 import pytest
-from trialrecon import InputError, report
+from trialrecon import InputError, cli, report
 from trialrecon.report import Page, build_report, run_page, select_pages, to_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -81,3 +95,287 @@ def test_report_end_to_end_in_headless_chromium(tmp_path):
             assert page.locator("h1").count() >= 1, f"{name}: no title"
         browser.close()
     assert not problems, problems
+
+
+class FakeExecution:
+    """Stands in for ``papermill.execute_notebook``: writes a one-cell notebook to the output
+    path (as papermill's autosave does), then runs the page's ``behaviour``, if any."""
+
+    def __init__(self) -> None:
+        self.behaviour: dict = {}
+        self.ran: list[str] = []
+        self.outputs: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, input_path, output_path, **kwargs) -> None:
+        output = Path(output_path)
+        name = output.name[1:].split(".")[0]  # ".<page>.<token>.running.ipynb"
+        with self._lock:
+            self.ran.append(name)
+            self.outputs.append(output.name)
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(name)]),
+                       output)
+        if name in self.behaviour:
+            self.behaviour[name](output, kwargs)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    execution = FakeExecution()
+    monkeypatch.setattr(papermill, "execute_notebook", execution)
+    monkeypatch.setattr(report, "to_html", lambda nb: f"new {nb.cells[0].source}")
+    return execution
+
+
+def _previous_report(out: Path, names: list[str]) -> None:
+    (out / "executed").mkdir(parents=True)
+    for name in names:
+        (out / f"{name}.html").write_text(f"previous {name}")
+    (out / "index.html").write_text("previous index")
+
+
+def _intact(out: Path, names: list[str]) -> bool:
+    return ((out / "index.html").read_text() == "previous index"
+            and all((out / f"{n}.html").read_text() == f"previous {n}" for n in names))
+
+
+def _leftovers(out: Path) -> list[str]:
+    """Hidden files other than the lock: the temporary files of a run."""
+    return sorted(str(p.relative_to(out)) for p in out.rglob(".*")
+                  if p.name != ".trialrecon-report.lock")
+
+
+def test_ctrl_c_cancels_queued_pages_kills_kernels_keeps_old_pages(tmp_path, fake, monkeypatch,
+                                                                  capsys):
+    out = tmp_path / "reports"
+    monkeypatch.setattr(report.paths, "REPORTS", out)
+    names = [p.name for p in select_pages(["cabinet", "cabosun"])]
+    _previous_report(out, names)
+    # A stand-in kernel: its own session, as jupyter_client starts kernels.
+    kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                              start_new_session=True)
+    registered = threading.Event()
+
+    def running_page(output, kwargs):
+        manager = kwargs["kernel_manager_class"]()
+        manager.provisioner = SimpleNamespace(process=kernel, pgid=os.getpgid(kernel.pid))
+        registered.set()
+        kernel.wait(timeout=10)
+        raise RuntimeError("Kernel died")  # what nbclient raises once its kernel is gone
+
+    def ctrl_c(output, kwargs):
+        registered.wait(timeout=5)
+        raise KeyboardInterrupt
+
+    fake.behaviour = {names[0]: running_page, names[1]: ctrl_c}
+    try:
+        status = cli.main(["report", "--trial", "cabinet", "--trial", "cabosun",
+                           "--jobs", "2"])
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped the report runner")
+    finally:
+        killed = kernel.poll() is not None
+        kernel.kill()
+        kernel.wait()
+    assert status == 130
+    assert killed, "the running page's kernel was left running"
+    assert names[2] not in fake.ran  # queued behind the interrupt: cancelled
+    assert _intact(out, names)
+    assert _leftovers(out) == []
+    assert not list(out.glob("executed/*.failed.ipynb"))  # an interrupt is not a failure
+    err = capsys.readouterr().err
+    assert err.count("interrupted") == 1 and "Traceback" not in err
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path, fake, capsys):
+    out = tmp_path / "reports"
+    names = [p.name for p in select_pages(["cabinet"])]
+    _previous_report(out, names)
+
+    class Escaped(Exception):
+        pass
+
+    def fallback(signum, frame):  # without a handler of the runner SIGTERM ends pytest
+        raise Escaped
+
+    def sigterm(output, kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # still running when the main thread handles the signal
+
+    fake.behaviour = {names[0]: sigterm}
+    previous = signal.signal(signal.SIGTERM, fallback)
+    try:
+        status = build_report(["cabinet"], jobs=1, out_dir=out)
+        restored = signal.getsignal(signal.SIGTERM) is fallback
+    except Escaped:
+        pytest.fail("SIGTERM was not handled by the report runner")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert status == 128 + signal.SIGTERM
+    assert restored
+    assert fake.ran == names[:1]
+    assert _intact(out, names)
+    assert _leftovers(out) == []
+    err = capsys.readouterr().err
+    assert err.count("SIGTERM") == 1 and "Traceback" not in err
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(tmp_path, fake):
+    out = tmp_path / "reports"
+    (out / "executed").mkdir(parents=True)
+    # What a run killed with SIGKILL leaves behind (no handler can run then).
+    (out / "executed" / ".trial-cabinet-pnet.4242-0badcafe.running.ipynb").write_text("{")
+    (out / ".index.html.4242-0badcafe.tmp").write_text("half")
+    assert build_report(["cabinet"], out_dir=out) == 0
+    assert _leftovers(out) == []
+
+
+def test_two_runs_at_once_both_succeed_one_after_the_other(tmp_path, fake, capsys):
+    out = tmp_path / "reports"
+    names = [p.name for p in select_pages(["cabinet"])]
+    first_started = threading.Event()
+    active = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def slow(output, kwargs):
+        with lock:
+            active["now"] += 1
+            active["peak"] = max(active["peak"], active["now"])
+        first_started.set()
+        time.sleep(0.3)
+        with lock:
+            active["now"] -= 1
+
+    fake.behaviour = dict.fromkeys(names, slow)
+    results: dict[str, object] = {}
+
+    def build(key):
+        try:
+            results[key] = build_report(["cabinet"], jobs=2, out_dir=out)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results[key] = exc
+
+    first = threading.Thread(target=build, args=("first",))
+    second = threading.Thread(target=build, args=("second",))
+    first.start()
+    assert first_started.wait(timeout=10)
+    second.start()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert results == {"first": 0, "second": 0}
+    assert active["peak"] <= 2  # never both runs' pages at once: the second waited
+    assert len(fake.outputs) == 4 and len(set(fake.outputs)) == 4  # unique temporary names
+    assert all(f".{os.getpid()}-" in name for name in fake.outputs)
+    assert capsys.readouterr().err.count("waiting") == 1
+    assert _leftovers(out) == []
+    assert all((out / f"{n}.html").read_text() == f"new {n}" for n in names)
+
+
+@pytest.mark.parametrize("case", ["folder as target", "missing parent"])
+def test_write_error_names_the_path_and_leaves_no_temporary_file(tmp_path, case):
+    target = tmp_path / "index.html"
+    if case == "folder as target":
+        (target / "inside").mkdir(parents=True)
+    else:
+        target = tmp_path / "missing" / "index.html"
+    with pytest.raises(InputError, match=re.escape(str(target))):
+        report._atomic_write(target, "text")
+    assert list(tmp_path.rglob(".*")) == []
+
+
+def test_unwritable_index_is_an_input_error_without_temporary_file(tmp_path, fake):
+    out = tmp_path / "reports"
+    (out / "index.html").mkdir(parents=True)
+    with pytest.raises(InputError, match=re.escape(str(out / "index.html"))):
+        build_report(["cabinet"], out_dir=out)
+    assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("blocked", ["reports", "reports/executed"])
+def test_file_in_place_of_the_output_folder_is_a_one_line_error(tmp_path, fake, monkeypatch,
+                                                                capsys, blocked):
+    monkeypatch.setattr(report.paths, "REPORTS", tmp_path / "reports")
+    (tmp_path / blocked).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / blocked).write_text("a file")
+    assert cli.main(["report", "--trial", "cabinet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trialrecon: error: ") and str(tmp_path / blocked) in err
+    assert "Traceback" not in err
+    assert fake.ran == []  # refused before any notebook ran
+
+
+@contextmanager
+def _read_only(folder: Path):
+    """Make ``folder`` read-only: its mode for a user; for root, who ignores modes, the
+    immutable flag (skipped where chattr is missing or not permitted)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(folder)],
+                                        capture_output=True).returncode != 0:
+        pytest.skip("root ignores folder modes and chattr +i is not available here")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(folder)], check=True)
+
+
+def test_read_only_report_folder_is_an_input_error(tmp_path, fake):
+    out = tmp_path / "reports"
+    names = [p.name for p in select_pages(["cabinet"])]
+    _previous_report(out, names)
+    with _read_only(out), pytest.raises(InputError, match=f"{re.escape(str(out))}.*read-only"):
+        build_report(["cabinet"], out_dir=out)
+    assert fake.ran == []  # refused before any notebook ran
+    assert _intact(out, names)
+    assert _leftovers(out) == []
+
+
+def _index_line(out: Path, name: str) -> str:
+    lines = [line for line in (out / "index.html").read_text().splitlines()
+             if f'href="{name}.html"' in line]
+    assert len(lines) == 1, f"{name} is not linked once from the index"
+    return lines[0]
+
+
+def test_index_marks_a_failed_page_stale_until_it_builds_again(tmp_path, fake):
+    out = tmp_path / "reports"
+    names = [p.name for p in select_pages(["cabinet"])]
+    assert build_report(["cabinet"], out_dir=out) == 0
+    assert all("stale" not in _index_line(out, n) for n in names)
+
+    def cell_error(output, kwargs):
+        raise papermill.PapermillExecutionError(1, 2, "1 / 0", "ZeroDivisionError",
+                                                "division by zero", [])
+
+    def no_kernel(output, kwargs):
+        output.unlink()  # died before papermill wrote anything
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    fake.behaviour = {names[0]: cell_error, names[1]: no_kernel}
+    assert build_report(["cabinet"], out_dir=out) == 1
+    for name in names:
+        assert (out / f"{name}.html").read_text() == f"new {name}"  # the previous build
+        assert "stale: the last build of this page failed" in _index_line(out, name)
+
+    fake.behaviour = {}
+    assert build_report(["cabinet"], out_dir=out) == 0
+    assert all("stale" not in _index_line(out, n) for n in names)
+    assert not list(out.glob("executed/*.failed.ipynb"))
+
+
+@pytest.mark.parametrize("jobs", [0, -1])
+def test_jobs_below_one_is_an_input_error_with_advice(tmp_path, fake, monkeypatch, capsys,
+                                                      jobs):
+    with pytest.raises(InputError, match=r"--jobs.*\(give 1 or more"):
+        build_report(["cabinet"], jobs=jobs, out_dir=tmp_path)
+    monkeypatch.setattr(report.paths, "REPORTS", tmp_path)
+    assert cli.main(["report", "--jobs", str(jobs)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trialrecon: error: ") and err.count("\n") == 1
+    assert fake.ran == []

@@ -218,11 +218,12 @@ display(fig)
 """),
     md("## Numbers at risk: printed vs estimated by the reconstruction"),
     code("""
+# Arm names and notes come from the input files: pages.md_text shows them as typed.
 for arm, r in results.items():
-    display(Markdown(f"**{arm}** ({r.method} method"
+    display(Markdown(f"**{pages.md_text(arm)}** ({pages.md_text(r.method)} method"
                      + (", exact steps" if r.exact_steps else "") + "): largest |digitised − "
                      f"reconstructed| survival {r.max_abs_error:.4f}"
-                     + "".join(f"\\n- {note}" for note in r.fixes)), r.intervals)
+                     + "".join(f"\\n- {pages.md_text(note)}" for note in r.fixes)), r.intervals)
 """),
     md("## Re-analysis of the reconstructed data (derived)"),
     code("""

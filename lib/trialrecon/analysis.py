@@ -145,17 +145,31 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
     names
         Arm labels used in the tables.
 
+    Raises
+    ------
+    InputError
+        For a landmark or ``tau`` that is not a finite time above 0.
+
     Notes
     -----
     The hazard ratio is experimental vs control from an unstratified Cox model with Efron's
-    method for ties; the p-value is Wald. The RMST difference has a normal CI from the sum of
-    the two arms' variances (see :func:`rmst`). In ``effects`` the ``se`` of the hazard ratio is
-    the SE of log HR.
+    method for ties (:func:`cox_two_arm`); the p-value is Wald. Without events in an arm, or
+    when the model does not converge, it is not estimable: NaN, and ``notes`` says why. The
+    RMST difference has a normal CI from the sum of the two arms' variances (see
+    :func:`rmst`). In ``effects`` the ``se`` of the hazard ratio is the SE of log HR.
     """
+    from .limits import positive_time
+
     exp_, ctl = _check(ipd_experimental, names[0]), _check(ipd_control, names[1])
+    landmarks = [positive_time(t, "landmark") for t in landmarks]
     last = {names[0]: float(exp_["time"].max()), names[1]: float(ctl["time"].max())}
     if tau is None:
         tau = min(last.values())
+        if not tau > 0:
+            raise InputError("an arm's follow-up ends at time 0: nothing to compare",
+                             column="time", advice="check the time column")
+    else:
+        tau = positive_time(tau, "tau")
     notes = []
     fits = {names[0]: fit_km(exp_, names[0]), names[1]: fit_km(ctl, names[1])}
     rows, marks, rmst_by_arm = [], [], {}
@@ -181,7 +195,18 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
             marks.append({"arm": name, "time": float(t), "survival": s,
                           "lower": float(lo), "upper": float(hi), "estimable": True})
 
-    cox = cox_hr(exp_, ctl)
+    # The two-arm kernel equals lifelines' Cox fit to its convergence tolerance and stays
+    # linear in the number of patients (lifelines' general fitter takes minutes at a million).
+    both = pd.concat([exp_[["time", "event"]], ctl[["time", "event"]]], ignore_index=True)
+    cox = cox_two_arm(both["time"].to_numpy(float), both["event"].to_numpy(int),
+                      np.r_[np.ones(len(exp_)), np.zeros(len(ctl))])
+    events = {names[0]: int(exp_["event"].sum()), names[1]: int(ctl["event"].sum())}
+    if min(events.values()) == 0 or not math.isfinite(cox.se):
+        empty = [k for k, v in events.items() if v == 0]
+        notes.append("hazard ratio not estimable: " + (
+            f"no events in {' and '.join(empty)}" if empty else
+            "the Cox model does not converge (the arms do not overlap)"))
+        cox = HazardRatio(math.nan, math.nan, math.nan, math.nan, math.nan)
     lr = logrank_test(exp_["time"], ctl["time"], exp_["event"], ctl["event"])
     (m1, v1), (m0, v0) = rmst_by_arm[names[0]], rmst_by_arm[names[1]]
     diff, se = m1 - m0, math.sqrt(v1 + v0)

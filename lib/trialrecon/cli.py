@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,15 +21,16 @@ if TYPE_CHECKING:
     from .registry import Analysis
 
 
-def _emit(frame: pd.DataFrame, fmt: str) -> None:
+def _emit(frame: pd.DataFrame, fmt: str, stream=None) -> None:
+    stream = stream or sys.stdout
     if fmt == "json":
-        sys.stdout.write(frame.to_json(orient="records", indent=1) + "\n")
+        stream.write(frame.to_json(orient="records", indent=1) + "\n")
     elif fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        frame.to_csv(stream, index=False)
     else:
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                "display.width", 200, "display.max_colwidth", 60):
-            sys.stdout.write(frame.to_string(index=False) + "\n")
+            stream.write(frame.to_string(index=False) + "\n")
 
 
 #: Suffixes that make a positional argument a trial file rather than a registry id.
@@ -86,12 +88,49 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_csv(frame: pd.DataFrame, path: str) -> None:
-    """Write atomically: a temporary file renamed into place, never a half-written file."""
+#: The output name that means standard output.
+STDOUT = "-"
+
+
+def _same_file(a: str | Path, b: Path) -> bool:
+    try:
+        return Path(a).exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _write_csv(frame: pd.DataFrame, path: str, inputs: Sequence[str | None] = ()) -> None:
+    """Write a table as CSV: to standard output for ``-``, else atomically (a temporary file
+    renamed into place, never a half-written file, never a temporary file left behind).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is one of the ``inputs`` (it would be overwritten), exists and is not a
+        regular file (a folder, a device such as /dev/full, a link), or cannot be written.
+    """
+    if path == STDOUT:
+        frame.to_csv(sys.stdout, index=False)
+        return
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, target)
+    if any(source and _same_file(source, target) for source in inputs):
+        raise InputError("is also an input: writing there would overwrite it", file=path,
+                         advice="write the output to another file")
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise InputError("exists and is not a regular file: it is not replaced", file=path,
+                         advice="write to a new or a regular file (or - for standard output)")
+    # A name of its own per writer: two runs writing beside each other never share it.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise InputError(f"cannot be written ({exc.strerror or exc})", file=path,
+                         advice="check that its folder exists and is writable") from None
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
@@ -105,12 +144,13 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
                          total_events=args.total_events, censor_marks=marks)
     for fix in result.fixes:
         print(f"note: {fix}", file=sys.stderr)
-    _write_csv(result.ipd, args.output)
+    _write_csv(result.ipd, args.output, inputs=(args.curve, args.at_risk, args.censor_marks))
     ipd = result.ipd
+    info = sys.stderr if args.output == STDOUT else sys.stdout  # keep the CSV on stdout clean
     print(f"{len(ipd)} patients, {int(ipd.event.sum())} events -> {args.output} "
-          f"(method {result.method}{', exact steps' if result.exact_steps else ''})")
-    print(f"largest |digitised - reconstructed KM| = {result.max_abs_error:.4f}")
-    _emit(result.intervals, "table")
+          f"(method {result.method}{', exact steps' if result.exact_steps else ''})", file=info)
+    print(f"largest |digitised - reconstructed KM| = {result.max_abs_error:.4f}", file=info)
+    _emit(result.intervals, "table", info)
     return 0
 
 
@@ -180,24 +220,28 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     target = _simulated(args.analysis, args.pick)
     from .simulate import fit_summary
 
+    if args.band and (args.band == args.output or _same_file(args.band, Path(args.output))):
+        raise InputError("--band and -o name the same output", file=args.band,
+                         advice="give the band its own file")
+    info = sys.stderr if STDOUT in (args.output, args.band) else sys.stdout
     fit = fit_summary(target, seed=args.seed)
-    _write_csv(fit.ipd, args.output)
-    print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}")
+    _write_csv(fit.ipd, args.output, inputs=(args.analysis,))
+    print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}", file=info)
     if args.band:
         import numpy as np
 
         grid = np.arange(0.0, fit.follow_up_end + 1e-9, 0.5)
-        _write_csv(fit.survival_band(grid, level=0.90), args.band)
-        print(f"90% band of the curves the print allows (derived) -> {args.band}")
-    print(f"model (derived): {fit.describe()}")
+        _write_csv(fit.survival_band(grid, level=0.90), args.band, inputs=(args.analysis,))
+        print(f"90% band of the curves the print allows (derived) -> {args.band}", file=info)
+    print(f"model (derived): {fit.describe()}", file=info)
     shown = fit.table.drop(columns=["difference", "tolerance"])
     shown["reconstructed"] = [f"{x:.4g}" for x in shown.reconstructed]
     shown["within"] = shown.within.map({True: "yes", False: "no"}).fillna("")
-    _emit(shown, "table")
+    _emit(shown, "table", info)
     for miss in fit.misses:
-        print(f"finding: {miss}")
+        print(f"finding: {miss}", file=info)
     for warning in fit.warnings:
-        print(f"WARNING: {warning}")
+        print(f"WARNING: {warning}", file=info)
     return 0
 
 
@@ -238,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "exactly) or guyot (Guyot et al. 2012)")
     p.add_argument("--scale", choices=("proportion", "percent"), default="proportion",
                    help="survival column unit (never guessed)")
-    p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
+    p.add_argument("-o", "--output", required=True, metavar="IPD.csv",
+                   help="where to write the patient data (- for standard output)")
 
     p = sub.add_parser("compare", help="re-analyse two arms of patient data")
     p.add_argument("experimental", metavar="IPD_A.csv",
@@ -267,18 +312,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trial", action="append", metavar="TRIAL",
                    help="only this trial's page(s) (repeatable)")
     p.add_argument("--all", action="store_true", help="every page and the index")
-    p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: cores)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="parallel notebooks, 1 or more (default: cores); Ctrl-C stops the run "
+                   "(exit 130, SIGTERM 143), a second run on the same folder waits")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    from .registry import UnquotedFigureWarning
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except InputError as exc:
-        print(f"trialrecon: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        # The registry's warnings about the input reach the user as one line each.
+        warnings.simplefilter("always", UnquotedFigureWarning)
+        try:
+            return COMMANDS[args.command](args)
+        except InputError as exc:
+            print(f"trialrecon: error: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            for w in caught:
+                if issubclass(w.category, UnquotedFigureWarning):
+                    print(f"trialrecon: warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 
 from .errors import InputError
+from .limits import MAX_CLICKS, MAX_PATIENTS
 
 Scale = Literal["proportion", "percent"]
 
@@ -86,14 +87,24 @@ class AtRisk:
         return pd.DataFrame({"time": self.time, "n_at_risk": self.n_at_risk})
 
 
-def _numeric(frame: pd.DataFrame, columns: tuple[str, ...], source: str) -> list[np.ndarray]:
+def _numeric(frame: pd.DataFrame, columns: tuple[str, ...], source: str,
+             max_rows: int = MAX_CLICKS) -> list[np.ndarray]:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; found {list(frame.columns)}",
                          file=source, column=missing[0],
                          advice=f"the file needs a header line '{','.join(columns)}'")
+    if len(frame) > max_rows:
+        raise InputError(f"{len(frame):,} rows: more than {max_rows:,}", file=source,
+                         advice="no curve or trial is that large: check the file")
     out = []
     for c in columns:
+        kind = frame[c].dtype
+        if (pd.api.types.is_bool_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
+                or pd.api.types.is_timedelta64_dtype(kind)):
+            raise InputError(f"holds {kind} values, not numbers", file=source, column=c,
+                             advice="times in the figure's unit (e.g. months) and survival "
+                                    "as a number")
         values = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
@@ -108,8 +119,12 @@ def _read_csv(path: str | PathLike[str]) -> pd.DataFrame:
         return pd.read_csv(path, skipinitialspace=True)
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV file ({exc})", file=path) from None
+    except OSError as exc:  # a folder, no permission, a device that cannot be read
+        raise InputError(f"cannot be read ({exc.strerror or exc})", file=path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as exc:
+        text = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise InputError(f"not a readable CSV file ({text})", file=path) from None
 
 
 def monotone_fit(time: np.ndarray, survival: np.ndarray, span: float
@@ -166,6 +181,9 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
     """
     if isinstance(curve, Curve):
         return curve
+    if scale not in ("proportion", "percent"):
+        raise InputError(f"scale {scale!r} is neither 'proportion' nor 'percent'",
+                         column="scale", advice="survival as a proportion (0-1) or percent")
     t, s = _numeric(curve, ("time", "survival"), source)
     fixes: list[str] = []
     if len(t) < 2:
@@ -280,6 +298,11 @@ def clean_at_risk(at_risk: pd.DataFrame | AtRisk, *, source: str = "at-risk tabl
     if bad.size:
         raise InputError(f"number at risk {n[bad[0]]:g} is not a whole number >= 0",
                          file=source, row=int(bad[0]) + 2, column="n_at_risk")
+    big = np.flatnonzero(n > MAX_PATIENTS)
+    if big.size:
+        raise InputError(f"number at risk {n[big[0]]:,.0f} is more than {MAX_PATIENTS:,}",
+                         file=source, row=int(big[0]) + 2, column="n_at_risk",
+                         advice="no trial has that many patients in an arm: check the table")
     if t[0] != 0:
         raise InputError(f"the table starts at time {t[0]:g}, not 0", file=source, row=2,
                          column="time", advice="add the number randomised at time 0")
@@ -323,10 +346,8 @@ def read_censor_marks(path: str | PathLike[str]) -> np.ndarray:
     return np.sort(np.clip(t, 0.0, None))
 
 
-def read_ipd(path: str | PathLike[str]) -> pd.DataFrame:
-    """Read patient data (columns ``time,event``) as written by ``trialrecon reconstruct``."""
-    frame = _read_csv(path)
-    t, e = _numeric(frame, ("time", "event"), str(path))
+def _ipd(frame: pd.DataFrame, path: str | PathLike[str]) -> pd.DataFrame:
+    t, e = _numeric(frame, ("time", "event"), str(path), max_rows=2 * MAX_PATIENTS)
     bad = np.flatnonzero(~np.isin(e, (0, 1)) | (t < 0))
     if bad.size:
         k = int(bad[0])
@@ -336,12 +357,17 @@ def read_ipd(path: str | PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame({"time": t, "event": e.astype(int)})
 
 
+def read_ipd(path: str | PathLike[str]) -> pd.DataFrame:
+    """Read patient data (columns ``time,event``) as written by ``trialrecon reconstruct``."""
+    return _ipd(_read_csv(path), path)
+
+
 def read_ipd_arms(path: str | PathLike[str]) -> dict[str, pd.DataFrame]:
     """Read patient data by arm: split on an ``arm`` column if the file has one (in the order
     the arms first appear, as ``trialrecon simulate`` writes them), else one arm named after
     the file (:func:`label_of`)."""
-    ipd = read_ipd(path)
     frame = _read_csv(path)
+    ipd = _ipd(frame, path)
     if "arm" not in frame.columns:
         return {label_of(path): ipd}
     arm = frame["arm"]

@@ -2,6 +2,11 @@
 
 Each function returns a table (DataFrame), a figure or Markdown text. Tables keep reported
 and derived figures apart: a column says which, and derived columns are named so.
+
+Text from the data (a trial file, a curve file) reaches Markdown only through :func:`md_text`,
+so that it is shown as typed: nbconvert passes HTML in Markdown through to the page, where a
+name like ``<img src=x onerror=...>`` would run in every browser that opens it. Tables need no
+such step (pandas escapes their HTML) and figures are images.
 """
 
 from __future__ import annotations
@@ -22,13 +27,45 @@ from .simulate import SummaryFit, fit_summary, reconstructable
 # lifelines warns about approximations it makes on purpose; the report states its methods.
 warnings.filterwarnings("ignore", module="lifelines")
 
+#: Characters that HTML or Markdown (CommonMark, GFM tables and autolinks, the ``$`` math that
+#: nbconvert and JupyterLab render) may read as markup. Each becomes a numeric character
+#: reference: every Markdown renderer shows one as its character and never as markup, which
+#: backslash escapes do not guarantee (inside ``$...$`` or a URL, or for ``<`` and ``&``).
+_MARKUP = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-.!|~$:=^@"})
+
+
+def md_text(value: object) -> str:
+    """Text from the data, made safe to place in Markdown: it renders exactly as typed.
+
+    Every character that HTML or Markdown could read as markup is written as a character
+    reference, so no tag, link, emphasis, heading, list or formula can come from the text.
+    Runs of whitespace (line breaks included) become one space: the text stays inline,
+    inside the sentence, list item or heading it is placed in, as HTML would show it anyway.
+
+    Parameters
+    ----------
+    value
+        Any value; it is shown as ``str(value)``.
+
+    Returns
+    -------
+    str
+        Markdown that renders as the text of ``value``.
+
+    Examples
+    --------
+    >>> md_text("CLARINET <b>*</b>")
+    'CLARINET &#60;b&#62;&#42;&#60;/b&#62;'
+    """
+    return " ".join(str(value).split()).translate(_MARKUP)
+
 
 def sources_markdown(items: list[Analysis]) -> str:
     """Markdown list of the primary sources cited by these analyses."""
     seen: dict[str, str] = {}
     for a in items:
         seen.setdefault(a.source, a.citation)
-    return "\n".join(f"- **{key}**: {text}" for key, text in seen.items())
+    return "\n".join(f"- **{md_text(key)}**: {md_text(text)}" for key, text in seen.items())
 
 
 def side_by_side(items: list[Analysis]) -> pd.DataFrame:
@@ -55,7 +92,9 @@ def hazard_ratios(items: list[Analysis]) -> pd.DataFrame:
                      "label": f"{a.trial.name.split(' (')[0]}{cohort} {a.endpoint}: {a.label}",
                      "hr": p.value, "lower": p.lower, "upper": p.upper,
                      "level": a.hazard_ratio.level, "source": a.source})
-    frame = pd.DataFrame(rows)
+    # Named columns: a trial without any hazard ratio gives an empty table, not a KeyError.
+    frame = pd.DataFrame(rows, columns=["group", "label", "hr", "lower", "upper", "level",
+                                        "source"])
     return frame.sort_values("group", kind="stable").reset_index(drop=True)
 
 
@@ -169,15 +208,16 @@ class TrialPage:
         return [a for a in self.trial.analyses if a.cohort in (self.cohort, None)]
 
     def title(self) -> str:
-        t = self.trial
-        cohort = f", {t.design.cohorts[self.cohort]} cohort" if self.cohort else ""
-        comparator = f" vs {t.comparator}" if t.comparator else ""
+        t, e = self.trial, md_text
+        cohort = f", {e(t.design.cohorts[self.cohort])} cohort" if self.cohort else ""
+        comparator = f" vs {e(t.comparator)}" if t.comparator else ""
         cutoffs = sorted({str(a.data_cutoff) for a in self.analyses if a.data_cutoff})
-        data = f"Data cut-off(s): {', '.join(cutoffs)}." if cutoffs else \
+        data = f"Data cut-off(s): {e(', '.join(cutoffs))}." if cutoffs else \
             "Data cut-offs: as in each source."
-        return (f"# {t.name}{cohort}\n\n**{t.drug}{comparator}** in {t.indication.lower()}. "
-                f"{t.nct or ''} · {t.company} · phase {t.design.phase}, allocation "
-                f"{t.design.allocation}, {t.design.blinding}.\n\n{data}\n\n{t.context}")
+        return (f"# {e(t.name)}{cohort}\n\n**{e(t.drug)}{comparator}** in "
+                f"{e(t.indication.lower())}. {e(t.nct or '')} · {e(t.company)} · phase "
+                f"{e(t.design.phase)}, allocation {e(t.design.allocation)}, "
+                f"{e(t.design.blinding)}.\n\n{data}\n\n{e(t.context)}")
 
     def reported(self) -> pd.DataFrame:
         return side_by_side(self.analyses)
@@ -304,9 +344,10 @@ class TrialPage:
         from IPython.display import Markdown
 
         a = registry.get(fit.analysis_id)
-        findings = "\n".join(f"- {m}" for m in fit.misses) or \
+        # Findings, warnings and the model's description name the arms, which come from data.
+        findings = "\n".join(f"- {md_text(m)}" for m in fit.misses) or \
             "- Every printed figure is reproduced within its printed rounding."
-        warned = "".join(f"\n\n**Warning (derived):** {w}" for w in fit.warnings)
+        warned = "".join(f"\n\n**Warning (derived):** {md_text(w)}" for w in fit.warnings)
         figure = self.fit_figure(fit)
         plots.close(figure)
         t = fit.table
@@ -331,9 +372,10 @@ class TrialPage:
         ).rename(columns={"reported": "reported (as printed)",
                           "reconstructed": "reconstructed (derived)"}
                  ).set_index(["quantity", "arm"])
-        return [Markdown(f"### {a.endpoint}, {a.label}\n\nSource: {a.citation}"), figure,
+        return [Markdown(f"### {md_text(a.endpoint)}, {md_text(a.label)}\n\n"
+                         f"Source: {md_text(a.citation)}"), figure,
                 table, Markdown(f"**Findings (derived).**\n\n{findings}{warned}\n\n"
-                                f"Fitted model (derived): {fit.describe()}"),
+                                f"Fitted model (derived): {md_text(fit.describe())}"),
                 Markdown("**Figures the publication did not print (derived from the pseudo "
                          "data and the curves the print allows).**"),
                 self.unprinted(fit).set_index("figure (derived)")]

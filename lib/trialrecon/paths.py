@@ -12,7 +12,10 @@ from pathlib import Path
 #: Root of the repository (``lib/trialrecon/paths.py`` is two levels below it).
 ROOT: Path = Path(os.environ.get("TRIALRECON_ROOT", Path(__file__).resolve().parents[2]))
 DATA: Path = ROOT / "data"
-TRIALS: Path = DATA / "trials"
+#: The registry's trial files; ``TRIALRECON_TRIALS`` points it at another folder of YAML files
+#: (tests build pages from planted trials there without touching ``data/trials``). Read from the
+#: environment so that the notebook kernels papermill starts see the same folder.
+TRIALS: Path = Path(os.environ.get("TRIALRECON_TRIALS") or DATA / "trials").expanduser()
 NOTEBOOKS: Path = ROOT / "notebooks"
 REPORTS: Path = ROOT / "reports"
 

@@ -2,6 +2,12 @@
 
 A consistency check must know the rounding of a printed figure ("0.30" is not "0.3"),
 so the registry stores estimates as the printed text and parses them here.
+
+Texts are bounded before they are parsed: a printed figure or p-value longer than
+:data:`MAX_LENGTH` characters, or a number with more than :data:`MAX_DIGITS` digits before or
+after the decimal point, is refused (no publication prints one, and the bound keeps every
+derived figure finite). Error messages quote at most :data:`QUOTE_LENGTH` characters of the
+text (:func:`quote`).
 """
 
 from __future__ import annotations
@@ -10,14 +16,52 @@ import math
 import re
 from dataclasses import dataclass
 
+#: Longest text read as a printed figure or p-value ("not estimable (not estimable-not
+#: estimable)" has 43 characters); longer texts are refused before any regex runs.
+MAX_LENGTH = 200
+#: Most digits a printed number may carry before, and after, its decimal point. Within it
+#: every ratio and product of two printed numbers stays a finite, non-zero float.
+MAX_DIGITS = 15
+#: Characters of a bad text that an error message quotes.
+QUOTE_LENGTH = 60
+
+# Texts are stripped and matched whole (fullmatch): no unanchored whitespace runs at either
+# end, whose backtracking made the former patterns quadratic in the length of the text.
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _NR = r"(?:NR|NE|NA|not reached|not estimable|not evaluable)"
 _PRINTED = re.compile(
-    rf"^\s*(?P<value>{_NUM}|{_NR})\s*"
-    rf"(?:\(\s*(?P<lower>{_NUM}|{_NR})\s*(?:-|–|—|to|,)\s*(?P<upper>{_NUM}|{_NR})\s*\))?\s*$",
+    rf"(?P<value>{_NUM}|{_NR})\s*"
+    rf"(?:\(\s*(?P<lower>{_NUM}|{_NR})\s*(?:-|–|—|to|,)\s*(?P<upper>{_NUM}|{_NR})\s*\))?",
     re.IGNORECASE,
 )
-_PVALUE = re.compile(r"^\s*(?P<op><=|<|=|≤)?\s*(?P<num>\d*\.?\d+(?:[eE]-?\d+)?)\s*$")
+_PVALUE = re.compile(rf"(?P<op><=|<|=|≤)?\s*(?P<num>{_NUM}(?:[eE]-?\d+)?)")
+
+
+def quote(text: object, limit: int = QUOTE_LENGTH) -> str:
+    """``repr`` of a value for an error message, cut to ``limit`` characters of its text.
+
+    A user's bad value may be megabytes long (or an integer too long for ``str``); a message
+    names it, it does not echo it.
+    """
+    try:
+        raw = text if isinstance(text, str) else str(text)
+    except ValueError:  # int beyond sys.get_int_max_str_digits()
+        return "<a number too long to print>"
+    if len(raw) <= limit:
+        return repr(raw)
+    return repr(raw[:limit]) + f"... ({len(raw)} characters)"
+
+
+def _bounded(text: object, what: str) -> str:
+    """The text of a printed value, refused when too long to be one."""
+    try:
+        raw = text if isinstance(text, str) else str(text)
+    except ValueError:
+        raise ValueError(f"{quote(text)} is too long to be a printed {what}") from None
+    if len(raw) > MAX_LENGTH:
+        raise ValueError(f"{quote(raw)} is too long to be a printed {what} "
+                         f"(at most {MAX_LENGTH} characters)")
+    return raw
 
 
 def _decimals(text: str) -> int:
@@ -76,17 +120,22 @@ def parse_printed(text: str | float | int) -> Printed:
     ValueError
         If the text is not a number optionally followed by an interval in brackets.
     """
-    raw = str(text)
-    match = _PRINTED.match(raw)
+    raw = _bounded(text, "estimate")
+    match = _PRINTED.fullmatch(raw.strip())
     if not match:
         raise ValueError(
-            f"cannot read {raw!r} as a printed estimate; write it as the paper prints it, "
+            f"cannot read {quote(raw)} as a printed estimate; write it as the paper prints it, "
             "for example '0.38 (0.25-0.59)', '13.8' or 'NR'"
         )
 
     def number(part: str | None) -> tuple[float | None, int | None]:
         if part is None or re.fullmatch(_NR, part, re.IGNORECASE):
             return None, None
+        whole, _, fraction = part.partition(".")
+        if max(len(whole), len(fraction)) > MAX_DIGITS:
+            raise ValueError(
+                f"{quote(part)} in {quote(raw)} has more digits than a printed figure carries "
+                f"(at most {MAX_DIGITS} before and after the decimal point)")
         return float(part), _decimals(part)
 
     value, dv = number(match["value"])
@@ -130,14 +179,22 @@ class PrintedP:
 
 
 def parse_p(text: str | float, sided: int = 2) -> PrintedP:
-    """Parse a printed p-value such as ``"<0.001"``, ``"0.005"`` or ``"=0.0002"``."""
-    raw = str(text).strip()
-    match = _PVALUE.match(raw.replace("P", "").replace("p", ""))
+    """Parse a printed p-value such as ``"<0.001"``, ``"0.005"`` or ``"=0.0002"``.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a p-value (longer than :data:`MAX_LENGTH` characters, unreadable,
+        or outside [0, 1]); the message quotes at most :data:`QUOTE_LENGTH` characters of it.
+    """
+    raw = _bounded(text, "p-value").strip()
+    match = _PVALUE.fullmatch(raw.replace("P", "").replace("p", "").strip())
     if not match:
-        raise ValueError(f"cannot read {raw!r} as a p-value; write for example '<0.001' or '0.005'")
+        raise ValueError(f"cannot read {quote(raw)} as a p-value; "
+                         "write for example '<0.001' or '0.005'")
     value = float(match["num"])
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"p-value {raw!r} is outside [0, 1]")
+        raise ValueError(f"p-value {quote(raw)} is outside [0, 1]")
     if sided not in (1, 2):
         raise ValueError("sided must be 1 or 2")
     op = match["op"] or "="

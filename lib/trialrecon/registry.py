@@ -8,12 +8,27 @@ the field.
 A user's own trial is read with the same models without joining the registry: a file
 anywhere on disk (:func:`load_trial`; format in ``docs/trial-yaml.md``) or figures typed in
 Python (:func:`analysis_from_print`).
+
+Reading a file is strict where plain YAML is lenient, because every lenient reading loses
+data silently:
+
+- A key given twice in one mapping (a second ``analyses:`` block) is refused, naming the
+  line and the key; plain YAML keeps the last one and drops the first.
+- Text that is not UTF-8, an impossible date (``2017-02-30``, refused at its field), an
+  integer too long for Python to read and figures no paper prints (a median of 0, a hazard
+  ratio CI of zero width, a number with more than 15 digits) are refused the same way.
+- A printed figure left unquoted (``median: 8.20``) keeps the digits as written ("8.20",
+  not YAML's number 8.2) and raises an :class:`UnquotedFigureWarning` naming the file, the
+  analysis and the field, advising to quote it (``median: "8.20"``).
+
+Any file, however malformed, gives a :class:`Trial` or an :class:`InputError`; nothing else.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -34,7 +49,8 @@ from pydantic import (
 
 from . import paths
 from .errors import InputError
-from .printed import Printed, PrintedP, parse_p, parse_printed
+from .limits import MAX_PATIENTS
+from .printed import Printed, PrintedP, parse_p, parse_printed, quote
 
 ENDPOINT_LABELS = {
     "PFS": "Progression-free survival",
@@ -61,6 +77,17 @@ Endpoint = Literal[
     "PFS", "OS", "DFS", "RFS", "EFS", "TTP", "TTF", "DMFS", "LRR", "ORR", "AE_G3",
     "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL", "HEIGHT_VELOCITY",
 ]
+#: More patients (or events) than any trial has randomised in one arm: a count above it is a
+#: typo, and would make the GRIM check enumerate that many counts (the one bound of
+#: :mod:`trialrecon.limits`).
+MAX_COUNT = MAX_PATIENTS
+
+
+class UnquotedFigureWarning(UserWarning):
+    """A printed figure was written as a bare YAML number (``median: 8.20``).
+
+    The digits as written are kept; the warning advises quoting the figure.
+    """
 
 
 def _printed(value: Any) -> Printed:
@@ -77,7 +104,9 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 class _Record(BaseModel):
     # Unknown keys are typos until proven otherwise: refuse them.
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # No paper prints an infinite or undefined number: refuse .inf and .nan everywhere.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
+                              allow_inf_nan=False)
 
 
 class Landmark(_Record):
@@ -104,8 +133,8 @@ class Measurement(_Record):
 class Arm(_Record):
     """What was reported for one arm of one analysis."""
 
-    n: int | None = Field(default=None, gt=0)
-    events: int | None = Field(default=None, ge=0)
+    n: int | None = Field(default=None, gt=0, le=MAX_COUNT)
+    events: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     median: PrintedField | None = None
     landmarks: tuple[Landmark, ...] = ()
     percent: PrintedField | None = None
@@ -121,6 +150,10 @@ class Arm(_Record):
     @classmethod
     def _median(cls, v: Printed | None) -> Printed | None:
         if v is not None:
+            if v.value is not None and v.value <= 0:
+                # Half the arm with an event at time 0 is not a result a paper reports; the
+                # HR implied by the medians would divide by it.
+                raise ValueError(f"median {quote(v.text)} must be positive")
             _check_interval(v)
         return v
 
@@ -142,10 +175,14 @@ class HazardRatio(_Record):
     @classmethod
     def _contains(cls, v: Printed) -> Printed:
         if v.value is None or v.lower is None or v.upper is None:
-            raise ValueError(f"hazard ratio {v.text!r} needs a value and both CI bounds")
+            raise ValueError(f"hazard ratio {quote(v.text)} needs a value and both CI bounds")
         if v.value <= 0 or v.lower <= 0:
-            raise ValueError(f"hazard ratio {v.text!r} must be positive")
+            raise ValueError(f"hazard ratio {quote(v.text)} must be positive")
         _check_interval(v)
+        if v.lower >= v.upper:
+            # A CI of zero width is no CI: its standard error is 0 and every check divides by it.
+            raise ValueError(f"hazard ratio {quote(v.text)}: the CI has zero width "
+                             "(lower = upper); check the bounds as printed")
         return v
 
 
@@ -180,7 +217,7 @@ class Analysis(_Record):
     follow_up_months: float | None = Field(default=None, gt=0)
     time_unit: Literal["months", "weeks", "years"] = "months"
     arms: dict[str, Arm]
-    events_total: int | None = Field(default=None, ge=0)
+    events_total: int | None = Field(default=None, ge=0, le=2 * MAX_COUNT)
     hazard_ratio: HazardRatio | None = None
     p_value: Annotated[PValue | None, BeforeValidator(_p)] = None
     notes: str | None = None
@@ -233,6 +270,18 @@ class Design(_Record):
     blinding: str
     cohorts: dict[Slug, str] = Field(default_factory=dict)
     enrolment: str | None = None
+
+    @field_validator("allocation")
+    @classmethod
+    def _ratio(cls, v: str) -> str:
+        if v != "single arm":
+            parts = v.split(":")
+            # Schoenfeld's formula divides by p (1 - p): neither arm may have a zero share, and
+            # six digits keep p away from 0 and 1 in floating point.
+            if any(len(x) > 6 for x in parts) or 0 in (int(x) for x in parts):
+                raise ValueError(f"allocation {quote(v)}: each part must be a whole number "
+                                 "from 1 to 999999, e.g. '2:1'")
+        return v
 
     @property
     def allocation_fraction(self) -> float:
@@ -293,17 +342,17 @@ class Trial(_Record):
 
 def _check_interval(v: Printed) -> None:
     if v.value is not None and v.lower is not None and v.lower > v.value:
-        raise ValueError(f"{v.text!r}: lower bound above the estimate")
+        raise ValueError(f"{quote(v.text)}: lower bound above the estimate")
     if v.value is not None and v.upper is not None and v.upper < v.value:
-        raise ValueError(f"{v.text!r}: upper bound below the estimate (CI must contain it)")
+        raise ValueError(f"{quote(v.text)}: upper bound below the estimate (CI must contain it)")
     if v.lower is not None and v.upper is not None and v.lower > v.upper:
-        raise ValueError(f"{v.text!r}: lower bound above upper bound")
+        raise ValueError(f"{quote(v.text)}: lower bound above upper bound")
 
 
 def _check_percent(v: Printed) -> Printed:
     for x in (v.value, v.lower, v.upper):
         if x is not None and not 0.0 <= x <= 100.0:
-            raise ValueError(f"percentage {v.text!r} is outside 0-100")
+            raise ValueError(f"percentage {quote(v.text)} is outside 0-100")
     _check_interval(v)
     return v
 
@@ -311,17 +360,217 @@ def _check_percent(v: Printed) -> Printed:
 # --------------------------------------------------------------------------- loading
 
 
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_MERGE = "tag:yaml.org,2002:merge"
+#: Where a trial file holds printed figures, as key paths (``*``: any key, ``[]``: any item).
+_PRINTED_PATHS = (
+    ("analyses", "[]", "arms", "*", "median"),
+    ("analyses", "[]", "arms", "*", "percent"),
+    ("analyses", "[]", "arms", "*", "landmarks", "[]", "percent"),
+    ("analyses", "[]", "hazard_ratio", "printed"),
+    ("analyses", "[]", "p_value"),
+    ("analyses", "[]", "p_value", "printed"),
+)
+
+
+class _YamlProblem(yaml.MarkedYAMLError):
+    """A YAML document that parses but would be read wrongly; carries its own advice."""
+
+    def __init__(self, problem: str, mark: yaml.Mark, *, key: str | None = None,
+                 advice: str | None = None) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.key = key
+        self.advice = advice
+
+
+class TrialLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses what plain YAML silently gets wrong in a trial file.
+
+    A key repeated in one mapping raises instead of replacing the first value; a scalar that
+    its tag cannot read (an integer too long for Python, ``!!float trial``) raises with its
+    line instead of a bare ``ValueError``; an impossible date (``2017-02-30``) stays text, so
+    that the field it fills refuses it by name.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                OverflowError):
+            # PyYAML's scalar constructors trust the text to fit its tag; an explicit tag on
+            # any text (!!float trial, !!bool maybe) makes them fail with a bare exception.
+            what = quote(node.value) if isinstance(node, yaml.ScalarNode) else "this value"
+            raise _YamlProblem(f"cannot read {what} as {node.tag.rsplit(':', 1)[-1]}",
+                               node.start_mark, advice="check the value and its tag") from None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # Merge keys ("<<") may override on purpose; keys written twice may not.
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                    continue
+                key = self.construct_object(key_node)  # cached: the base class reuses it
+                if key in seen:
+                    raise _YamlProblem(
+                        f"duplicate key {quote(key)} (first on line {seen[key]})",
+                        key_node.start_mark, key=_text(key),
+                        advice="a key may appear once in a mapping; YAML would keep only the "
+                        "last one: merge the two")
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise _YamlProblem(f"cannot read the number {quote(node.value)}", node.start_mark,
+                               advice="a whole number of at most 4300 digits") from None
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, AttributeError):  # AttributeError: !!timestamp on other text
+            return self.construct_scalar(node)
+
+
+TrialLoader.add_constructor(_INT, TrialLoader.construct_yaml_int)
+TrialLoader.add_constructor("tag:yaml.org,2002:timestamp", TrialLoader.construct_yaml_timestamp)
+
+
+def _figure_nodes(node: Any, path: tuple[str, ...], loc: tuple[Any, ...] = (),
+                  seen: set[tuple[int, int]] | None = None,
+                  ) -> list[tuple[tuple[Any, ...], yaml.ScalarNode]]:
+    """Scalar nodes found at ``path`` under ``node``, with their location (keys, indices).
+
+    Mappings merged in by ``<<`` are followed. Each node is visited once per remaining path,
+    so that aliases cannot make the walk exponential.
+    """
+    seen = set() if seen is None else seen
+    if (id(node), len(path)) in seen:
+        return []
+    seen.add((id(node), len(path)))
+    if not path:
+        return [(loc, node)] if isinstance(node, yaml.ScalarNode) else []
+    step, rest = path[0], path[1:]
+    found = []
+    if step == "[]" and isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found += _figure_nodes(item, rest, (*loc, i), seen)
+    elif step != "[]" and isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.tag == _MERGE:
+                for sub in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+                    found += _figure_nodes(sub, path, loc, seen)
+            elif isinstance(key, yaml.ScalarNode) and key.tag == _STR and (
+                    step == "*" or key.value == step):
+                found += _figure_nodes(value, rest, (*loc, key.value), seen)
+    return found
+
+
+def _quote_figures(loader: TrialLoader, root: Any) -> list[tuple[tuple[Any, ...], str, str, int]]:
+    """Read every unquoted printed figure as the text written; list those YAML would change.
+
+    YAML reads ``median: 8.20`` as the number 8.2, losing the digit that says how the figure
+    was rounded. The node is retagged as a string before construction, so the figure keeps
+    its digits; the result lists ``(location, text, YAML's reading, line)`` of each figure
+    whose text a number would have changed, for a warning.
+    """
+    changed = []
+    for path in _PRINTED_PATHS:
+        for loc, node in _figure_nodes(root, path):
+            if node.tag not in (_INT, _FLOAT):
+                continue
+            # Not construct_object: it would cache the number for the document.
+            read = loader.construct_yaml_int if node.tag == _INT else loader.construct_yaml_float
+            try:
+                as_number = str(read(node))
+            except (ValueError, IndexError, yaml.YAMLError):  # junk under an explicit tag
+                as_number = "(unreadable)"
+            node.tag = _STR
+            if as_number != node.value:
+                changed.append((loc, node.value, as_number, node.start_mark.line + 1))
+    return changed
+
+
+def _read_yaml(path: Path) -> tuple[Any, list[tuple[tuple[Any, ...], str, str, int]]]:
+    """The document of a trial file, and its unquoted figures (see :func:`_quote_figures`).
+
+    Raises
+    ------
+    InputError
+        For anything that is not one YAML document in UTF-8 text, naming the line.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read",
+            file=path, row=data.count(b"\n", 0, exc.start) + 1,
+            advice="save the file as UTF-8 text") from None
+    loader = None
+    try:
+        loader = TrialLoader(text)  # checks for unprintable characters at once
+        root = loader.get_single_node()
+        changed = [] if root is None else _quote_figures(loader, root)
+        return (None if root is None else loader.construct_document(root)), changed
+    except _YamlProblem as exc:
+        raise InputError(exc.problem, file=path, row=exc.problem_mark.line + 1,
+                         column=exc.key, advice=exc.advice) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(exc.problem or exc.context or "unreadable").split())
+        raise InputError(
+            f"not valid YAML: {problem[:120]}",
+            file=path, row=None if mark is None else mark.line + 1,
+            advice="check indentation and quoting near that line",
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        raise InputError(
+            "not valid YAML: character "
+            + (f"#x{exc.character:04x}" if isinstance(exc.character, int) else "(unreadable)")
+            + " is not allowed in YAML text",
+            file=path, row=text.count("\n", 0, max(exc.position, 0)) + 1,
+            advice="remove control characters from the file") from None
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise InputError(f"not valid YAML: {problem[:120]}", file=path) from None
+    except RecursionError:
+        raise InputError("not valid YAML for a trial: structures nested too deeply", file=path,
+                         advice="a trial file nests a few levels; check the brackets") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _text(x: Any, limit: int = 40) -> str:
+    """A key or value of the user's file as text for a message, however long or odd."""
+    try:
+        text = x if isinstance(x, str) else str(x)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits()
+        return "<a long number>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _where(raw: dict[str, Any], loc: tuple[Any, ...]) -> tuple[str | None, str]:
     """Turn a pydantic error location into (analysis label, field path)."""
     if len(loc) >= 2 and loc[0] == "analyses" and isinstance(loc[1], int):
-        entries = raw.get("analyses") or []
-        entry = entries[loc[1]] if loc[1] < len(entries) else {}
+        entries = raw.get("analyses")
+        entries = entries if isinstance(entries, list | tuple) else []
+        entry = entries[loc[1]] if 0 <= loc[1] < len(entries) else {}
         entry = entry if isinstance(entry, dict) else {}
-        parts = [raw.get("trial"), entry.get("cohort"), str(entry.get("endpoint", "?")).lower(),
+        parts = [raw.get("trial"), entry.get("cohort"),
+                 _text(entry.get("endpoint", "?")).lower(),
                  entry.get("version", f"#{loc[1] + 1}")]
-        label = "analysis " + "/".join(str(p) for p in parts if p)
-        return label, ".".join(str(p) for p in loc[2:]) or "(record)"
-    return None, ".".join(str(p) for p in loc) or "(record)"
+        label = "analysis " + "/".join(_text(p) for p in parts if p)
+        return label, ".".join(_text(p) for p in loc[2:]) or "(record)"
+    return None, ".".join(_text(p) for p in loc) or "(record)"
 
 
 def _invalid(exc: ValidationError, raw: dict[str, Any], *, file: Path | None = None,
@@ -358,30 +607,38 @@ def load_trial(path: str | Path, *, match_file_name: bool = False) -> Trial:
     Raises
     ------
     InputError
-        If the file is missing or not valid YAML, any record is malformed or (with
-        ``match_file_name``) the trial id is not the file name.
+        If the file is missing, not UTF-8 or not valid YAML, holds a key twice in one
+        mapping, any record is malformed or (with ``match_file_name``) the trial id is not
+        the file name. Nothing else is raised, whatever the file holds.
+
+    Warns
+    -----
+    UnquotedFigureWarning
+        For each printed figure written as a bare number whose digits YAML would change
+        (``median: 8.20``); the digits as written are kept.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a file", file=path,
                          advice="give the path of a trial .yaml file")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=path, row=None if mark is None else mark.line + 1,
-            advice="check indentation and quoting near that line",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file: {exc}", file=path) from None
+    raw, unquoted = _read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError("a trial file must hold a mapping", file=path)
     try:
         trial = Trial.model_validate(raw)
     except ValidationError as exc:
         raise _invalid(exc, raw, file=path) from None
+    except RecursionError:
+        raise InputError("a structure in the file refers to itself (YAML anchors and aliases)",
+                         file=path, advice="write each record out in full") from None
+    for loc, text, as_number, line in unquoted:
+        record, field = _where(raw, loc)
+        key = _text(loc[-1])
+        warnings.warn(str(InputError(
+            f"unquoted figure {text} on line {line} would read as the number {as_number}; "
+            f"kept as written, {text!r}", file=path, row=record, column=field,
+            advice=f'quote printed figures: {key}: "{text}"')),
+            UnquotedFigureWarning, stacklevel=2)
     if match_file_name and trial.trial != path.stem:
         raise InputError(f"trial id {trial.trial!r} does not match the file name",
                          file=path, column="trial", advice=f"rename the file or use {path.stem!r}")

@@ -2,20 +2,34 @@
 
 Every page is written atomically (a temporary file renamed into place). A failed notebook
 leaves the previous HTML of its page untouched, keeps the failed executed notebook for
-inspection, is named with its cell in the summary, and makes the run exit non-zero.
-The HTML is self-contained: images are embedded and nothing is loaded from the internet.
+inspection (its presence marks the page stale in the index), is named with its cell in the
+summary, and makes the run exit non-zero. The HTML is self-contained: images are embedded
+and nothing is loaded from the internet.
+
+A run holds a lock on its output folder, so a second run waits for the first instead of
+clobbering its files. Ctrl-C or SIGTERM cancels the queued pages, kills the running kernels,
+removes the run's temporary files and keeps the previous pages (exit status 130 or 143).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import html
+import logging
 import os
 import re
+import secrets
+import signal
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbconvert import HTMLExporter
@@ -32,6 +46,14 @@ _REMOTE = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>|"
                      r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*/?>|"
                      r"<script type=\"module\">(?:(?!</script>).)*?https?://(?:(?!</script>).)*?"
                      r"</script>", re.IGNORECASE | re.DOTALL)
+#: The lock file that serialises runs writing into the same output folder.
+LOCK_NAME = ".trialrecon-report.lock"
+#: Shown in the index next to a page whose latest build failed.
+STALE_NOTE = "(stale: the last build of this page failed; showing the previous one)"
+NOT_BUILT_NOTE = "(not built: the last build of this page failed)"
+#: How long an interrupted run waits for its running pages to wind down after their
+#: kernels were killed, before it returns anyway.
+STOP_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,10 +77,212 @@ class Page:
         return trial.name + (f", {trial.design.cohorts[cohort]}" if cohort else "")
 
 
+def _token() -> str:
+    """A name part no other run (process or thread) uses: the process id and a random token."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _write_error(path: Path, exc: OSError) -> InputError:
+    """The one-line error for a file or folder that cannot be written, naming it."""
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        advice = "the folder is read-only: make it writable or build the report elsewhere"
+    elif exc.errno == errno.ENOENT:
+        advice = "its folder does not exist: create it first"
+    elif exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY):
+        advice = "a folder or file of that name is in the way: move it"
+    else:
+        advice = "check the folder and the free disk space"
+    return InputError(f"cannot write: {exc.strerror or exc}", file=path, advice=advice)
+
+
+def _discard(path: Path) -> None:
+    """Remove a temporary file if it is there; cleaning up must not mask the real error."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+
+
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` through a temporary file renamed into place.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be written (read-only or missing folder, a folder in the way);
+        the temporary file is removed first.
+    """
+    tmp = path.with_name(f".{path.name}.{_token()}.tmp")
+    try:
+        # "x": never write through a file another run created under the same name.
+        with open(tmp, "x", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException as exc:  # an interrupt half-way must not leave the file either
+        _discard(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
+        raise
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before the first notebook runs rather than after all of them have."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(folder, exc) from exc
+    probe = folder / f".write-check.{_token()}.tmp"
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        raise _write_error(folder, exc) from exc
+    _discard(probe)
+
+
+def _sweep(out_dir: Path, token: str = "") -> None:
+    """Remove temporary files: a run's own (``token``), or, under the lock, all of them.
+
+    Without a token this removes what killed runs (SIGKILL, power loss) left behind; it is
+    only called while holding the folder's lock, so no live run owns such a file.
+    """
+    middle = f".{token}." if token else "."
+    for folder in (out_dir, out_dir / "executed"):
+        for pattern in (f".*{middle}tmp", f".*{middle}running.ipynb"):
+            for path in folder.glob(pattern):
+                if path.is_file():
+                    _discard(path)
+
+
+@contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold the output folder's lock; say once on stderr if another run holds it."""
+    path = out_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"trialrecon: another report run is writing {out_dir}; waiting for it to "
+                  "finish", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        # Closing the descriptor releases the lock. The lock file stays: unlinking it would
+        # let a waiting run lock a file that a third run can no longer see.
+        os.close(fd)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a run unwinds exactly as on Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    # Signal handlers can only be set from the main thread; a run started from another
+    # thread (tests, embedding) keeps the process's own handling.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+class _Kernels:
+    """The kernels a run started, so that an interrupted run can kill them.
+
+    Papermill runs in worker threads, and a thread cannot be interrupted; killing its kernel
+    makes nbclient give up on the cell (kernel died) and the thread return within a second.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._managers: list[Any] = []
+        self._class: type | None = None
+
+    def manager_class(self) -> type:
+        """A kernel manager class that registers each instance here (for papermill)."""
+        if self._class is None:
+            from jupyter_client import AsyncKernelManager
+
+            kernels = self
+
+            class TrackedKernelManager(AsyncKernelManager):
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    super().__init__(*args, **kwargs)
+                    kernels.add(self)
+
+            self._class = TrackedKernelManager
+        return self._class
+
+    def add(self, manager: Any) -> None:
+        with self._lock:
+            self._managers.append(manager)
+
+    def kill_all(self) -> None:
+        """Kill every registered kernel that is still running, with its process group."""
+        with self._lock:
+            managers = list(self._managers)
+        for manager in managers:
+            provisioner = getattr(manager, "provisioner", None)
+            process = getattr(provisioner, "process", None)
+            # poll() first: a kernel that has exited may have had its pid reused.
+            if process is None or process.poll() is not None:
+                continue
+            pgid = getattr(provisioner, "pgid", None)
+            try:
+                # jupyter_client starts each kernel in its own session; the group also holds
+                # whatever the kernel spawned. Never signal our own group.
+                if pgid and pgid != os.getpgrp():
+                    os.killpg(pgid, signal.SIGKILL)
+                else:
+                    process.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@contextmanager
+def _quiet_once_cancelled(cancel: threading.Event) -> Iterator[None]:
+    """Drop papermill's log lines once a run is stopping.
+
+    nbclient logs "Kernel died" for every kernel the stop kills; the run says in one line
+    that it was interrupted instead.
+    """
+    logger = logging.getLogger("papermill")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not cancel.is_set()
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
+@dataclass
+class _Run:
+    """What the pages of one build share: temporary-name token, cancel flag, kernels."""
+
+    token: str = field(default_factory=_token)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    kernels: _Kernels = field(default_factory=_Kernels)
 
 
 def to_html(notebook: nbformat.NotebookNode) -> str:
@@ -71,40 +295,124 @@ def to_html(notebook: nbformat.NotebookNode) -> str:
     return _REMOTE.sub("", body)
 
 
-def run_page(page: Page, out_dir: Path) -> str | None:
-    """Execute one page and render it; return an error message, or None on success."""
+def _execute(page: Page, output: Path, kernels: _Kernels) -> None:
+    """Run the page's notebook with papermill into ``output`` (kernels tracked for killing)."""
     import papermill as pm
 
+    pm.execute_notebook(str(paths.NOTEBOOKS / f"{page.notebook}.ipynb"), str(output),
+                        parameters=page.parameters, kernel_name="python3",
+                        progress_bar=False, cwd=str(paths.NOTEBOOKS),
+                        kernel_manager_class=kernels.manager_class())
+
+
+def _record_failure(page: Page, executed: Path, tmp: Path, exc: Exception) -> str:
+    """Keep the failed notebook as ``<page>.failed.ipynb`` and describe the failure.
+
+    The file's presence is the record that the page's latest build failed (the index marks
+    the page stale); when no notebook was written (kernel did not start) a stub stands in.
+    """
+    from papermill import PapermillExecutionError
+
+    where = f"{page.notebook}.ipynb {page.parameters or ''}"
+    if isinstance(exc, PapermillExecutionError):
+        detail = f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"
+    else:  # kernel died, notebook missing: still a page-level failure
+        detail = f"{type(exc).__name__}: {exc}"
+    failed = executed / f"{page.name}.failed.ipynb"
+    if tmp.exists():
+        _move(tmp, failed)
+        return f"{where}: {detail} (executed notebook kept: {failed})"
+    stub = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        f"The build of this page failed before its notebook ran: {detail}")])
+    _atomic_write(failed, nbformat.writes(stub))
+    return f"{where}: {detail} (failure recorded: {failed})"
+
+
+def run_page(page: Page, out_dir: Path, run: _Run | None = None) -> str | None:
+    """Execute one page and render it; return an error message, or None on success.
+
+    Parameters
+    ----------
+    page
+        The page to build.
+    out_dir
+        The report folder: the HTML goes there, executed notebooks into ``executed/``.
+    run
+        The build this page belongs to (its temporary-name token, cancel flag and kernel
+        registry); a page built on its own gets a fresh one.
+
+    Returns
+    -------
+    str or None
+        The failure (notebook, cell, error), or None when the page was built, or when the
+        build was cancelled (nothing of the page is then written).
+
+    Raises
+    ------
+    InputError
+        If the output folder cannot be written.
+    """
+    run = run or _Run()
+    if run.cancel.is_set():
+        return None
     executed = out_dir / "executed"
-    executed.mkdir(parents=True, exist_ok=True)
-    tmp = executed / f".{page.name}.running.ipynb"
+    _check_writable(executed)
+    tmp = executed / f".{page.name}.{run.token}.running.ipynb"
     try:
-        pm.execute_notebook(str(paths.NOTEBOOKS / f"{page.notebook}.ipynb"), str(tmp),
-                            parameters=page.parameters, kernel_name="python3",
-                            progress_bar=False, cwd=str(paths.NOTEBOOKS))
-    except pm.PapermillExecutionError as exc:
-        failed = executed / f"{page.name}.failed.ipynb"
-        os.replace(tmp, failed)
-        return (f"{page.notebook}.ipynb {page.parameters or ''}: cell {exc.cell_index + 1} "
-                f"raised {exc.ename}: {exc.evalue} (executed notebook kept: {failed})")
-    except Exception as exc:  # kernel died, notebook missing: still a page-level failure
-        return f"{page.notebook}.ipynb {page.parameters or ''}: {type(exc).__name__}: {exc}"
-    nb = nbformat.read(tmp, as_version=4)
-    _atomic_write(out_dir / f"{page.name}.html", to_html(nb))
-    os.replace(tmp, executed / f"{page.name}.ipynb")
-    stale = executed / f"{page.name}.failed.ipynb"
-    if stale.exists():
-        stale.unlink()
-    return None
+        try:
+            _execute(page, tmp, run.kernels)
+            text = to_html(nbformat.read(tmp, as_version=4))
+        except Exception as exc:
+            if run.cancel.is_set():  # its kernel was killed on purpose: not a failure
+                return None
+            return _record_failure(page, executed, tmp, exc)
+        except BaseException:
+            # An interrupt inside this thread: stop the pages queued behind it too.
+            run.cancel.set()
+            raise
+        if run.cancel.is_set():
+            return None
+        _atomic_write(out_dir / f"{page.name}.html", text)
+        _move(tmp, executed / f"{page.name}.ipynb")
+        stale = executed / f"{page.name}.failed.ipynb"
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _write_error(stale, exc) from exc
+        return None
+    finally:
+        _discard(tmp)
+
+
+def _entry(page: Page, out_dir: Path) -> str:
+    """The index line of one page: a link if it exists, marked when its last build failed."""
+    built = (out_dir / f"{page.name}.html").exists()
+    failed = (out_dir / "executed" / f"{page.name}.failed.ipynb").exists()
+    title = html.escape(page.title)
+    if built:
+        note = f' <span class="stale">{STALE_NOTE}</span>' if failed else ""
+        return f'<li><a href="{page.name}.html">{title}</a>{note}</li>'
+    if failed:
+        return f'<li>{title} <span class="stale">{NOT_BUILT_NOTE}</span></li>'
+    return ""
 
 
 def write_index(pages: list[Page], out_dir: Path) -> None:
-    """The index page linking every page that exists (self-contained HTML)."""
+    """The index page linking every page that exists (self-contained HTML).
+
+    A page whose latest build failed (``executed/<page>.failed.ipynb`` exists) is marked
+    stale, since its link shows the previous build.
+
+    Raises
+    ------
+    InputError
+        If ``index.html`` cannot be written.
+    """
     trials = [p for p in pages if p.notebook == "trial_report"]
     others = [p for p in pages if p.notebook != "trial_report"]
+
     def block(ps: list[Page]) -> str:
-        return "\n".join(f'<li><a href="{p.name}.html">{html.escape(p.title)}</a></li>'
-                         for p in ps if (out_dir / f"{p.name}.html").exists())
+        return "\n".join(line for p in ps if (line := _entry(p, out_dir)))
 
     text = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>trialrecon report</title>
@@ -113,6 +421,7 @@ body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto;
        line-height: 1.5; color: #222; padding: 0 1rem; }}
 h1 {{ font-size: 1.6rem; }} h2 {{ font-size: 1.2rem; margin-top: 2rem; }}
 a {{ color: #1b6ca8; }} .note {{ color: #555; font-size: 0.9rem; }}
+.stale {{ color: #a33; font-size: 0.9rem; }}
 </style></head><body>
 <h1>trialrecon: reconstructed statistics of published trials</h1>
 <p>Ipsen's endocrine-oncology and rare-disease portfolio. Reported figures are data with a
@@ -142,18 +451,32 @@ def select_pages(trials: list[str] | None) -> list[Page]:
     return [p for p in pages if p.parameters.get("trial") in trials]
 
 
-def build_report(trials: list[str] | None = None, all_pages: bool = False,
-                 jobs: int | None = None, out_dir: Path | None = None) -> int:
-    """Run the selected pages (all by default) in parallel; return the exit status."""
-    out = Path(out_dir or paths.REPORTS)
-    out.mkdir(parents=True, exist_ok=True)
-    chosen = select_pages(None if all_pages else trials)
-    jobs = jobs or os.cpu_count() or 1
+def _stop(pool: ThreadPoolExecutor, futures: dict[Future[str | None], Page], run: _Run) -> None:
+    """Cancel the queued pages, kill the running kernels and wait for their threads."""
+    run.cancel.set()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while True:
+        try:
+            # Again on every round: a page may have been starting its kernel just now.
+            run.kernels.kill_all()
+            running = [f for f in futures if not f.done()]
+            if not running or time.monotonic() > deadline:
+                return
+            wait(running, timeout=0.2)
+        except KeyboardInterrupt:
+            continue  # a second Ctrl-C: already stopping, and stopping cleanly is quicker
+
+
+def _build(chosen: list[Page], out: Path, jobs: int, run: _Run) -> int:
     errors: list[str] = []
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=jobs) as pool, \
-            tqdm(total=len(chosen), unit="notebook", file=sys.stderr) as bar:
-        futures = {pool.submit(run_page, p, out): p for p in chosen}
+    futures: dict[Future[str | None], Page] = {}
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    bar = tqdm(total=len(chosen), unit="notebook", file=sys.stderr)
+    try:
+        for page in chosen:
+            futures[pool.submit(run_page, page, out, run)] = page
         for future in as_completed(futures):
             page = futures[future]
             message = future.result()
@@ -161,10 +484,68 @@ def build_report(trials: list[str] | None = None, all_pages: bool = False,
             bar.update()
             if message:
                 errors.append(message)
-    write_index([Page(nb, params) for nb, params in report_pages()], out)
+        pool.shutdown(wait=True)
+        write_index([Page(nb, params) for nb, params in report_pages()], out)
+    except BaseException:
+        # Ctrl-C, SIGTERM or an unwritable folder: the context manager of the pool would
+        # wait for every queued page, so stop them here.
+        _stop(pool, futures, run)
+        raise
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
     print(f"{len(chosen) - len(errors)}/{len(chosen)} pages built in {seconds:.0f} s -> "
           f"{out / 'index.html'}")
     for message in errors:
         print(f"failed: {message}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def build_report(trials: list[str] | None = None, all_pages: bool = False,
+                 jobs: int | None = None, out_dir: Path | None = None) -> int:
+    """Run the selected pages (all by default) in parallel; return the exit status.
+
+    Parameters
+    ----------
+    trials
+        Registry trial ids whose pages to build; None builds every page.
+    all_pages
+        Build every page, whatever ``trials`` says.
+    jobs
+        Notebooks run at once (default: one per core).
+    out_dir
+        The report folder (default: ``reports/``). A run waits for another one writing
+        into the same folder.
+
+    Returns
+    -------
+    int
+        0 when every page was built, 1 when some failed, 130 after Ctrl-C and 143 after
+        SIGTERM (queued pages cancelled, kernels killed, previous pages kept).
+
+    Raises
+    ------
+    InputError
+        For an unknown trial, ``jobs`` below 1, or an output folder that cannot be written.
+    """
+    if jobs is not None and jobs < 1:
+        raise InputError(f"{jobs} parallel notebooks asked for", column="--jobs",
+                         advice="give 1 or more, or leave --jobs out for one per core")
+    chosen = select_pages(None if all_pages else trials)
+    out = Path(out_dir or paths.REPORTS)
+    _check_writable(out)
+    run = _Run()
+    try:
+        with _sigterm_as_interrupt(), _quiet_once_cancelled(run.cancel), _locked(out):
+            try:
+                _sweep(out)
+                _check_writable(out / "executed")
+                return _build(chosen, out, jobs or os.cpu_count() or 1, run)
+            finally:
+                _sweep(out, run.token)
+    except KeyboardInterrupt as exc:
+        how, status = (("terminated (SIGTERM)", 128 + signal.SIGTERM)
+                       if isinstance(exc, _Terminated) else ("interrupted", 130))
+        print(f"trialrecon: {how}: report not finished; queued pages cancelled, the previous "
+              f"pages in {out} are kept", file=sys.stderr)
+        return status

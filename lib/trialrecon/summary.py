@@ -5,6 +5,12 @@ rounding of the printed digits into account: a derived figure is computed at eve
 the box of true values that round to the printed ones (all the functions are monotone in each
 argument, so the corners bound the range).
 
+Every analysis the registry validates can be checked without an exception. Figures that
+leave a check nothing to test give that check the verdict "not testable" with the reason: a
+rate printed as not estimable ("NE"), Schoenfeld's formula for a single-arm design. Where
+rounding lets a printed CI shrink to zero width (``"1.0 (1.0-1.1)"``: both bounds may be
+1.05), the implied events are unbounded above and the implied p-value reaches 0.
+
 References
 ----------
 Altman DG, Bland JM. How to obtain the P value from a confidence interval. BMJ 2011;343:d2304.
@@ -17,6 +23,7 @@ Newcombe RG. Interval estimation for the difference between independent proporti
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Callable, Iterable
@@ -111,7 +118,11 @@ def grim_counts(percent: float, n: int, decimals: int) -> list[int]:
     (the GRIM idea, Brown and Heathers 2016). Rounding half up and half to even both count.
     """
     half = 0.5 * 10.0 ** (-decimals) + 1e-9
-    k = np.arange(n + 1)
+    # Only counts near percent * n / 100 can fit (one more each side for floating error), so
+    # a large n costs no more than a small one.
+    lo = max(0, math.floor((percent - half) * n / 100.0) - 1)
+    hi = min(n, math.ceil((percent + half) * n / 100.0) + 1)
+    k = np.arange(lo, hi + 1)
     pct = 100.0 * k / n
     return [int(x) for x in k[np.abs(pct - percent) <= half]]
 
@@ -180,6 +191,10 @@ def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
+def _fmt_factor(x: float) -> str:
+    return f"{x:.0f}" if x < 1e6 else f"{x:.1e}"
+
+
 def _hr_checks(a: Analysis) -> list[Check]:
     hr = a.hazard_ratio
     v, lo, hi, level = hr.printed.value, hr.printed.lower, hr.printed.upper, hr.level
@@ -207,8 +222,13 @@ def _hr_checks(a: Analysis) -> list[Check]:
                      f"(rounding allows {amin:+.3f} to {amax:+.3f})",
                      asym, verdict, why))
 
+    def p_at(h: float, l_: float, u: float) -> float:
+        # Rounding may let the true bounds meet (or cross, with mixed decimals) although the
+        # printed ones do not; as the CI closes, the Wald p tends to 0.
+        return p_from_ci(h, l_, u, level) if se_log_hr(l_, u, level) > 0 else 0.0
+
     p = p_from_ci(v, lo, hi, level)
-    pmin, pmax = _corners(lambda h, l_, u: p_from_ci(h, l_, u, level), *box)
+    pmin, pmax = _corners(p_at, *box)
     if a.p_value is None:
         out.append(Check(a.id, "p-value from HR and CI", "not reported", _fmt_p(p), p,
                          UNTESTABLE, "two-sided Wald p implied by HR and CI"))
@@ -220,7 +240,7 @@ def _hr_checks(a: Analysis) -> list[Check]:
         if pmin <= qhi and qlo <= pmax:
             verdict, why = CONSISTENT, f"implied two-sided p agrees with the printed p{sided}"
         else:
-            gap = qlo / pmax if qlo > pmax else pmin / max(qhi, 1e-300)
+            gap = qlo / max(pmax, 1e-300) if qlo > pmax else pmin / max(qhi, 1e-300)
             if not printed.bound and printed.sided == 2 and pmin / 2 <= qhi and qlo <= pmax / 2:
                 verdict, why = INCONSISTENT, (
                     "printed p is half the implied two-sided p: it is probably one-sided")
@@ -230,14 +250,26 @@ def _hr_checks(a: Analysis) -> list[Check]:
                     "from the Wald p of the HR")
             else:
                 verdict, why = INCONSISTENT, (
-                    f"implied p differs from the printed p by a factor {gap:.0f}")
+                    f"implied p differs from the printed p by a factor {_fmt_factor(gap)}")
         out.append(Check(a.id, "p-value from HR and CI", a.p_value.printed + sided, shown, p,
                          verdict, why))
 
     frac = a.trial.design.allocation_fraction
+    if not 0.0 < frac < 1.0:
+        reported = _reported_events(a)
+        out.append(Check(a.id, "events implied by CI (Schoenfeld)",
+                         "not reported" if reported is None else str(reported), "not computable",
+                         math.nan, UNTESTABLE,
+                         f"the formula needs the share p of two randomised arms; the design is "
+                         f"{a.trial.design.allocation}"))
+        return out + _per_arm_se_check(a, se, box, level)
+
+    def d_at(l_: float, u: float) -> float:
+        se_ = se_log_hr(l_, u, level)
+        return schoenfeld_events(se_, frac) if se_ > 0 else math.inf  # see p_at
+
     d = schoenfeld_events(se, frac)
-    dmin, dmax = _corners(lambda l_, u: schoenfeld_events(se_log_hr(l_, u, level), frac),
-                          box[1], box[2])
+    dmin, dmax = _corners(d_at, box[1], box[2])
     formula = f"d = 1/(SE^2 p(1-p)), p = {frac:.3g} ({a.trial.design.allocation})"
     reported = _reported_events(a)
     if reported is None:
@@ -254,18 +286,23 @@ def _hr_checks(a: Analysis) -> list[Check]:
             verdict, why = INCONSISTENT, f"reported {reported} vs implied {d:.0f}; {formula}"
         out.append(Check(a.id, "events implied by CI (Schoenfeld)", str(reported),
                          f"{d:.0f} (rounding: {dmin:.0f}-{dmax:.0f})", d, verdict, why))
+    return out + _per_arm_se_check(a, se, box, level)
+
+
+def _per_arm_se_check(a: Analysis, se: float, box: tuple[tuple[float, float], ...],
+                      level: float) -> list[Check]:
     names = a.arm_names
-    if len(names) == 2 and all(a.arms[n].events for n in names):
-        se_ev = se_from_events(*(a.arms[n].events for n in names))
-        smin, smax = _corners(lambda l_, u: se_log_hr(l_, u, level), box[1], box[2])
-        ok = smin / 1.1 <= se_ev <= smax * 1.1
-        counts = "/".join(str(a.arms[n].events) for n in names)
-        out.append(Check(a.id, "SE from per-arm events", counts,
-                         f"sqrt(1/d1+1/d2) = {se_ev:.4f} vs CI {se:.4f}", se_ev,
-                         CONSISTENT if ok else QUESTIONABLE,
-                         "log-rank variance of the reported counts against the CI width"
-                         + ("" if ok else "; differs by more than 10%")))
-    return out
+    if not (len(names) == 2 and all(a.arms[n].events for n in names)):
+        return []
+    se_ev = se_from_events(*(a.arms[n].events for n in names))
+    smin, smax = _corners(lambda l_, u: se_log_hr(l_, u, level), box[1], box[2])
+    ok = smin / 1.1 <= se_ev <= smax * 1.1
+    counts = "/".join(str(a.arms[n].events) for n in names)
+    return [Check(a.id, "SE from per-arm events", counts,
+                  f"sqrt(1/d1+1/d2) = {se_ev:.4f} vs CI {se:.4f}", se_ev,
+                  CONSISTENT if ok else QUESTIONABLE,
+                  "log-rank variance of the reported counts against the CI width"
+                  + ("" if ok else "; differs by more than 10%"))]
 
 
 def _reported_events(a: Analysis) -> int | None:
@@ -290,7 +327,7 @@ def _median_checks(a: Analysis) -> list[Check]:
                  "exponential HR lies inside the reported CI" if in_ci else
                  "exponential HR outside the reported CI: hazards are not constant (see shape)")]
     label = f"HR {hr.text} with medians {me.text} vs {mc.text}"
-    if me.value == mc.value:
+    if mc.value / me.value == 1.0:  # equal medians (or a float ratio of 1): no shape
         return out
     k = weibull_shape(hr.value, me.value, mc.value)
     if hr.lower <= 1.0 <= hr.upper:
@@ -337,6 +374,12 @@ def _landmark_checks(a: Analysis) -> list[Check]:
                    and x.method == le.method == "km"), None)
         if lc is None:
             continue
+        if le.percent.value is None or lc.percent.value is None:
+            out.append(Check(a.id, f"{le.time_months:g}-month rate under PH",
+                             f"{le.percent.text}% vs {lc.percent.text}%", "not computable",
+                             math.nan, UNTESTABLE,
+                             "a rate printed as not estimable (NR, NE) constrains nothing"))
+            continue
         sc = lc.percent.value / 100.0
         implied = 100.0 * sc ** hr.value
         lo_, hi_ = 100.0 * sc ** hr.upper, 100.0 * sc ** hr.lower
@@ -365,6 +408,11 @@ def _binary_checks(a: Analysis) -> list[Check]:
         items += [(name, lm.percent, arm.n, f"{lm.time_months:g}-month crude rate")
                   for lm in arm.landmarks if lm.method == "crude"]
     for name, pct, n, what in items:
+        if pct.value is None:
+            out.append(Check(a.id, f"GRIM {what} ({name})", f"{pct.text}% of {n}",
+                             "not computable", math.nan, UNTESTABLE,
+                             "a percentage printed as not estimable (NR, NE) has no count"))
+            continue
         ks = grim_counts(pct.value, n, pct.decimals[0])
         if what == "percent":
             counts[name] = ks
@@ -381,15 +429,14 @@ def _binary_checks(a: Analysis) -> list[Check]:
                          float(ks[0]) if ks else math.nan, verdict, why))
         if ks and pct.lower is not None and pct.upper is not None:
             tol = max(pct.half_unit("lower"), pct.half_unit("upper")) + 1e-9
-            exact = {k: stats.binomtest(k, n).proportion_ci(0.95, method="exact") for k in ks}
-            match = [k for k, ci in exact.items() if abs(100 * ci.low - pct.lower) <= tol
-                     and abs(100 * ci.high - pct.upper) <= tol]
-            k = match[0] if match else min(ks, key=lambda c: abs(100 * c / n - pct.value))
-            lo_, hi_ = 100 * exact[k].low, 100 * exact[k].high
+            match = _exact_ci_count(ks, n, pct.lower, pct.upper, tol)
+            k = match if match is not None else min(
+                ks, key=lambda c: abs(100 * c / n - pct.value))
+            lo_, hi_ = _exact_ci(k, n)
             out.append(Check(a.id, f"exact CI of percent ({name})", pct.text,
                              f"Clopper-Pearson {lo_:.1f}-{hi_:.1f} for {k}/{n}", k,
-                             CONSISTENT if match else QUESTIONABLE,
-                             "printed CI matches the exact binomial CI" if match else
+                             CONSISTENT if match is not None else QUESTIONABLE,
+                             "printed CI matches the exact binomial CI" if match is not None else
                              "printed CI is not the Clopper-Pearson interval of any count that "
                              "fits the percentage (another method, e.g. Wilson)"))
     names = a.arm_names
@@ -416,6 +463,33 @@ def _binary_checks(a: Analysis) -> list[Check]:
                          a.p_value.printed if a.p_value else "not reported", derived,
                          c.risk_difference, verdict, why))
     return out
+
+
+def _exact_ci(k: int, n: int) -> tuple[float, float]:
+    """Clopper-Pearson 95% CI of ``k / n``, in percent."""
+    ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+    return 100 * ci.low, 100 * ci.high
+
+
+#: Up to this many candidate counts, each one's exact CI is computed; beyond, bisection.
+_ENUMERATED_COUNTS = 64
+
+
+def _exact_ci_count(ks: list[int], n: int, lower: float, upper: float, tol: float
+                    ) -> int | None:
+    """The first count of ``ks`` (consecutive) whose exact CI prints as ``lower-upper``."""
+    def fits(k: int) -> bool:
+        lo, hi = _exact_ci(k, n)
+        return abs(lo - lower) <= tol and abs(hi - upper) <= tol
+
+    if len(ks) <= _ENUMERATED_COUNTS:
+        return next((k for k in ks if fits(k)), None)
+    # A large arm admits thousands of counts, one binomial test each. Both bounds rise with k,
+    # so the counts that fit form one run, and the first count past both lower limits is the
+    # only candidate for its start.
+    first = max(bisect.bisect_left(ks, lower - tol, key=lambda k: _exact_ci(k, n)[0]),
+                bisect.bisect_left(ks, upper - tol, key=lambda k: _exact_ci(k, n)[1]))
+    return ks[first] if first < len(ks) and fits(ks[first]) else None
 
 
 def check_analysis(analysis: Analysis) -> list[Check]:

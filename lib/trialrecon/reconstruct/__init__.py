@@ -26,6 +26,7 @@ import pandas as pd
 from ..analysis import km_steps
 from ..curves import EDGE_TOLERANCE, AtRisk, Curve, Scale, clean_at_risk, clean_curve
 from ..errors import InputError
+from ..limits import MAX_CLICKS, whole_count
 from . import guyot, integer
 from .placement import Placement
 
@@ -66,16 +67,31 @@ class Reconstruction:
 
 
 def _table(at_risk: pd.DataFrame | AtRisk | None, n_patients: int | None) -> AtRisk:
+    if n_patients is not None:
+        n_patients = whole_count(n_patients, "n_patients", low=1)
     if at_risk is None:
         if n_patients is None:
             raise InputError("without an at-risk table the number of patients is needed",
                              column="n_patients", advice="pass n_patients (--n-patients)")
-        return AtRisk(np.array([0.0]), np.array([int(n_patients)]))
+        return AtRisk(np.array([0.0]), np.array([n_patients]))
     table = clean_at_risk(at_risk)
     if n_patients is not None and int(table.n_at_risk[0]) != n_patients:
         raise InputError(f"n_patients={n_patients} but the at-risk table starts with "
                          f"{table.n_at_risk[0]}", file=table.source, row=2, column="n_at_risk")
     return table
+
+
+def _same_time_scale(curve: Curve, table: AtRisk) -> None:
+    """Refuse a table and a curve on different time scales (days against months, a slip of a
+    factor of ten): printed under the figure, the table spans its time axis."""
+    if len(table.time) < 2:
+        return
+    span, first, last = float(curve.time[-1]), float(table.time[1]), float(table.time[-1])
+    if last < 0.1 * span or first > span:
+        raise InputError(
+            f"the at-risk table runs from {first:g} to {last:g} after 0 while the curve ends at "
+            f"{span:g}: the two are not on one time scale", file=table.source, column="time",
+            advice="give the table's times in the unit of the curve's time axis")
 
 
 def _marks(censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None, curve: Curve
@@ -87,6 +103,9 @@ def _marks(censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None, cur
             raise InputError("censoring marks need a column 'time'", column="time")
         censor_marks = censor_marks["time"].to_numpy()
     marks = np.asarray(censor_marks, dtype=float)
+    if marks.size > MAX_CLICKS:
+        raise InputError(f"{marks.size:,} censoring marks: more than {MAX_CLICKS:,}",
+                         column="time", advice="no figure has that many marks")
     if marks.ndim != 1 or not np.isfinite(marks).all():
         raise InputError("censoring marks must be finite times", column="time")
     span = float(curve.time[-1])
@@ -161,9 +180,9 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     if n <= 0:
         raise InputError("the number of patients must be positive", file=table.source,
                          column="n_at_risk")
-    if total_events is not None and not 0 <= total_events <= n:
-        raise InputError(f"total_events={total_events} is not between 0 and {n}",
-                         column="total_events")
+    if total_events is not None:
+        total_events = whole_count(total_events, "total_events", high=n)
+    _same_time_scale(clean, table)
     marks = _marks(censor_marks, clean)
     if method == "guyot":
         if marks is not None:

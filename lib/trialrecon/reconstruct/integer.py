@@ -555,24 +555,30 @@ def _step_candidates(before: np.ndarray, after: np.ndarray, eps: float, n_max: i
     precision ``eps``, or None when a drop does not resolve (a noisy or rounded reading).
 
     A drop to 0 is returned as ``d = n = 0`` (everyone at risk has the event; how many follows
-    from the chain)."""
-    q = 1.0 - after / before
+    from the chain). One pass per ``d`` over the drops not yet resolved keeps memory linear;
+    the uncertainty of the implied ``n`` grows with ``d``, so a drop unresolved at ``d = 1``
+    never resolves and ends the search at once."""
     to_zero = after <= 0
-    q = np.where(to_zero, 1.0, q)
-    dq = eps * (1.0 + after / before) / before + 1e-15
-    d = np.arange(1, MAX_TIE + 1, dtype=float)
-    x = d[None, :] / q[:, None]  # implied number at risk for d = 1..MAX_TIE
-    dx = x * (dq / q)[:, None]
-    whole = np.round(x)
-    ok = ((np.abs(x - whole) <= np.maximum(3.0 * dx, FLOAT_TOLERANCE * x)) & (dx <= RESOLVED)
-          & (whole >= d[None, :]) & (whole <= n_max))
-    found = ok.any(axis=1) | to_zero
-    if not found.all():
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # A level of a denormal size makes its drop unresolvable (an infinite uncertainty).
+        q = np.where(to_zero, 1.0, 1.0 - after / before)
+        dq = eps * (1.0 + after / before) / before + 1e-15
+        unresolved = ~to_zero & ~(dq / q ** 2 <= RESOLVED)
+    if unresolved.any():
         return None
-    first = np.argmax(ok, axis=1)
-    d0 = np.where(to_zero, 0, first + 1).astype(int)
-    n0 = np.where(to_zero, 0, whole[np.arange(len(q)), first]).astype(int)
-    return d0, n0
+    d0, n0 = np.zeros(len(q), int), np.zeros(len(q), int)
+    todo = np.flatnonzero(~to_zero)
+    for d in range(1, MAX_TIE + 1):
+        x = d / q[todo]  # the implied number at risk
+        dx = x * dq[todo] / q[todo]
+        whole = np.round(x)
+        ok = ((np.abs(x - whole) <= np.maximum(3.0 * dx, FLOAT_TOLERANCE * x))
+              & (dx <= RESOLVED) & (whole >= d) & (whole <= n_max))
+        d0[todo[ok]], n0[todo[ok]] = d, whole[ok].astype(int)
+        todo = todo[~ok]
+        if not todo.size:
+            return d0, n0
+    return None
 
 
 def _chain(d0: np.ndarray, n0: np.ndarray, guide: np.ndarray, upper: np.ndarray,
