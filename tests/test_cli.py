@@ -350,3 +350,92 @@ def test_total_events_out_of_reach_is_said_on_the_command_line(arm_files, tmp_pa
     assert main(["reconstruct", curve, "--at-risk", risk, "--total-events", "0",
                  "-o", str(tmp_path / "o.csv")]) == 0
     assert "note: total events 0 could not be honoured" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- listing, ids, output
+
+
+def test_trials_lists_each_trial_with_its_analysis_ids(capsys):
+    assert main(["trials"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cabinet = registry.get_trial("cabinet")
+    head = lines.index(f"cabinet  {cabinet.name}")
+    ids = registry.analysis_ids("cabinet")
+    assert lines[head + 1:head + 1 + len(ids)] == [f"  {i}" for i in ids]
+    assert main(["trials", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["trial"] for r in rows] == list(registry.trials())
+    assert rows[0] == {"trial": rows[0]["trial"], "name": registry.get_trial(rows[0]["trial"]).name,
+                       "analyses": registry.analysis_ids(rows[0]["trial"])}
+
+
+def test_ids_are_read_in_any_case_and_printed_in_lower_case(tmp_path, fake_fit, capsys):
+    assert main(["check", "cabinet", "--format", "json"]) == 0
+    lower = json.loads(capsys.readouterr().out)
+    assert main(["check", "CABINET", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == lower
+    assert main(["check", "Cabinet/PNET/PFS/NEJM-2025", "--format", "json"]) == 0
+    assert {r["analysis_id"] for r in json.loads(capsys.readouterr().out)} == {
+        "cabinet/pnet/pfs/nejm-2025"}
+    assert registry.get("CLARINET/PFS/NEJM-2014").id == "clarinet/pfs/nejm-2014"
+    assert main(["simulate", "CLARINET/PFS/NEJM-2014", "-o", str(tmp_path / "x.csv")]) == 0
+    assert fake_fit == ["clarinet/pfs/nejm-2014"]
+    assert "clarinet/pfs/nejm-2014: 3 pseudo patients" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["check", "nosuchtrial"], ["simulate", "nosuchtrial"],
+                                  ["check", "zzz/qqq"]])
+def test_unknown_ids_point_to_a_command_not_a_python_call(argv, tmp_path, fake_fit, capsys):
+    if argv[0] == "simulate":
+        argv = [*argv, "-o", str(tmp_path / "x.csv")]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, "'" + argv[1] + "'", "list them with: trialrecon trials")
+    assert "registry." not in err and "()" not in err
+    if argv[0] == "check":
+        assert f"unknown trial or analysis id '{argv[1]}'" in err
+    assert fake_fit == []
+
+
+@pytest.mark.parametrize("columns", [100, 60])
+def test_check_table_fits_the_terminal_and_cuts_nothing(columns, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main(["check", "cabinet", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert main(["check", "cabinet"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= columns
+    assert "…" not in out and "..." not in out
+    printed = out.split()
+    for row in rows:
+        for key in ("analysis_id", "check", "reported", "derived", "verdict", "reason"):
+            for word in row[key].split():  # every word of every cell, whole
+                assert word in printed, (key, word)
+
+
+def test_check_verdict_keeps_only_those_rows(capsys):
+    assert main(["check", "cabinet", "--verdict", "inconsistent", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["verdict"] for r in rows} == {"inconsistent"}
+    assert main(["check", "cabinet", "--verdict", "not-testable,questionable",
+                 "--verdict", "inconsistent", "--format", "json"]) == 0
+    verdicts = {r["verdict"] for r in json.loads(capsys.readouterr().out)}
+    assert verdicts <= {"not testable", "questionable", "inconsistent"}
+    assert "not testable" in verdicts and "inconsistent" in verdicts
+    assert main(["check", "cabinet", "--verdict", "inconsistent"]) == 0
+    table = capsys.readouterr().out
+    assert "inconsistent" in table and " consistent" not in table
+    assert main(["check", "cabinet", "--verdict", "fine"]) == 2
+    _one_line_error(capsys, "'fine'", "consistent, questionable, inconsistent, not testable")
+
+
+def test_json_output_is_clean(capsys):
+    from trialrecon.cli import _emit
+
+    assert main(["check", "cabinet/epnet/pfs/nejm-2025", "--format", "json"]) == 0
+    raw = capsys.readouterr().out
+    assert "cabinet/epnet/pfs/nejm-2025" in raw and "\\/" not in raw
+    frame = pd.DataFrame({"id": ["a/b", "é"], "x": [float("nan"), float("inf")], "n": [1, 2]})
+    _emit(frame, "json")
+    raw = capsys.readouterr().out
+    assert "é" in raw and "\\/" not in raw and "NaN" not in raw and "Infinity" not in raw
+    assert json.loads(raw) == [{"id": "a/b", "x": None, "n": 1}, {"id": "é", "x": None, "n": 2}]

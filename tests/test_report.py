@@ -379,3 +379,30 @@ def test_jobs_below_one_is_an_input_error_with_advice(tmp_path, fake, monkeypatc
     err = capsys.readouterr().err
     assert err.startswith("trialrecon: error: ") and err.count("\n") == 1
     assert fake.ran == []
+
+
+def test_report_prints_one_line_per_page_and_nothing_from_the_kernel(tmp_path, capfd):
+    # A real kernel (about 15 s): its log lines reach the run's stderr file descriptor, which
+    # capfd captures, unless the runner keeps them out.
+    assert build_report(["clarinet"], jobs=1, out_dir=tmp_path) == 0
+    err = capfd.readouterr().err
+    # tqdm redraws its bar with carriage returns: split those too, to see each line as shown.
+    lines = [line for line in re.split(r"[\r\n]", err) if line.strip()]
+    assert not [line for line in lines if "IPKernelApp" in line], err
+    named = [line for line in lines if "trial-clarinet" in line]
+    assert len(named) == 1 and re.fullmatch(r"built trial-clarinet\.html \(\d+ s\)", named[0])
+
+
+def test_failed_page_gets_one_failed_line_and_its_error_at_the_end(tmp_path, fake, capsys):
+    def cell_error(output, kwargs):
+        raise papermill.PapermillExecutionError(1, 2, "1 / 0", "ZeroDivisionError",
+                                                "division by zero", [])
+
+    fake.behaviour = {"trial-cabinet-pnet": cell_error}
+    assert build_report(["cabinet"], jobs=2, out_dir=tmp_path) == 1
+    lines = [line for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.strip()]
+    assert [line.split(" (")[0] for line in lines if line.startswith(("built", "FAILED"))
+            ] in (["FAILED trial-cabinet-pnet", "built trial-cabinet-epnet.html"],
+                  ["built trial-cabinet-epnet.html", "FAILED trial-cabinet-pnet"])
+    assert [line for line in lines if line.startswith("failed: ")] == [
+        next(line for line in lines if "ZeroDivisionError" in line)]

@@ -54,12 +54,12 @@ sources; everything computed here is marked **derived**.
 """),
     code("""
 # Parameters (papermill -p NAME VALUE; `papermill --help-notebook` lists them)
-trial = "cabinet"  # trial id: cabinet, clarinet, meteor, checkmate9er, cabosun, celestial, cosmic311, somatuline-acromegaly, increlex
-cohort = "pnet"  # cohort id for trials with cohorts (cabinet: pnet or epnet); "" otherwise
+trial = "clarinet"  # trial id: cabinet, clarinet, meteor, checkmate9er, cabosun, celestial, cosmic311, somatuline-acromegaly, increlex
+cohort = ""  # cohort id, needed for trials with cohorts (cabinet: pnet or epnet)
 """, "parameters"),
     code(SETUP + """
 from trialrecon.pages import TrialPage
-page = TrialPage(trial, cohort or None)
+page = TrialPage(trial, cohort)
 display(Markdown(page.title()))
 """),
     md("""

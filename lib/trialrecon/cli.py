@@ -1,15 +1,24 @@
-"""Command-line interface: ``trialrecon check | reconstruct | compare | simulate | report``.
+"""Command-line interface: ``trialrecon trials | check | reconstruct | compare | simulate |
+report``.
 
-Errors a user can cause are printed in one line and exit with status 2; no traceback.
+Errors a user can cause are printed in one line and exit with status 2; no traceback. Registry
+ids are read in any case and always printed in the registry's (lower) case. Tables fit the
+terminal (long text wraps inside its cell or moves to lines of its own; nothing is cut).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import secrets
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
+from datetime import date
+from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,16 +30,144 @@ if TYPE_CHECKING:
     from .registry import Analysis
 
 
+#: Width of a table when the output is no terminal (a pipe, a file, a test).
+DEFAULT_WIDTH = 100
+#: Narrowest a wrapped column gets before the widest columns move to lines of their own.
+MIN_COLUMN = 20
+#: Indent of a row's lines for the columns that did not fit beside the others.
+BELOW_INDENT = "    "
+
+
+def _width() -> int:
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def _json_value(value):
+    """``value`` as JSON has it: no NaN or infinity (null, as pandas wrote them), native types."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
+
+
+def _json_default(value):
+    # What json cannot write by itself: numpy scalars and arrays, dates and timestamps.
+    if hasattr(value, "tolist"):
+        return _json_value(value.tolist())
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _to_json(records: list[dict]) -> str:
+    """Records as clean JSON: ``/`` and non-ASCII letters as they are, NaN as null."""
+    return json.dumps(_json_value(records), indent=1, ensure_ascii=False, default=_json_default)
+
+
+def _cells(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Each column's cells as text, numbers formatted by pandas (as its own tables show them)."""
+    cells = {}
+    with pd.option_context("display.max_colwidth", None):
+        for col in frame.columns:
+            if pd.api.types.is_numeric_dtype(frame[col]) and len(frame):
+                text = frame[[col]].to_string(index=False, header=False).splitlines()
+                cells[col] = [t.strip() for t in text]
+            else:
+                cells[col] = ["" if v is None else str(v) for v in frame[col]]
+    return cells
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    # A word longer than the column is broken, never cut: every character is printed.
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+
+def _longest_word(texts: list[str]) -> int:
+    return max((len(w) for t in texts for w in t.split()), default=0)
+
+
+def _fit(columns: list[str], natural: dict[str, int], least: dict[str, int],
+         width: int) -> dict[str, int] | None:
+    """Column widths that fit ``width`` (the widest shrunk first), or None if none do."""
+    widths = {c: natural[c] for c in columns}
+    room = width - 2 * (len(columns) - 1)
+    while sum(widths.values()) > room:
+        shrinkable = [c for c in columns if widths[c] > least[c]]
+        if not shrinkable:
+            return None
+        widest = max(shrinkable, key=lambda c: widths[c])
+        widths[widest] -= 1
+    return widths
+
+
+def _table_lines(frame: pd.DataFrame, width: int) -> list[str]:
+    """A table in lines of at most ``width`` characters, no cell cut short.
+
+    Long text wraps inside its cell. When the columns would get narrower than
+    :data:`MIN_COLUMN` (or narrower than their longest word), the widest columns move, one by
+    one, to indented ``name: text`` lines under each row.
+    """
+    columns = [str(c) for c in frame.columns]
+    cells = dict(zip(columns, _cells(frame).values(), strict=True))
+    numeric = {c for c, col in zip(columns, frame.columns, strict=True)
+               if pd.api.types.is_numeric_dtype(frame[col])}
+    natural = {c: max([len(c)] + [len(t) for t in cells[c]]) for c in columns}
+    least = {c: min(natural[c], max(len(c), _longest_word(cells[c]))) for c in columns}
+    inline, below = list(columns), []
+    while True:
+        widths = _fit(inline, natural, least, width)
+        cramped = widths is not None and any(
+            widths[c] < min(natural[c], MIN_COLUMN) for c in inline)
+        if len(inline) == 1 or (widths is not None and not cramped):
+            break
+        moved = max(inline[1:], key=lambda c: natural[c])
+        inline.remove(moved)
+        below.insert(0, moved)
+        below.sort(key=columns.index)
+    if widths is None:  # one column wider than the terminal: its long words are broken
+        widths = {inline[0]: max(1, width)}
+
+    def line(parts: list[str]) -> str:
+        return "  ".join(t.rjust(widths[c]) if c in numeric else t.ljust(widths[c])
+                         for c, t in zip(inline, parts, strict=True)).rstrip()
+
+    out = [line(list(parts)) for parts in zip_longest(
+        *(_wrap(c, widths[c]) for c in inline), fillvalue="")]
+    for i in range(len(frame)):
+        wrapped = [_wrap(cells[c][i], widths[c]) for c in inline]
+        out += [line(list(parts)) for parts in zip_longest(*wrapped, fillvalue="")]
+        for c in below:
+            out += textwrap.wrap(f"{c}: {cells[c][i]}", max(1, width), break_on_hyphens=False,
+                                 initial_indent=BELOW_INDENT,
+                                 subsequent_indent=BELOW_INDENT * 2) or [BELOW_INDENT + c + ":"]
+    return out
+
+
 def _emit(frame: pd.DataFrame, fmt: str, stream=None) -> None:
+    """Write a table as JSON records, CSV, or text that fits the terminal.
+
+    The text table is pandas' own when it fits and no cell is cut; otherwise long cells wrap
+    (see :func:`_table_lines`).
+    """
     stream = stream or sys.stdout
     if fmt == "json":
-        stream.write(frame.to_json(orient="records", indent=1) + "\n")
+        stream.write(_to_json(frame.to_dict(orient="records")) + "\n")
     elif fmt == "csv":
         frame.to_csv(stream, index=False)
     else:
+        width = _width()
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                               "display.width", 200, "display.max_colwidth", 60):
-            stream.write(frame.to_string(index=False) + "\n")
+                               "display.width", None, "display.max_colwidth", None):
+            text = frame.to_string(index=False) if len(frame) else ""
+        lines = text.splitlines()
+        if not lines or max(map(len, lines)) > width:
+            lines = _table_lines(frame, width)
+        stream.write("\n".join(lines) + "\n")
 
 
 #: Suffixes that make a positional argument a trial file rather than a registry id.
@@ -64,27 +201,83 @@ def _from_file(name: str, wanted: str | None) -> list[Analysis]:
     raise InputError(problem, file=name, advice=f"choose one of: {ids}")
 
 
+def _from_registry(name: str) -> list[Analysis]:
+    """The analyses a registry id names: a trial's (all of them) or one analysis; any case.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is neither, with the nearest ids or the command that lists them.
+    """
+    from . import registry
+
+    if name.strip().lower() in registry.trials():
+        return registry.analyses(name)
+    try:
+        return [registry.get(name)]
+    except InputError as exc:
+        # On the command line a trial id is as good as an analysis id: say both are unknown.
+        raise InputError(f"unknown trial or analysis id {name!r}", advice=exc.advice) from None
+
+
+def _verdicts(given: list[str] | None) -> set[str] | None:
+    """The verdicts ``--verdict`` keeps (repeated or comma-separated), or None for all.
+
+    ``not-testable`` and ``not_testable`` are read as ``not testable``, which a shell would
+    otherwise need quoted.
+    """
+    from .summary import CONSISTENT, INCONSISTENT, QUESTIONABLE, UNTESTABLE
+
+    if not given:
+        return None
+    known = (CONSISTENT, QUESTIONABLE, INCONSISTENT, UNTESTABLE)
+    wanted = {" ".join(v.replace("-", " ").replace("_", " ").lower().split())
+              for item in given for v in item.split(",") if v.strip()}
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise InputError(f"--verdict {', '.join(map(repr, unknown))}: no such verdict",
+                         advice="choose from: " + ", ".join(known))
+    return wanted
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from . import registry, summary
 
     if args.analysis and not any(_is_trial_file(n) for n in args.trials):
         raise InputError("--analysis picks an analysis from a trial file; none was given",
                          advice="give registry analysis ids directly")
+    keep = _verdicts(args.verdict)  # refused before any work, like every other bad option
     if args.trials:
         chosen = []
         for name in args.trials:
-            if _is_trial_file(name):
-                chosen += _from_file(name, args.analysis)
-            elif name in registry.trials():
-                chosen += registry.analyses(name)
-            else:
-                chosen.append(registry.get(name))
+            chosen += (_from_file(name, args.analysis) if _is_trial_file(name)
+                       else _from_registry(name))
     else:
         chosen = registry.analyses()
     table = summary.check_table(chosen)
+    if keep is not None:
+        table = table[table.verdict.isin(keep)].reset_index(drop=True)
     if args.format == "table":
         table = table.drop(columns=["derived_value"])
     _emit(table, args.format)
+    return 0
+
+
+def _cmd_trials(args: argparse.Namespace) -> int:
+    from . import registry
+
+    rows = [{"trial": t.trial, "name": t.name, "analyses": registry.analysis_ids(t.trial)}
+            for t in registry.trials().values()]
+    if args.format == "json":
+        sys.stdout.write(_to_json(rows) + "\n")
+        return 0
+    width = _width()
+    lines = []
+    for row in rows:
+        lines += textwrap.wrap(f"{row['trial']}  {row['name']}", max(1, width),
+                               subsequent_indent=BELOW_INDENT * 2)
+        lines += [f"  {analysis_id}" for analysis_id in row["analyses"]]
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
@@ -196,13 +389,15 @@ def _simulated(name: str, wanted: str | None) -> Analysis | str:
     From a file: the analysis ``wanted`` names; without it, the file's only analysis or its
     only two-arm time-to-event analysis. Several candidates are refused, listing their ids.
     """
+    from . import registry
     from .registry import TIME_TO_EVENT
 
     if not _is_trial_file(name):
         if wanted is not None:
             raise InputError("--analysis picks an analysis from a trial file",
                              advice=f"{name!r} is a registry id: give the analysis id itself")
-        return name
+        # Checked (and spelt as the registry does) before any work is done.
+        return registry.get(name).id
     found = _from_file(name, wanted)
     if len(found) == 1:
         return found[0]
@@ -252,8 +447,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "check": _cmd_check, "reconstruct": _cmd_reconstruct, "compare": _cmd_compare,
-    "simulate": _cmd_simulate, "report": _cmd_report}
+    "trials": _cmd_trials, "check": _cmd_check, "reconstruct": _cmd_reconstruct,
+    "compare": _cmd_compare, "simulate": _cmd_simulate, "report": _cmd_report}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,10 +457,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check, reconstruct and re-analyse the statistics of published trials.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("trials", help="the registry's trials and their analysis ids")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+
     p = sub.add_parser("check", help="consistency checks of reported figures (all derived)")
     p.add_argument("trials", nargs="*", metavar="TRIAL",
-                   help="trial ids (e.g. cabinet), analysis ids or trial files (.yaml, "
-                   "anywhere on disk; see docs/trial-yaml.md); default: the whole registry")
+                   help="trial ids (e.g. cabinet), analysis ids (any case; list them with "
+                   "trialrecon trials) or trial files (.yaml, anywhere on disk; see "
+                   "docs/trial-yaml.md); default: the whole registry")
+    p.add_argument("--verdict", action="append", metavar="VERDICT",
+                   help="only rows with this verdict: consistent, questionable, inconsistent, "
+                   "not-testable (repeatable, or comma-separated)")
     p.add_argument("--analysis", metavar="ID", help="in a trial file: only this analysis "
                    "(its id, e.g. mytrial/os/v1, or its version if unique)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -333,6 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except InputError as exc:
             print(f"trialrecon: error: {exc}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            # The reader left (``trialrecon check | head``): no traceback, and none at exit
+            # when Python flushes the closed pipe again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
         finally:
             for w in caught:
                 if issubclass(w.category, UnquotedFigureWarning):

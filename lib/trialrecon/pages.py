@@ -178,25 +178,44 @@ def portfolio_context() -> pd.DataFrame:
 class TrialPage:
     """Everything the page of one trial (and cohort) shows.
 
+    Parameters
+    ----------
+    trial_id
+        The registry id of the trial.
+    cohort
+        The cohort id, for a trial with cohorts; ``None`` or ``""`` (the notebook's default,
+        so that a scheduled run passes only ``-p trial ID``) for a trial without.
+
+    A trial with cohorts has no page for all of them at once: its analyses of different
+    cohorts share endpoints and versions, so one page would set side by side figures of
+    different patients. Leaving the cohort out is then an error naming the valid ones (the
+    report builds one page per cohort and always passes it).
+
     Raises
     ------
     InputError
-        For an unknown trial or a cohort the trial does not have, listing the valid ones.
+        For an unknown trial, a cohort the trial does not have, or a trial with cohorts and
+        none given; one line, listing the valid cohorts.
     """
 
     trial_id: str
     cohort: str | None = None
 
     def __post_init__(self) -> None:
+        # "" and None mean the same: papermill parameters are strings, Python callers pass None.
+        object.__setattr__(self, "cohort", self.cohort or None)
         trial = registry.get_trial(self.trial_id)
         cohorts = list(trial.design.cohorts)
         if self.cohort and self.cohort not in cohorts:
+            advice = (f"valid cohorts: {', '.join(cohorts)}" if cohorts else
+                      "it has no cohorts: leave the cohort out")
             raise InputError(f"trial {self.trial_id!r} has no cohort {self.cohort!r}",
-                             column="cohort",
-                             advice="valid cohorts: " + (", ".join(cohorts) or "none; use ''"))
+                             column="cohort", advice=advice)
         if not self.cohort and cohorts:
-            raise InputError(f"trial {self.trial_id!r} has cohorts", column="cohort",
-                             advice=f"choose one of: {', '.join(cohorts)}")
+            raise InputError(f"trial {self.trial_id!r} has cohorts, and none was given",
+                             column="cohort",
+                             advice=f"give one of: {', '.join(cohorts)}, for example "
+                                    f"papermill -p cohort {cohorts[0]}")
 
     @property
     def trial(self) -> Trial:

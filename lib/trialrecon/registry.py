@@ -659,43 +659,64 @@ def trials(directory: str | Path | None = None) -> dict[str, Trial]:
     return _load_all(Path(directory or paths.TRIALS).resolve())
 
 
+#: What an unknown id is told to do: the command that lists the valid ones (most of those who
+#: mistype an id typed it on the command line).
+LIST_IDS = "list them with: trialrecon trials"
+
+
+def _canonical(registry_id: str) -> str:
+    """The registry's spelling of an id: ids are lower case, so ``CABINET`` is ``cabinet``."""
+    return registry_id.strip().lower()
+
+
 def get_trial(trial_id: str) -> Trial:
-    """One trial by id; an unknown id raises an error naming the valid ones."""
+    """One trial by id, in any case (``CABINET`` is ``cabinet``).
+
+    Raises
+    ------
+    InputError
+        For an unknown id, naming the valid ones.
+    """
     everything = trials()
-    if trial_id not in everything:
+    key = _canonical(trial_id)
+    if key not in everything:
         raise InputError(f"unknown trial {trial_id!r}", column="trial",
                          advice=f"valid trials: {', '.join(sorted(everything))}")
-    return everything[trial_id]
+    return everything[key]
 
 
 def analyses(trial_id: str | None = None) -> list[Analysis]:
-    """Every analysis, or those of one trial, in registry order."""
+    """Every analysis, or those of one trial (id in any case), in registry order."""
     chosen = [get_trial(trial_id)] if trial_id else trials().values()
     return [a for t in chosen for a in t.analyses]
 
 
 def analysis_ids(trial_id: str | None = None) -> list[str]:
-    """Every analysis id, e.g. ``cabinet/pnet/pfs/nejm-2025``."""
+    """Every analysis id, e.g. ``cabinet/pnet/pfs/nejm-2025`` (always lower case)."""
     return [a.id for a in analyses(trial_id)]
 
 
 def get(analysis_id: str | Analysis) -> Analysis:
-    """One analysis by id, with its trial attached (``.trial``).
+    """One analysis by id, in any case, with its trial attached (``.trial``).
 
-    An unknown id raises :class:`InputError` suggesting the nearest valid ids.
+    Raises
+    ------
+    InputError
+        For an unknown id, suggesting the nearest valid ids, or else the command that lists
+        them.
     """
     if isinstance(analysis_id, Analysis):
         return analysis_id
     by_id = {a.id: a for a in analyses()}
-    if analysis_id in by_id:
-        return by_id[analysis_id]
-    near = difflib.get_close_matches(analysis_id, by_id, n=3, cutoff=0.5)
-    prefix = [i for i in by_id if i.startswith(analysis_id.split("/")[0] + "/")][:5]
+    key = _canonical(analysis_id)
+    if key in by_id:
+        return by_id[key]
+    near = difflib.get_close_matches(key, by_id, n=3, cutoff=0.5)
+    prefix = [i for i in by_id if i.startswith(key.split("/")[0] + "/")][:5]
     suggest = near or prefix
     raise InputError(
         f"unknown analysis id {analysis_id!r}",
-        advice=("did you mean " + ", ".join(suggest)) if suggest
-        else "list the ids with trialrecon.registry.analysis_ids()",
+        advice=f"did you mean {', '.join(suggest)}; or {LIST_IDS}" if suggest else LIST_IDS,
     )
 
 

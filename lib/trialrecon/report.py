@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -227,6 +228,18 @@ class _Kernels:
                 def __init__(self, *args: Any, **kwargs: Any) -> None:
                     super().__init__(*args, **kwargs)
                     kernels.add(self)
+
+                async def _async_launch_kernel(self, kernel_cmd: list[str],
+                                               **kw: Any) -> None:
+                    # A kernel inherits the run's stdout and stderr, and writes its own log
+                    # there ("running over TCP without encryption", "KeyboardInterrupt caught
+                    # in kernel" on shutdown, debugger notes): one such line per page would
+                    # bury the progress bar. What a cell prints reaches the notebook over
+                    # the kernel's iopub channel, not these descriptors, so nothing of the
+                    # page is lost; a kernel that dies shows as a failed page.
+                    kw.setdefault("stdout", subprocess.DEVNULL)
+                    kw.setdefault("stderr", subprocess.DEVNULL)
+                    await super()._async_launch_kernel(kernel_cmd, **kw)
 
             self._class = TrackedKernelManager
         return self._class
@@ -451,7 +464,7 @@ def select_pages(trials: list[str] | None) -> list[Page]:
     return [p for p in pages if p.parameters.get("trial") in trials]
 
 
-def _stop(pool: ThreadPoolExecutor, futures: dict[Future[str | None], Page], run: _Run) -> None:
+def _stop(pool: ThreadPoolExecutor, futures: dict[Future[Any], Page], run: _Run) -> None:
     """Cancel the queued pages, kill the running kernels and wait for their threads."""
     run.cancel.set()
     pool.shutdown(wait=False, cancel_futures=True)
@@ -468,19 +481,36 @@ def _stop(pool: ThreadPoolExecutor, futures: dict[Future[str | None], Page], run
             continue  # a second Ctrl-C: already stopping, and stopping cleanly is quicker
 
 
+def _timed_page(page: Page, out_dir: Path, run: _Run) -> tuple[str | None, float]:
+    """:func:`run_page` with the seconds it took (from its start, not from when it queued)."""
+    started = time.perf_counter()
+    message = run_page(page, out_dir, run)
+    return message, time.perf_counter() - started
+
+
+def _page_line(page: Page, message: str | None, seconds: float) -> str:
+    """The one line a run prints when a page finishes (the failure itself comes at the end)."""
+    if message:
+        return f"FAILED {page.name} ({seconds:.0f} s): see the failures below"
+    return f"built {page.name}.html ({seconds:.0f} s)"
+
+
 def _build(chosen: list[Page], out: Path, jobs: int, run: _Run) -> int:
     errors: list[str] = []
     started = time.perf_counter()
-    futures: dict[Future[str | None], Page] = {}
+    futures: dict[Future[tuple[str | None, float]], Page] = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
     bar = tqdm(total=len(chosen), unit="notebook", file=sys.stderr)
     try:
         for page in chosen:
-            futures[pool.submit(run_page, page, out, run)] = page
+            futures[pool.submit(_timed_page, page, out, run)] = page
         for future in as_completed(futures):
             page = futures[future]
-            message = future.result()
-            bar.set_postfix_str(f"{page.name} {'failed' if message else 'done'}")
+            message, seconds = future.result()
+            if not run.cancel.is_set():  # a cancelled page returns None but was not built
+                # tqdm.write clears the bar, prints above it and redraws it: one line per
+                # page however many run at once, and the bar stays whole.
+                tqdm.write(_page_line(page, message, seconds), file=sys.stderr)
             bar.update()
             if message:
                 errors.append(message)
