@@ -203,8 +203,7 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
         notes.append("no at-risk table: censoring is unknown, so the events follow from the "
                      "curve's steps and the number of patients alone and may be far off; "
                      "give the numbers at risk if the figure prints them")
-    if total_events is not None and n_events != total_events and not any(
-            "could not be honoured" in x for x in notes):
+    if total_events is not None and n_events != total_events and not placed.total_said:
         notes.append(f"total events {total_events} could not be honoured: the curve and the "
                      f"at-risk table place {n_events}")
     fixes = clean.fixes + tuple(notes)

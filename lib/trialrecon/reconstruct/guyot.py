@@ -74,8 +74,7 @@ def _bin_evenly(t: list[float], lo: int, hi_break: int, count: int) -> list[int]
 
 
 def _layout(curve: Curve, table: AtRisk, total_events: int | None
-            ) -> tuple[list[float], list[float], list[int], list[int], list[int], list[float],
-                       list[str]]:
+            ) -> tuple[list[float], list[float], list[int], list[int], list[int], list[str]]:
     """Match at-risk rows to digitised points: ``lower[i]`` is the first point of interval i."""
     feet_t, feet_s = curve.feet()
     t, s = feet_t.tolist(), feet_s.tolist()
@@ -114,13 +113,13 @@ def _layout(curve: Curve, table: AtRisk, total_events: int | None
     lower = np.searchsorted(t, times, side="left").tolist()
     nar = [int(x) for x in counts]
     upper = [x - 1 for x in lower[1:]] + [len(t) - 1]
-    return t, s, lower, upper, nar, times, notes
+    return t, s, lower, upper, nar, notes
 
 
 def _guyot(t: list[float], s: list[float], lower: list[int], upper: list[int], nar: list[int],
-           total_events: int | None) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Guyot's algorithm on prepared inputs; returns events, censorings, estimated at risk
-    per point, and the published numbers at risk as the algorithm could honour them."""
+           total_events: int | None) -> tuple[list[int], list[int], list[int]]:
+    """Guyot's algorithm on prepared inputs; returns events and censorings per point, and the
+    published numbers at risk as the algorithm could honour them."""
     n_int, n_t = len(nar), upper[-1] + 1
     nar = list(nar)
     n_hat = [nar[0] + 1] * (n_t + 1)
@@ -198,7 +197,7 @@ def _guyot(t: list[float], s: list[float], lower: list[int], upper: list[int], n
                 censored[i] = max(censored[i] + total - total_events, 0)
                 place(i, censored[i], hi)
                 sweep(i, last_event[i], clip=True)
-    return d, cen, n_hat, nar
+    return d, cen, nar
 
 
 def place(curve: Curve, table: AtRisk, total_events: int | None = None) -> Placement:
@@ -216,8 +215,8 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None) -> Place
         Total events of the arm, if published: sets the censoring after the last number at
         risk.
     """
-    t, s, lower, upper, nar, _, notes = _layout(curve, table, total_events)
-    d, cen, _, honoured = _guyot(t, s, lower, upper, nar, total_events)
+    t, s, lower, upper, nar, notes = _layout(curve, table, total_events)
+    d, cen, honoured = _guyot(t, s, lower, upper, nar, total_events)
     tt = np.asarray(t)
     d_arr, c_arr = np.asarray(d), np.asarray(cen)
     n = int(table.n_at_risk[0])

@@ -533,7 +533,7 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
     elif total_events is not None and beta != 0.0:
         notes.append(f"censoring timing tilted ({beta:+.2f} on a scale of -1 earliest to +1 "
                      f"latest within each interval) to meet the total of {total_events} events")
-    return Placement(events, censored, tuple(notes))
+    return Placement(events, censored, tuple(notes), total_said=note is not None)
 
 
 # --------------------------------------------------------------------------- exact steps

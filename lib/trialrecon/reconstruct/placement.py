@@ -22,6 +22,9 @@ class Placement:
     exact_steps
         The events were read from exact step heights (each drop identified as ``d`` events
         among ``n`` at risk), not estimated from the shape of the curve.
+    total_said
+        A printed total of events that could not be met is already said in ``notes`` (with
+        the range the method could reach), so the caller need not say it again.
     """
 
     event_times: np.ndarray
@@ -29,3 +32,4 @@ class Placement:
     notes: tuple[str, ...] = ()
     overfull: bool = False
     exact_steps: bool = False
+    total_said: bool = False
