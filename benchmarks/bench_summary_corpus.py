@@ -67,7 +67,7 @@ def baseline_curve(arm: dict[str, Any], grid: np.ndarray) -> np.ndarray:
         t, s = median, 0.5
     else:
         landmark = arm["landmarks"][0]
-        t, s = float(landmark["time_months"]), float(landmark["percent"]) / 100.0
+        t, s = float(landmark["time"]), float(landmark["percent"]) / 100.0
     if s >= 1.0:
         return np.ones_like(grid)
     if t <= 0 or s <= 0.0:
@@ -83,8 +83,7 @@ def missed_quantities(table: pd.DataFrame) -> list[str]:
     """Figures of ``fit.table`` outside their rounding (``within`` False), calibrated only."""
     if table.empty or "within" not in table.columns:
         return []
-    missed = table[table["within"].eq(False)
-                   & ~table["quantity"].astype(str).str.contains("not calibrated")]
+    missed = table[table["within"].eq(False) & table["calibrated"].eq(True)]
     return [f"{q} [{a}]" if a else str(q) for q, a in zip(missed["quantity"], missed["arm"],
                                                            strict=True)]
 
@@ -143,7 +142,7 @@ def run_one(entry: dict[str, Any], directory: str, median_ci: bool,
         for role, label, name in zip(("experimental", "control"), labels, names, strict=True):
             arm_record = printed["arms"][name]
             if "landmarks" in arm_record:
-                result["landmark_months"] = float(arm_record["landmarks"][0]["time_months"])
+                result["landmark_months"] = float(arm_record["landmarks"][0]["time"])
             truth[name] = corpus.km_on_grid(ipd[ipd.arm == label], grid)
             central = corpus.km_on_grid(fit.ipd[fit.ipd.arm == name], grid)
             base = baseline_curve(arm_record, grid)

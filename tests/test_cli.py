@@ -83,7 +83,8 @@ def fake_fit(monkeypatch) -> list:
             describe=lambda: "stub model",
             table=pd.DataFrame({"quantity": ["N"], "arm": [names[0]], "reported": ["100"],
                                 "reconstructed": [100.0], "difference": [0.0],
-                                "tolerance": [0.0], "within": [True]}),
+                                "tolerance": [0.0], "within": [True],
+                                "calibrated": [True]}),
             misses=(), warnings=())
 
     module = types.ModuleType("trialrecon.simulate")
@@ -184,6 +185,49 @@ def test_simulate_template_end_to_end(tmp_path, capsys):
     ipd = pd.read_csv(out)
     assert ipd.arm.value_counts().to_dict() == {"drugx": 200, "placebo": 100}
     assert "example/itt/pfs/paper-2024: 300 pseudo patients" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not _simulate_imports(), reason="trialrecon.simulate does not import")
+def test_simulate_seed_moves_the_band_and_not_the_patients(tmp_path):
+    def run(*seed):
+        out, band = tmp_path / f"ipd{'-'.join(seed)}.csv", tmp_path / f"band{'-'.join(seed)}.csv"
+        assert main(["simulate", "cabinet/pnet/pfs/nejm-2025", "-o", str(out),
+                     "--band", str(band), *seed]) == 0
+        return pd.read_csv(out), pd.read_csv(band)
+
+    ipd, band = run()
+    same_ipd, same_band = run("--seed", "0")
+    other_ipd, other_band = run("--seed", "5")
+    pd.testing.assert_frame_equal(band, same_band)  # 0 is the default
+    # The pseudo patients (and the band's estimate, their Kaplan-Meier curve) stay ...
+    pd.testing.assert_frame_equal(ipd, other_ipd)
+    pd.testing.assert_series_equal(band.estimate, other_band.estimate)
+    # ... the draws behind the band move.
+    assert (band.lower - other_band.lower).abs().max() > 1e-3
+    assert (band.upper - other_band.upper).abs().max() > 1e-3
+
+
+def test_simulate_seed_without_band_is_refused(tmp_path, fake_fit, capsys):
+    out = tmp_path / "ipd.csv"
+    assert main(["simulate", "cabinet/pnet/pfs/nejm-2025", "--seed", "3", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("trialrecon: error: --seed") and "--band" in err and "\n" not in err
+    assert not out.exists() and fake_fit == []
+
+
+def test_report_has_no_all_option(monkeypatch, capsys):
+    # Every page is the default; --all said nothing more and is gone. (Nothing is built
+    # either way: the builder is a stub.)
+    from trialrecon import report
+
+    built = []
+    monkeypatch.setattr(report, "build_report", lambda **kw: built.append(kw) or 0)
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--all"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --all" in capsys.readouterr().err
+    assert main(["report", "--jobs", "3"]) == 0
+    assert built == [{"trials": None, "jobs": 3}]
 
 
 def test_compare_reads_the_arm_column_of_one_file(tmp_path, capsys):

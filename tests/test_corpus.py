@@ -71,7 +71,7 @@ def test_medians_hr_and_p_as_printed_by_hand():
                                  "stratified": False}
     assert a["p_value"] == corpus.format_p(p)
     # Every patient had an event: nobody is censored, the reverse KM never falls.
-    assert "follow_up_months" not in a and "follow-up" in a["notes"]
+    assert "follow_up" not in a and "follow-up" in a["notes"]
 
 
 def test_median_ci_brackets_the_median():
@@ -91,13 +91,13 @@ def test_not_reached_prints_one_landmark_for_both_arms_and_follow_up():
     assert hand_median(FEW_X.time, FEW_X.event) == math.inf
     assert arms["drug-x"]["median"].startswith("NR")
     # Shorter arm ends at month 10: the largest landmark not beyond it is 6 months.
-    assert arms["drug-x"]["landmarks"] == [{"time_months": 6, "percent": "90.0",
+    assert arms["drug-x"]["landmarks"] == [{"time": 6, "percent": "90.0",
                                             "method": "km"}]
-    assert arms["control"]["landmarks"] == [{"time_months": 6, "percent": "80.0",
+    assert arms["control"]["landmarks"] == [{"time": 6, "percent": "80.0",
                                              "method": "km"}]
     everyone = pd.concat([FEW_X, FEW_Y])
     follow_up = hand_median(everyone.time, 1 - everyone.event)
-    assert record["analyses"][0]["follow_up_months"] == float(f"{follow_up:.1f}")
+    assert record["analyses"][0]["follow_up"] == float(f"{follow_up:.1f}")
     no_ci = corpus.print_summary(ipd, arms=("drug_x", "control"), outcome="DFS",
                                  median_ci=False, landmark_decimals=0)
     assert no_ci["analyses"][0]["arms"]["drug-x"]["median"] == "NR"
@@ -151,7 +151,7 @@ def test_yaml_round_trip_through_the_registry(tmp_path):
     assert a.id == "round-trip-a-2b/os/kmdata-print"
     assert a.hazard_ratio.printed.text == printed["hazard_ratio"]["printed"]
     assert a.p_value.printed == printed["p_value"]
-    assert a.follow_up_months == printed["follow_up_months"]
+    assert a.follow_up == printed["follow_up"]
     assert a.arm_names == ("drug-x", "control")
     for name in a.arm_names:
         assert a.arms[name].median.text == printed["arms"][name]["median"]

@@ -43,7 +43,7 @@ TOKENS = [
 ]
 KEYS = ["trial", "name", "company", "drug", "indication", "design", "phase", "blinding",
         "allocation", "arms", "sources", "analyses", "version", "label", "endpoint", "source",
-        "median", "percent", "landmarks", "time_months", "n", "events", "hazard_ratio",
+        "median", "percent", "landmarks", "time", "n", "events", "hazard_ratio",
         "printed", "level", "p_value", "sided", "data_cutoff", "cohort", "cohorts", "<<"]
 
 

@@ -2,43 +2,81 @@ import warnings
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import papermill
 import pytest
-from trialrecon import InputError
-from trialrecon.pages import TrialPage
+from trialrecon import InputError, pages
+from trialrecon.pages import TrialPage, md_text
 from trialrecon.simulate import fit_summary
 
 warnings.simplefilter("ignore")
 
 
-def _range(text: str) -> tuple[float, float]:
-    lo, hi = text.replace("%", "").replace(" months", "").split(" to ")
-    return float(lo), float(hi)
-
-
 def test_unprinted_figures_for_cabinet_pnet():
     fit = fit_summary("cabinet/pnet/pfs/nejm-2025")
     table = TrialPage("cabinet", "pnet").unprinted(fit, landmark=6.0, horizons=(6.0, 60.0))
-    table = table.set_index("figure (derived)")
-    spread = "90% range over the curves the print allows"
+    rows = table.data.set_index(["figure", "arm"])
     # The central pseudo data reproduce the print, so their own figures must lie within the
     # range of the curves the print allows (the band's draws).
     for arm in ("cabozantinib", "placebo"):
-        row = table.loc[f"6-month rate, {arm}"]
-        km = float(row["pseudo data (Kaplan-Meier)"].split("%")[0])
-        lo, hi = _range(row[spread])
-        assert lo - 2.0 <= km <= hi + 2.0
-    rmst6 = table.loc["RMST difference up to 6 months"]
-    km = float(rmst6["pseudo data (Kaplan-Meier)"].split()[0])
-    lo, hi = _range(rmst6[spread])
-    assert lo - 0.2 <= km <= hi + 0.2
+        row = rows.loc[("6-month rate (%)", arm)]
+        assert row.range_low - 2.0 <= row.value <= row.range_high + 2.0
+        assert row.lower < row.value < row.upper
+    rmst6 = rows.loc[("RMST difference up to 6 months (months)", "")]
+    assert rmst6.range_low - 0.2 <= rmst6.value <= rmst6.range_high + 0.2
     # Beyond the pseudo follow-up only the model answers, and the page says so.
-    rmst60 = table.loc["RMST difference up to 60 months"]
-    assert rmst60["pseudo data (Kaplan-Meier)"].startswith("not estimable")
-    events = [int(table.loc[f"events, {arm}", "pseudo data (Kaplan-Meier)"])
-              for arm in ("cabozantinib", "placebo")]
-    assert events == [int(fit.ipd[fit.ipd.arm == arm].event.sum())
-                      for arm in ("cabozantinib", "placebo")]
+    rmst60 = rows.loc[("RMST difference up to 60 months (months)", "")]
+    assert np.isnan(rmst60.value) and rmst60.note.startswith("pseudo follow-up ends at")
+    assert rmst60.range_low < rmst60.range_high
+    shown = table.text().set_index("Figure (derived)")
+    assert shown.loc["RMST difference up to 60 months (months)",
+                     "Pseudo data, Kaplan-Meier (95% CI)"] == "not estimable"
+
+
+def test_fit_table_shows_numbers_by_kind_and_keeps_them():
+    page = TrialPage("clarinet")
+    table = page.fit_table(page.fits[0])
+    shown = table.text().set_index(["Figure", "Arm"])
+    data = table.data.set_index(["quantity", "arm"])
+    # NR for a median not reached, whole patients, p with two significant digits
+    assert shown.loc[("median (months)", "lanreotide"), "Reconstructed (derived)"] == "NR"
+    assert data.loc[("median (months)", "lanreotide"), "reconstructed"] == np.inf
+    n = data.loc[("N", "placebo"), "reconstructed"]
+    assert shown.loc[("N", "placebo"), "Reconstructed (derived)"] == f"{n:.0f}"
+    p = data.loc[("p-value (two-sided)", ""), "reconstructed"]
+    assert shown.loc[("p-value (two-sided)", ""), "Reconstructed (derived)"] == f"{p:.2g}"
+    assert set(shown["Within rounding"]) <= {"yes", "no", ""}
+
+
+def test_summary_counts_the_verdicts_and_names_the_flagged_checks():
+    page = TrialPage("clarinet")
+    checks = page.checks().data
+    text = page.summary()
+    counts = checks.verdict.value_counts()
+    assert f"{len(checks)} checks: {counts.get('consistent', 0)} consistent" in text
+    bad = checks[checks.verdict.isin(["inconsistent", "questionable"])]
+    assert len(bad) >= 1  # the ECE 2014 p: 0.0002 printed, 0.00087 implied
+    for r in bad.itertuples():
+        assert md_text(r.check) in text and md_text(r.reported) in text
+    # every time-to-event analysis is either rebuilt or said not to be, with a reason
+    tte = [a for a in page.analyses if a.endpoint in ("PFS", "OS")]
+    said = text.count("Rebuilt patient data") + text.count("Not rebuilt:")
+    assert said == len(tte)
+
+
+def test_reported_table_has_labels_and_every_version():
+    page = TrialPage("clarinet")
+    table = page.reported()
+    shown = table.text()
+    assert list(shown.columns[:2]) == ["Endpoint", "Figure"]
+    assert set(shown.Endpoint) == {"Progression-free survival"}
+    assert set(shown.columns[2:]) == {a.label for a in page.analyses}
+    html = table._repr_html_()
+    assert '<th style="text-align: left">Endpoint</th>' in html and "></th>" not in html
+
+
+def test_a_trial_without_hazard_ratios_has_an_empty_forest_table():
+    assert pages.hazard_ratios([a for a in TrialPage("increlex").analyses]).empty
 
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

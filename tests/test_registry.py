@@ -1,3 +1,4 @@
+import math
 import re
 import time
 import types
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
+import numpy as np
 import pytest
 import trialrecon
 import yaml
@@ -26,7 +28,7 @@ def test_cabinet_has_all_four_pfs_versions_in_both_cohorts():
                         "nejm-2025", "fda-label-2025"):
             assert f"cabinet/{cohort}/pfs/{version}" in ids
     endpoints = {a.endpoint for a in registry.analyses("cabinet")}
-    assert {"PFS", "OS", "ORR", "AE_G3"} <= endpoints
+    assert {"PFS", "OS", "ORR", "AE_G3PLUS"} <= endpoints
 
 
 def test_get_returns_analysis_with_trial_and_citation():
@@ -57,6 +59,43 @@ def test_reported_table_keeps_printed_text():
                                                                                 "18.0 (12.1-24.0)"]
 
 
+def test_reported_table_labels_use_the_analysis_time_unit():
+    a = analysis_from_print(
+        endpoint="PFS", time_unit="weeks", follow_up=30,
+        arms={"drug": {"n": 40, "median": "20", "landmarks": [{"time": 12, "percent": "80"}]},
+              "placebo": {"n": 40, "median": "10", "landmarks": [{"time": 12, "percent": "60"}]}})
+    quantities = set(registry.reported_table([a]).quantity)
+    assert {"12-week rate (%)", "median (weeks)", "median follow-up (weeks)"} <= quantities
+    assert not any("month" in q for q in quantities)
+    months = registry.reported_table([registry.get("clarinet/pfs/nejm-2014")])
+    assert "24-month rate (%)" in set(months.quantity)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "key"),
+    [('median: "4.0"', 'median: "4.0", landmarks: [{time_months: 12, percent: "40"}]',
+      "arms.placebo.landmarks.0.time_months", "time"),
+     ("    source: paper\n", "    source: paper\n    follow_up_months: 13.8\n",
+      "follow_up_months", "follow_up")],
+)
+def test_old_month_keys_are_refused_naming_the_new_key(trial_dir, capsys, old, new, field, key):
+    path = _edit(trial_dir, old, new)
+    with pytest.raises(InputError) as info:
+        load_trial(path)
+    err = info.value
+    assert err.file == str(path) and err.row == "analysis demo/pfs/paper-2020"
+    assert err.column == field
+    old_key = field.rsplit(".", 1)[-1]
+    assert f"{old_key!r} was renamed {key!r}" in err.message and "time_unit" in err.message
+    assert f"'{key}'" in _cli_error(path, capsys)
+
+
+def test_analysis_from_print_refuses_the_old_follow_up_keyword():
+    with pytest.raises(InputError, match="'follow_up_months' was renamed 'follow_up'"):
+        analysis_from_print(arms={"a": {"n": 10, "median": "5"}, "b": {"n": 10, "median": "4"}},
+                            follow_up_months=12)
+
+
 def test_valid_file_loads(trial_dir: Path):
     t = load_trial(trial_dir / "demo.yaml")
     assert [a.id for a in t.analyses] == ["demo/pfs/paper-2020"]
@@ -72,7 +111,7 @@ def test_valid_file_loads(trial_dir: Path):
         ("endpoint: PFS", "endpoint: PSF", "endpoint", "Input should be"),
         ("hazard_ratio:", "hazard_raito:", "hazard_raito", "unknown field"),
         ("    label: Paper 2020\n", "", "label", "Field required"),
-        ('median: "4.0"', 'median: "4.0", landmarks: [{time_months: 12, percent: "104.0"}]',
+        ('median: "4.0"', 'median: "4.0", landmarks: [{time: 12, percent: "104.0"}]',
          "arms.placebo.landmarks.0.percent", "outside 0-100"),
     ],
 )
@@ -154,7 +193,7 @@ needs_simulate = pytest.mark.skipif(not _simulate_imports(),
 def test_analysis_from_print_keeps_figures_as_printed():
     before = set(registry.trials())
     a = analysis_from_print(arms=PNET, hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001",
-                            follow_up_months=13.8)
+                            follow_up=13.8)
     assert a.id == "user/pfs/printed" and a.trial.trial == "user"
     assert a.citation == "printed figures entered by the user"
     assert a.arm_names == ("cabozantinib", "placebo")
@@ -170,7 +209,7 @@ def test_analysis_from_print_keeps_figures_as_printed():
 def test_analysis_from_print_takes_every_field_of_a_trial_file():
     a = analysis_from_print(
         endpoint="OS", arms={"drugx": {"n": 100, "events": 40, "landmarks": [
-            {"time_months": 12, "percent": "80.0 (71.0-86.5)"}]}, "placebo": {"n": 50}},
+            {"time": 12, "percent": "80.0 (71.0-86.5)"}]}, "placebo": {"n": 50}},
         hazard_ratio={"printed": "0.70 (0.45-1.09)", "level": 90, "stratified": True},
         p_value={"printed": "0.06", "sided": 1}, events_total=65, trial="mytrial",
         cohort="itt", version="v1", allocation="2:1", citation="Doe J. J Test 2024;1:1.")
@@ -210,8 +249,10 @@ def test_analysis_from_print_is_checked_like_a_registry_analysis():
     theirs = summary.check_table([registry.get("cabinet/pnet/pfs/nejm-2025")])
     theirs = theirs.drop(columns="analysis_id")
     first = ["SE of log HR", "HR at centre of CI", "p-value from HR and CI"]
-    assert (mine.set_index("check").loc[first, "derived"].tolist()
-            == theirs.set_index("check").loc[first, "derived"].tolist())
+    columns = ["value", "low", "high"]
+    assert np.allclose(mine.set_index("check").loc[first, columns].to_numpy(float),
+                       theirs.set_index("check").loc[first, columns].to_numpy(float),
+                       equal_nan=True)
 
 
 @needs_simulate
@@ -219,7 +260,7 @@ def test_analysis_from_print_rebuilds_patients():
     from trialrecon.simulate import fit_summary
 
     a = analysis_from_print(arms=PNET, hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001",
-                            follow_up_months=13.8)
+                            follow_up=13.8)
     fit = fit_summary(a)
     assert fit.analysis_id == "user/pfs/printed"
     assert fit.ipd.arm.value_counts().to_dict() == {"cabozantinib": 64, "placebo": 31}
@@ -380,6 +421,43 @@ def test_allocation_without_two_shares_is_refused(trial_dir, capsys, allocation)
     _cli_error(path, capsys)
 
 
+@pytest.mark.parametrize("allocation", ['"2;1"', '"2:"', '":1"'])
+def test_mistyped_ratio_is_refused(trial_dir, capsys, allocation):
+    path = _edit(trial_dir, 'allocation: "2:1"', f"allocation: {allocation}")
+    with pytest.raises(InputError, match="write a ratio") as info:
+        load_trial(path)
+    assert info.value.column == "design.allocation"
+
+
+@pytest.mark.parametrize(("allocation", "fraction"), [
+    ('"2:1"', 2 / 3), ("single arm", 1.0), ('"1:1:1:1"', None),
+    ("\"one randomised dose of 60, 90 or 120 mg or placebo; ratio not stated\"", None)])
+def test_only_a_two_part_ratio_has_an_allocation_fraction(trial_dir, allocation, fraction):
+    design = load_trial(_edit(trial_dir, 'allocation: "2:1"', f"allocation: {allocation}")).design
+    if fraction is None:
+        assert math.isnan(design.allocation_fraction)
+    else:
+        assert design.allocation_fraction == pytest.approx(fraction)
+
+
+def test_somatuline_acromegaly_is_no_two_arm_ratio():
+    from trialrecon import summary
+
+    t = registry.get_trial("somatuline-acromegaly")
+    assert "60, 90 or 120 mg" in t.design.allocation
+    assert math.isnan(t.design.allocation_fraction)
+    summary.check_table(t.analyses)  # runs; no Schoenfeld fraction is made up
+
+
+def test_adverse_event_endpoints_say_which_grades():
+    assert registry.ENDPOINT_LABELS["AE_G34"] == "Grade 3–4 adverse events"
+    assert registry.ENDPOINT_LABELS["AE_G3PLUS"] == "Grade >=3 adverse events"
+    grades = {a.trial.trial: a.endpoint for a in registry.analyses()
+              if a.endpoint.startswith("AE_")}
+    assert grades == {"cabinet": "AE_G3PLUS", "checkmate9er": "AE_G3PLUS", "cabosun": "AE_G34",
+                      "celestial": "AE_G34", "cosmic311": "AE_G34"}
+
+
 def test_second_analyses_block_is_refused(trial_dir, capsys):
     path = trial_dir / "demo.yaml"
     text = path.read_text()
@@ -477,7 +555,7 @@ def test_unquoted_figure_keeps_its_digits_and_warns(trial_dir):
 @pytest.mark.parametrize(("old", "new", "text"), [
     ('p_value: "<0.001"', "p_value: 0.0010", "0.0010"),
     ('p_value: "<0.001"', "p_value: {printed: 0.0010, sided: 1}", "0.0010"),
-    ('median: "4.0"', "median: 4.0, landmarks: [{time_months: 12, percent: 40.10}]", "40.10"),
+    ('median: "4.0"', "median: 4.0, landmarks: [{time: 12, percent: 40.10}]", "40.10"),
 ])
 def test_every_printed_field_keeps_unquoted_digits(trial_dir, old, new, text):
     path = _edit(trial_dir, old, new)

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import nbformat
 import papermill
 import pytest
-from trialrecon import InputError, cli, report
+from trialrecon import InputError, cli, registry, report
 from trialrecon.report import Page, build_report, run_page, select_pages, to_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -61,6 +61,29 @@ def test_failed_notebook_keeps_previous_page_and_names_cell(tmp_path, monkeypatc
     assert not list(out.glob("executed/.*"))  # nothing half-written left behind
 
 
+#: Run in the browser on every page: what a reader must be able to rely on.
+_PAGE_FACTS = """() => {
+  // textContent, not innerText: a long table folded in <details> is not rendered, but its
+  // cells are on the page and must be whole.
+  const text = el => (el.textContent || "").trim();
+  const tables = [...document.querySelectorAll("table")];
+  const summary = [...document.querySelectorAll("strong, b")].find(
+      e => text(e).startsWith("Summary"));
+  const firstSection = document.querySelector("h2, table, img");
+  return {
+    title: document.title,
+    index: document.querySelectorAll("a[href='index.html']").length,
+    downloads: [...document.querySelectorAll("a[download]")].map(a => a.href),
+    summaryFirst: !!summary && (!firstSection || !!(summary.compareDocumentPosition(
+        firstSection) & Node.DOCUMENT_POSITION_FOLLOWING)),
+    cut: tables.filter(t => /…|rows ×|\\.\\.\\.$/m.test(text(t))).length,
+    rowHeaders: document.querySelectorAll("tbody th").length,
+    emptyHeaders: [...document.querySelectorAll("thead th")].filter(th => !text(th)).length,
+    tables: tables.length,
+  };
+}"""
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install Debian's chromium package "
                     "(apt-get install chromium) to run the end-to-end report test")
 def test_report_end_to_end_in_headless_chromium(tmp_path):
@@ -69,6 +92,7 @@ def test_report_end_to_end_in_headless_chromium(tmp_path):
     out = tmp_path / "reports"
     assert build_report(out_dir=out) == 0
     index = out / "index.html"
+    trial_of = {p.name: p.parameters.get("trial") for p in select_pages(None)}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM, headless=True,
@@ -93,6 +117,24 @@ def test_report_end_to_end_in_headless_chromium(tmp_path):
                 "img", "els => els.filter(e => e.complete && e.naturalWidth > 0).length")
             assert shown >= figures, f"{name}: {shown} of {figures} figures rendered"
             assert page.locator("h1").count() >= 1, f"{name}: no title"
+            facts = page.evaluate(_PAGE_FACTS)
+            heading = " ".join(page.locator("h1").first.inner_text().replace("¶", "").split())
+            assert facts["title"] == f"{heading} · trialrecon", name
+            if trial_of.get(name):
+                assert registry.get_trial(trial_of[name]).name in facts["title"], name
+            assert facts["index"] >= 1, f"{name}: no link back to the index"
+            assert facts["summaryFirst"], f"{name}: no summary before the first section"
+            assert facts["cut"] == 0, f"{name}: a table is cut"
+            assert facts["rowHeaders"] == 0 and facts["emptyHeaders"] == 0, \
+                f"{name}: a table shows its index column"
+            assert facts["downloads"], f"{name}: nothing to download"
+            for href in facts["downloads"]:
+                target = Path(href.removeprefix("file://"))
+                assert target.is_file() and target.stat().st_size > 0, (name, href)
+            notebook = page.eval_on_selector_all(
+                "a[href$='.ipynb']", "els => els.map(e => e.href)")
+            assert notebook and all(Path(h.removeprefix("file://")).is_file()
+                                    for h in notebook), f"{name}: executed notebook missing"
         browser.close()
     assert not problems, problems
 
@@ -202,7 +244,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, fake, capsys):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.5)  # still running when the main thread handles the signal
 
-    fake.behaviour = {names[0]: sigterm}
+    fake.behaviour = {name: sigterm for name in names}  # whichever page runs first
     previous = signal.signal(signal.SIGTERM, fallback)
     try:
         status = build_report(["cabinet"], jobs=1, out_dir=out)
@@ -213,7 +255,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, fake, capsys):
         signal.signal(signal.SIGTERM, previous)
     assert status == 128 + signal.SIGTERM
     assert restored
-    assert fake.ran == names[:1]
+    assert len(fake.ran) == 1 and fake.ran[0] in names
     assert _intact(out, names)
     assert _leftovers(out) == []
     err = capsys.readouterr().err
@@ -406,3 +448,38 @@ def test_failed_page_gets_one_failed_line_and_its_error_at_the_end(tmp_path, fak
                   ["built trial-cabinet-epnet.html", "FAILED trial-cabinet-pnet"])
     assert [line for line in lines if line.startswith("failed: ")] == [
         next(line for line in lines if "ZeroDivisionError" in line)]
+
+
+def test_pages_get_their_title_and_a_bar_back_to_the_index(tmp_path):
+    from trialrecon.report import Page, decorate
+
+    page = Page("trial_report", {"trial": "cabinet", "cohort": "pnet"})
+    files = [tmp_path / "downloads" / page.name / "checks.csv",
+             tmp_path / "downloads" / page.name / "tables.xlsx"]
+    text = decorate("<html><head><title>Notebook</title></head><body class='x'><p>hi</p>"
+                    "</body></html>", page, tmp_path, files)
+    assert "<title>Notebook</title>" not in text
+    assert f"<title>{page.title} · trialrecon</title>" in text and "CABINET" in page.title
+    # The page's own heading, when it has one, without nbconvert's anchor sign
+    own = decorate('<html><head><title>Notebook</title></head><body><h1 id="a">CABINET &amp; '
+                   'co<a class="anchor-link" href="#a">¶</a></h1></body></html>', page,
+                   tmp_path, [])
+    assert "<title>CABINET &amp; co · trialrecon</title>" in own
+    body = text.split("<body class='x'>", 1)[1]
+    assert body.startswith('<nav class="trialrecon-nav"')  # before anything the page shows
+    assert 'href="index.html"' in body and f'href="executed/{page.name}.ipynb"' in body
+    assert f'href="downloads/{page.name}/checks.csv"' in body
+    assert f'href="downloads/{page.name}/tables.xlsx"' in body
+
+
+def test_longest_pages_are_started_first(tmp_path, fake):
+    # Two cores finish soonest when the last page to start is a short one.
+    out = tmp_path / "reports"
+    assert build_report(jobs=1, out_dir=out) == 0
+    costs = [report._cost(Page(*p)) for p in
+             [(nb, params) for nb, params in report.report_pages()]]
+    order = {Page(nb, params).name: report._cost(Page(nb, params))
+             for nb, params in report.report_pages()}
+    ran = [order[name] for name in fake.ran]
+    assert ran == sorted(costs, reverse=True)
+    assert order["trial-cabinet-epnet"] > order["trial-increlex"]

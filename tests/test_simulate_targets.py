@@ -23,12 +23,12 @@ Z95 = stats.norm.ppf(0.975)  # 1.959964
 def _analysis(hr="0.70 (0.58-0.85)", p="0.0002", **extra):
     return analysis_from_print(
         arms={"drug": {"n": 198, "events": 120, "median": "NR (30.2-NR)",
-                       "landmarks": [{"time_months": 12, "percent": "65.1"},
-                                     {"time_months": 24, "percent": "50"},
-                                     {"time_months": 36, "percent": "40", "method": "crude"}]},
+                       "landmarks": [{"time": 12, "percent": "65.1"},
+                                     {"time": 24, "percent": "50"},
+                                     {"time": 36, "percent": "40", "method": "crude"}]},
               "placebo": {"n": 232, "events": 150, "median": "13.8 (8.9-17.0)",
-                          "landmarks": [{"time_months": 12, "percent": "65"}]}},
-        hazard_ratio=hr, p_value=p, follow_up_months=20.5, **extra)
+                          "landmarks": [{"time": 12, "percent": "65"}]}},
+        hazard_ratio=hr, p_value=p, follow_up=20.5, **extra)
 
 
 def _wald(beta: float, se: float) -> tuple[float, float, float, float]:

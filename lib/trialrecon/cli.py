@@ -257,9 +257,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     table = summary.check_table(chosen)
     if keep is not None:
         table = table[table.verdict.isin(keep)].reset_index(drop=True)
-    if args.format == "table":
-        table = table.drop(columns=["derived_value"])
-    _emit(table, args.format)
+    from .formatting import derived
+
+    shown = table.assign(derived=[derived(r) for r in table.itertuples()])
+    if args.format == "table":  # for people: the derived figure as text
+        shown = shown[["analysis_id", "check", "reported", "derived", "verdict", "reason"]]
+    _emit(shown, args.format)
     return 0
 
 
@@ -415,11 +418,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     target = _simulated(args.analysis, args.pick)
     from .simulate import fit_summary
 
+    if args.seed is not None and not args.band:
+        raise InputError("--seed seeds the draws of the band; without --band it would change "
+                         "nothing", advice="add --band BAND.csv, or leave --seed out")
     if args.band and (args.band == args.output or _same_file(args.band, Path(args.output))):
         raise InputError("--band and -o name the same output", file=args.band,
                          advice="give the band its own file")
     info = sys.stderr if STDOUT in (args.output, args.band) else sys.stdout
-    fit = fit_summary(target, seed=args.seed)
+    fit = fit_summary(target, seed=args.seed or 0)
     _write_csv(fit.ipd, args.output, inputs=(args.analysis,))
     print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}", file=info)
     if args.band:
@@ -431,7 +437,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print(f"model (derived): {fit.describe()}", file=info)
     shown = fit.table.drop(columns=["difference", "tolerance"])
     shown["reconstructed"] = [f"{x:.4g}" for x in shown.reconstructed]
-    shown["within"] = shown.within.map({True: "yes", False: "no"}).fillna("")
+    for col in ("within", "calibrated"):
+        shown[col] = shown[col].map({True: "yes", False: "no"}).fillna("")
     _emit(shown, "table", info)
     for miss in fit.misses:
         print(f"finding: {miss}", file=info)
@@ -443,7 +450,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    return build_report(trials=args.trial, all_pages=args.all, jobs=args.jobs)
+    return build_report(trials=args.trial, jobs=args.jobs)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -503,8 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analysis", dest="pick", metavar="ID",
                    help="in a trial file with several analyses: which one (its id, e.g. "
                    "mytrial/os/v1, or its version if unique)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seeds the band's draws; the central pseudo data are deterministic")
+    p.add_argument("--seed", type=int, default=None,
+                   help="with --band: seeds the band's draws (default 0); the pseudo data "
+                   "themselves are deterministic")
     p.add_argument("--band", metavar="BAND.csv",
                    help="also write the 90%% band of curves the print allows (arm, time, "
                    "lower, estimate, upper)")
@@ -512,8 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="build the HTML report into reports/")
     p.add_argument("--trial", action="append", metavar="TRIAL",
-                   help="only this trial's page(s) (repeatable)")
-    p.add_argument("--all", action="store_true", help="every page and the index")
+                   help="only this trial's page(s) (repeatable; default: every page)")
     p.add_argument("--jobs", type=int, default=None,
                    help="parallel notebooks, 1 or more (default: cores); Ctrl-C stops the run "
                    "(exit 130, SIGTERM 143), a second run on the same folder waits")

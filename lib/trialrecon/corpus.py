@@ -29,7 +29,8 @@ Fixed, so that results stay comparable between runs:
 * The Wald p-value of that Cox fit: ``"<0.001"`` below 0.001, else two significant digits
   (``"0.034"``, ``"0.21"``, ``"0.0010"``, ``"1.0"``).
 * Median follow-up by the reverse Kaplan-Meier method (the censoring indicator as event), to
-  one decimal, as ``follow_up_months``; left out, with a note, where it is not estimable.
+  one decimal, as ``follow_up`` (in months, the record's default ``time_unit``); left out,
+  with a note, where it is not estimable.
 * The endpoint is the corpus' ``outcome`` if it is one of
   :data:`trialrecon.registry.TIME_TO_EVENT`, else ``PFS`` (with a note).
 * Ids: the trial slug is the dataset name lowercased, with every run of characters other than
@@ -450,7 +451,7 @@ def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
         t = landmark_time(last)
         for name, part in zip(names, parts, strict=True):
             rate = 100.0 * float(km_on_grid(part, [t])[0])
-            records[name]["landmarks"] = [{"time_months": int(t) if t.is_integer() else t,
+            records[name]["landmarks"] = [{"time": int(t) if t.is_integer() else t,
                                            "percent": f"{rate:.{landmark_decimals}f}",
                                            "method": "km"}]
 
@@ -464,7 +465,7 @@ def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
     }
     follow_up = median_follow_up(pd.concat(parts))
     if math.isfinite(follow_up) and follow_up > 0:
-        analysis["follow_up_months"] = float(format_estimate(follow_up, decimals=1,
+        analysis["follow_up"] = float(format_estimate(follow_up, decimals=1,
                                                              positive=True))
     else:
         notes.append("median follow-up (reverse Kaplan-Meier) not estimable; not printed")

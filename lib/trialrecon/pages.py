@@ -11,21 +11,18 @@ such step (pandas escapes their HTML) and figures are images.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from . import plots, registry, summary
+from . import formatting, plots, registry, summary
 from .analysis import compare_arms
 from .errors import InputError
+from .formatting import Column, Table
 from .registry import BINARY, CONTINUOUS, ENDPOINT_LABELS, TIME_TO_EVENT, Analysis, Trial
 from .simulate import SummaryFit, fit_summary, reconstructable
-
-# lifelines warns about approximations it makes on purpose; the report states its methods.
-warnings.filterwarnings("ignore", module="lifelines")
 
 #: Characters that HTML or Markdown (CommonMark, GFM tables and autolinks, the ``$`` math that
 #: nbconvert and JupyterLab render) may read as markup. Each becomes a numeric character
@@ -68,16 +65,27 @@ def sources_markdown(items: list[Analysis]) -> str:
     return "\n".join(f"- **{md_text(key)}**: {md_text(text)}" for key, text in seen.items())
 
 
-def side_by_side(items: list[Analysis]) -> pd.DataFrame:
+def analysis_name(a: Analysis) -> str:
+    """How a page names an analysis: its endpoint in words, and its version's label."""
+    return f"{ENDPOINT_LABELS[a.endpoint]}, {a.label}"
+
+
+def side_by_side(items: list[Analysis]) -> Table:
     """Reported figures with one column per version (as printed; nothing derived)."""
     table = registry.reported_table(items)
     if table.empty:
-        return table
-    table["figure"] = table.quantity + table.arm.map(lambda x: f" [{x}]" if x else "")
+        return Table(pd.DataFrame({"endpoint": [], "figure": []}),
+                     {"endpoint": Column("Endpoint"), "figure": Column("Figure")})
+    table["figure"] = table.quantity + table.arm.map(lambda x: f", {x}" if x else "")
+    table["endpoint"] = table.endpoint.map(ENDPOINT_LABELS)
     order = list(dict.fromkeys(table.version))
     wide = table.pivot_table(index=["endpoint", "figure"], columns="version", values="reported",
                              aggfunc="first", sort=False)
-    return wide.reindex(columns=order).fillna("")
+    wide = wide.reindex(columns=order).fillna("").reset_index()
+    wide.columns.name = None
+    return Table(wide, {"endpoint": Column("Endpoint"), "figure": Column("Figure"),
+                        **{v: Column(v) for v in order}},
+                 caption="As printed, one column per version (reported)")
 
 
 def hazard_ratios(items: list[Analysis]) -> pd.DataFrame:
@@ -98,22 +106,53 @@ def hazard_ratios(items: list[Analysis]) -> pd.DataFrame:
     return frame.sort_values("group", kind="stable").reset_index(drop=True)
 
 
+#: The verdicts in the order pages show them.
+VERDICTS = (summary.CONSISTENT, summary.QUESTIONABLE, summary.INCONSISTENT, summary.UNTESTABLE)
+
+
 def verdict_counts(items: list[Analysis]) -> pd.DataFrame:
-    """Number of consistency checks per trial and verdict (derived)."""
+    """Number of consistency checks per trial id and verdict (derived)."""
     checks = summary.check_table(items)
     checks["trial"] = checks.analysis_id.str.split("/").str[0]
     counts = checks.pivot_table(index="trial", columns="verdict", values="check",
                                 aggfunc="count", fill_value=0)
-    return counts.reindex(columns=[summary.CONSISTENT, summary.QUESTIONABLE,
-                                   summary.INCONSISTENT, summary.UNTESTABLE], fill_value=0)
+    return counts.reindex(columns=list(VERDICTS), fill_value=0)
 
 
-def flagged_checks(items: list[Analysis]) -> pd.DataFrame:
-    """Checks whose verdict is questionable or inconsistent (derived), with reasons."""
+def verdict_table(items: list[Analysis]) -> Table:
+    """:func:`verdict_counts` for a page: one row per trial, by name."""
+    counts = verdict_counts(items).reset_index()
+    counts.columns.name = None
+    names = {t.trial: t.name for t in registry.trials().values()}
+    counts.insert(0, "name", counts.trial.map(names).fillna(counts.trial))
+    return Table(counts, {"name": Column("Trial"),
+                          **{v: Column(v.capitalize(), "count") for v in VERDICTS}},
+                 caption="Number of consistency checks per verdict (derived)")
+
+
+def check_rows(items: list[Analysis]) -> Table:
+    """Consistency checks as a page shows them: the analysis by name, the derived figure from
+    its numbers, every reason in full."""
     checks = summary.check_table(items)
-    keep = checks.verdict.isin([summary.QUESTIONABLE, summary.INCONSISTENT])
-    return checks.loc[keep, ["analysis_id", "check", "reported", "derived", "verdict",
-                             "reason"]].reset_index(drop=True)
+    names = {a.id: analysis_name(a) for a in items}
+    checks.insert(0, "analysis", checks.analysis_id.map(names))
+    return Table(checks, {"analysis": Column("Analysis"), "check": Column("Check"),
+                          "reported": Column("Reported (as printed)"),
+                          "derived": Column("Derived", "derived",
+                                            fields=formatting.DERIVED_FIELDS),
+                          "verdict": Column("Verdict"), "reason": Column("Reason")},
+                 caption="Consistency checks (derived from the printed figures)")
+
+
+def flagged_checks(items: list[Analysis]) -> Table:
+    """Checks whose verdict is questionable or inconsistent (derived), with reasons."""
+    rows = check_rows(items)
+    keep = rows.data.verdict.isin([summary.QUESTIONABLE, summary.INCONSISTENT])
+    trial = {a.id: a.trial.name for a in items}
+    data = rows.data[keep].reset_index(drop=True)
+    data.insert(0, "trial", data.analysis_id.map(trial))
+    return Table(data, {"trial": Column("Trial"), **rows.columns},
+                 caption="Questionable and inconsistent figures (derived)")
 
 
 def select_analyses(trials: str = "") -> list[Analysis]:
@@ -122,56 +161,106 @@ def select_analyses(trials: str = "") -> list[Analysis]:
     return [a for t in ids for a in registry.analyses(t)] if ids else registry.analyses()
 
 
-def curve_inputs(curves: dict[str, str], at_risk: dict[str, str], scale: str = "proportion"):
-    """Digitised curves and at-risk tables per arm: from files, or the bundled example.
-
-    Returns ``(curves, tables, truth, unit)``; ``truth`` holds the true patient data when the
-    example is used (a real randomised trial shipped with lifelines), else ``None``.
-    """
-    from .curves import read_at_risk, read_curve
-    from .validation import at_risk_table, example_trial, km_steps, regular_times
-
-    if any(curves.values()):
-        return ({arm: read_curve(path, scale=scale).to_frame() for arm, path in curves.items()},
-                {arm: read_at_risk(path).to_frame() for arm, path in at_risk.items()}, None,
-                "months")
-    trial = example_trial("gbsg2")
-    days_per_month = 365.25 / 12
-    truth = {arm: ipd.assign(time=ipd.time / days_per_month) for arm, ipd in trial.arms.items()}
-    times = regular_times(list(truth.values()), 6)
-    return ({arm: km_steps(ipd) for arm, ipd in truth.items()},
-            {arm: at_risk_table(ipd, times) for arm, ipd in truth.items()}, truth, "months")
-
-
-def reconstructed_vs_true(reconstructed: dict[str, pd.DataFrame],
-                          truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The re-analysis of reconstructed and true patient data side by side (both derived)."""
-    rec = compare_arms(*reconstructed.values(), names=tuple(reconstructed), landmarks=(12, 36))
-    tru = compare_arms(*truth.values(), names=tuple(truth), landmarks=(12, 36), tau=rec.tau)
-    rows = []
-    for label, r, t in (("hazard ratio", rec.value("hazard ratio"), tru.value("hazard ratio")),
-                        ("RMST difference (months)", rec.value("RMST difference"),
-                         tru.value("RMST difference"))):
-        rows.append({"quantity": label, "reconstructed": r, "true": t})
-    for (_, r), (_, t) in zip(rec.arms.iterrows(), tru.arms.iterrows(), strict=True):
-        rows.append({"quantity": f"events, {r.arm}", "reconstructed": r.events, "true": t.events})
-        rows.append({"quantity": f"median (months), {r.arm}", "reconstructed": r["median"],
-                     "true": t["median"]})
-    for (_, r), (_, t) in zip(rec.landmarks.iterrows(), tru.landmarks.iterrows(), strict=True):
-        rows.append({"quantity": f"{r.time:g}-month survival, {r.arm}",
-                     "reconstructed": r.survival, "true": t.survival})
-    out = pd.DataFrame(rows)
-    out["difference"] = out.reconstructed - out.true
-    return out.round(4)
-
-
-def portfolio_context() -> pd.DataFrame:
-    """One row per trial: identity, indication and context from the seed documents."""
-    return pd.DataFrame([{"trial": t.name, "registry": t.nct or "", "company": t.company,
+def portfolio_context(trials: str = "") -> Table:
+    """One row per trial: identity, indication and design (reported)."""
+    ids = {a.trial.trial for a in select_analyses(trials)}
+    data = pd.DataFrame([{"trial": t.name, "registry": t.nct or "", "company": t.company,
                           "drug": t.drug, "comparator": t.comparator or "",
                           "indication": t.indication, "design": f"phase {t.design.phase}, "
-                          f"{t.design.allocation}, {t.design.blinding}",
-                          "analyses": len(t.analyses)} for t in registry.trials().values()])
+                          f"allocation {t.design.allocation}, {t.design.blinding}",
+                          "analyses": len(t.analyses)} for t in registry.trials().values()
+                         if t.trial in ids],
+                        columns=["trial", "registry", "company", "drug", "comparator",
+                                 "indication", "design", "analyses"])
+    return Table(data, {"trial": Column("Trial"), "registry": Column("Registry"),
+                        "company": Column("Company"), "drug": Column("Drug"),
+                        "comparator": Column("Comparator"), "indication": Column("Indication"),
+                        "design": Column("Design"), "analyses": Column("Analyses", "count")},
+                 caption="The trials (reported)")
+
+
+def hazard_ratio_table(items: list[Analysis]) -> Table:
+    """Every printed HR with its CI (reported), as the portfolio's table and download."""
+    hrs = hazard_ratios(items)
+    return Table(hrs, {"label": Column("Analysis"),
+                       "hr": Column("HR (reported)", "interval", 2,
+                                    fields=("hr", "lower", "upper")),
+                       "level": Column("CI level (%)", "number", 2),
+                       "source": Column("Source")},
+                 caption="Printed hazard ratios with their CIs (reported)")
+
+
+def portfolio_summary(items: list[Analysis]) -> str:
+    """The portfolio page's summary: trials, analyses, verdicts, the flagged checks."""
+    checks = summary.check_table(items)
+    counts = checks.verdict.value_counts()
+    trials = list(dict.fromkeys(a.trial.name for a in items))
+    flagged = checks[checks.verdict.isin([summary.QUESTIONABLE, summary.INCONSISTENT])]
+    per_trial = flagged.analysis_id.str.split("/").str[0].value_counts()
+    names = {t.trial: t.name for t in registry.trials().values()}
+    lines = [f"**Summary.** {len(trials)} trial(s), {len(items)} analyses as printed, "
+             f"{len(hazard_ratios(items))} hazard ratios (reported).",
+             f"- **Consistency (derived):** {len(checks)} checks: " + ", ".join(
+                 f"{int(counts.get(v, 0))} {v}" for v in VERDICTS) + "."]
+    if len(per_trial):
+        lines.append("- **Flagged (questionable or inconsistent), by trial:** " + "; ".join(
+            f"{md_text(names.get(t, t))} {n}" for t, n in per_trial.items()) +
+            ". Each is listed below with its reason.")
+    else:
+        lines.append("- No check is questionable or inconsistent.")
+    return "\n".join(lines)
+
+
+def accuracy_table(accuracy: pd.DataFrame) -> Table:
+    """The curve road's accuracy per method, dataset and setting (derived)."""
+    return Table(accuracy, {
+        "method": Column("Method"), "dataset": Column("Dataset"),
+        "patients": Column("Patients", "count"), "setting": Column("Digitisation"),
+        "runs": Column("Runs", "count"), "refused": Column("Refused", "count"),
+        "HR true": Column("True HR", "number", 3),
+        "HR error % (mean)": Column("HR error, mean (%)", "number", 2),
+        "HR error % (max)": Column("HR error, max (%)", "number", 2),
+        "events error % (max)": Column("Events error, max (%)", "number", 2),
+        "max KM gap (max)": Column("Largest KM gap (survival)", "number", 3)},
+        caption="Reconstructed against true patient data (derived); a setting whose every "
+                "run was refused has no error")
+
+
+def recovery_table(recovery: pd.DataFrame) -> Table:
+    """The summary road's recovery of known models (derived)."""
+    return Table(recovery, {
+        "true shape": Column("True Weibull shape", "number", 2),
+        "true HR": Column("True HR", "number", 2), "printed HR": Column("Printed HR", "number", 2),
+        "fitted HR": Column("Fitted HR (Cox)", "number", 3),
+        "true control median": Column("True control median (months)", "number", 1),
+        "model control median": Column("Model control median (months)", "number", 1),
+        "max |model - true S|, control, 0-36 months":
+            Column("Largest |model − true survival|, control, 0–36 months", "number", 3),
+        "figures within rounding": Column("Printed figures within rounding", "count"),
+        "figures": Column("Printed figures", "count")},
+        caption="Trials simulated from known models, printed and rebuilt (derived)")
+
+
+def validation_summary(accuracy: pd.DataFrame, recovery: pd.DataFrame) -> str:
+    """The validation page's summary: the largest errors of each method and road."""
+    lines = ["**Summary.** Both reconstructions are run here on data whose truth is known "
+             "(derived); accuracy on 152 real trials is measured by the benchmarks."]
+    for method, rows in accuracy.groupby("method", sort=False):
+        exact = rows[rows.setting.str.startswith("exact")]
+        noisy = rows[~rows.setting.str.startswith("exact")]
+        refused = int(rows.refused.sum())
+        lines.append(
+            f"- **Curve road, {md_text(method)} method:** exact corners: largest HR error "
+            f"{formatting.number(exact['HR error % (max)'].max(), 1)}%, largest events error "
+            f"{formatting.number(exact['events error % (max)'].max(), 1)}%; hand-digitised: "
+            f"mean HR error up to {formatting.number(noisy['HR error % (mean)'].max(), 1)}%; "
+            f"{refused} of {int(rows.runs.sum())} runs refused.")
+    gap = (recovery["fitted HR"] - recovery["printed HR"]).abs().max()
+    held = int(recovery["figures within rounding"].sum())
+    lines.append(f"- **Summary road:** {held} of {int(recovery.figures.sum())} printed "
+                 f"figures reproduced within rounding; largest |fitted − printed HR| "
+                 f"{formatting.number(gap, 3)}.")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -226,31 +315,114 @@ class TrialPage:
         """The trial's analyses of this cohort, plus those reported for all cohorts."""
         return [a for a in self.trial.analyses if a.cohort in (self.cohort, None)]
 
+    @property
+    def name(self) -> str:
+        """The trial and cohort in words ("CABINET, pancreatic NET cohort")."""
+        t = self.trial
+        return t.name + (f", {t.design.cohorts[self.cohort]} cohort" if self.cohort else "")
+
     def title(self) -> str:
         t, e = self.trial, md_text
-        cohort = f", {e(t.design.cohorts[self.cohort])} cohort" if self.cohort else ""
         comparator = f" vs {e(t.comparator)}" if t.comparator else ""
         cutoffs = sorted({str(a.data_cutoff) for a in self.analyses if a.data_cutoff})
         data = f"Data cut-off(s): {e(', '.join(cutoffs))}." if cutoffs else \
             "Data cut-offs: as in each source."
-        return (f"# {e(t.name)}{cohort}\n\n**{e(t.drug)}{comparator}** in "
+        return (f"# {e(self.name)}\n\n**{e(t.drug)}{comparator}** in "
                 f"{e(t.indication.lower())}. {e(t.nct or '')} · {e(t.company)} · phase "
                 f"{e(t.design.phase)}, allocation {e(t.design.allocation)}, "
                 f"{e(t.design.blinding)}.\n\n{data}\n\n{e(t.context)}")
 
-    def reported(self) -> pd.DataFrame:
+    # ------------------------------------------------------------------ summary first
+
+    @cached_property
+    def _checks(self) -> pd.DataFrame:
+        return summary.check_table(self.analyses)
+
+    def not_rebuilt(self) -> list[tuple[Analysis, str]]:
+        """Time-to-event analyses without a rebuild, each with the reason (what is missing)."""
+        from .simulate.targets import targets
+
+        rebuilt = {f.analysis_id for f in self.fits}
+        out = []
+        for a in self.analyses:
+            if a.endpoint not in TIME_TO_EVENT or a.id in rebuilt:
+                continue
+            try:
+                why = "no hazard ratio is printed" if targets(a).hr is None else ""
+            except InputError as exc:
+                why = exc.message
+            out.append((a, why or "the printed figures do not allow a rebuild"))
+        return out
+
+    def summary(self) -> str:
+        """The page's summary, in Markdown: what was reported, what is consistent, the key
+        derived figures with their ranges, and what the rebuilt data add."""
+        e = md_text
+        items = self.analyses
+        versions = list(dict.fromkeys(a.label for a in items))
+        endpoints = list(dict.fromkeys(ENDPOINT_LABELS[a.endpoint] for a in items))
+        lines = [f"**Summary.** {len(items)} analyses of {e(self.name)} as printed in "
+                 f"{len(versions)} version(s) ({e('; '.join(versions))}); endpoints: "
+                 f"{e(', '.join(endpoints))}."]
+        checks = self._checks
+        counts = checks.verdict.value_counts()
+        if len(checks):
+            lines.append(f"- **Consistency (derived):** {len(checks)} checks: " + ", ".join(
+                f"{int(counts.get(v, 0))} {v}" for v in VERDICTS) + ".")
+        else:
+            lines.append("- **Consistency (derived):** no printed figure allows a check (no "
+                         "hazard ratio with a CI, no percentage with its denominator).")
+        names = {a.id: analysis_name(a) for a in items}
+        for verdict in (summary.INCONSISTENT, summary.QUESTIONABLE):
+            for r in checks[checks.verdict == verdict].itertuples():
+                lines.append(f"    - {verdict.capitalize()}: {e(names[r.analysis_id])}: "
+                             f"{e(r.check)}, reported {e(r.reported)}, derived "
+                             f"{e(formatting.derived(r))}: {e(r.reason)}.")
+        for a in items:
+            if a.hazard_ratio is None:
+                continue
+            own = checks[checks.analysis_id == a.id].set_index("check")
+            parts = [f"HR {e(a.hazard_ratio.printed.text)} (reported)"]
+            for label, check in (("implied p", "p-value from HR and CI"),
+                                 ("implied events", "events implied by CI (Schoenfeld)"),
+                                 ("Weibull shape", "Weibull shape reconciling medians and HR")):
+                if check in own.index and np.isfinite(own.loc[check, "value"]):
+                    parts.append(f"{label} {e(formatting.derived(own.loc[check]))}")
+            lines.append(f"- **{e(analysis_name(a))}:** " + "; ".join(parts) + " (derived).")
+        for fit in self.fits:
+            judged = fit.table[fit.table.within.notna()]
+            held = int(judged.within.astype(bool).sum())
+            warned = f" {len(fit.warnings)} plausibility warning(s)." if fit.warnings else ""
+            name = analysis_name(registry.get(fit.analysis_id))
+            lines.append(f"- **Rebuilt patient data (derived), {e(name)}:** "
+                         f"{held} of {len(judged)} printed figures reproduced within their "
+                         f"rounding; the figures the paper did not print are given below with "
+                         f"the range the print allows.{warned}")
+        for a, why in self.not_rebuilt():
+            lines.append(f"- **Not rebuilt: {e(analysis_name(a))}:** {e(why)}.")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ sections
+
+    def reported(self) -> Table:
         return side_by_side(self.analyses)
 
     def sources(self) -> str:
         return sources_markdown(self.analyses)
 
-    def checks(self) -> pd.DataFrame:
-        table = summary.check_table(self.analyses)
-        return table.drop(columns=["derived_value"]).rename(
-            columns={"reported": "reported (as printed)", "derived": "derived"})
+    def checks(self) -> Table:
+        return check_rows(self.analyses)
 
-    def differences(self) -> pd.DataFrame:
-        return summary.version_differences(self.analyses)
+    def differences(self) -> Table:
+        d = summary.version_differences(self.analyses)
+        labels = {a.version: a.label for a in self.analyses}
+        d = d.assign(endpoint=d.endpoint.map(ENDPOINT_LABELS),
+                     version_a=d.version_a.map(labels), version_b=d.version_b.map(labels))
+        return Table(d, {"endpoint": Column("Endpoint"), "quantity": Column("Figure"),
+                         "version_a": Column("Version"), "value_a": Column("Printed"),
+                         "version_b": Column("Other version"),
+                         "value_b": Column("Printed in the other version")},
+                     caption="Printed figures that differ between versions (reported)")
 
     @cached_property
     def fits(self) -> list[SummaryFit]:
@@ -260,16 +432,16 @@ class TrialPage:
     def fit_figure(self, fit: SummaryFit):
         """KM of the pseudo data with the 90% band of what the print allows, the printed
         medians and HR beside the reconstructed ones, and any plausibility warning."""
-        a = registry.get(fit.analysis_id) if isinstance(fit.analysis_id, str) else fit
+        a = registry.get(fit.analysis_id)
         arms = {name: fit.ipd[fit.ipd.arm == name] for name in fit.names}
         medians = {n: a.arms[n].median.value for n in fit.names
                    if a.arms[n].median is not None and a.arms[n].median.reached}
         hr = a.hazard_ratio.printed
         comp = compare_arms(*arms.values(), names=tuple(arms))
         text = (f"Reported HR {hr.text} ({a.hazard_ratio.level:g}% CI)\n"
-                f"Reconstructed HR {comp.value('hazard ratio'):.2f} "
-                f"({comp.value('hazard ratio', 'lower'):.2f}-"
-                f"{comp.value('hazard ratio', 'upper'):.2f}, 95% CI)")
+                "Reconstructed HR " + formatting.estimate(
+                    comp.value("hazard ratio"), comp.value("hazard ratio", "lower"),
+                    comp.value("hazard ratio", "upper")) + ", 95% CI (derived)")
         grid = np.linspace(0.0, fit.follow_up_end, 121)
         band = fit.survival_band(grid, level=0.90)
         bands = {name: band[band.arm == name] for name in fit.names}
@@ -277,77 +449,107 @@ class TrialPage:
                              "(pseudo patient data, derived)", reported_medians=medians,
                              reported_hr=text, endpoint=a.endpoint, bands=bands,
                              band_label="90% band of curves the print allows",
-                             warnings=fit.warnings, at_risk_label="At risk (pseudo data)")
+                             warnings=fit.warnings, time_unit=a.time_unit,
+                             at_risk_label="At risk, pseudo data (derived)")
+
+    def fit_table(self, fit: SummaryFit) -> Table:
+        """Reported against reconstructed, one row per printed figure."""
+        def kind(q: str) -> str:
+            if q in ("N", "events", "events (total)"):
+                return "count"
+            if q.startswith("p-value"):
+                return "p"
+            if q.startswith(("hazard", "HR")):
+                return "ratio"
+            return "percent" if "rate" in q else "time"
+
+        t = fit.table.assign(kind=[kind(q) for q in fit.table.quantity],
+                             difference=fit.table.difference.where(
+                                 np.isfinite(fit.table.difference)))
+        columns = {"quantity": Column("Figure"), "arm": Column("Arm"),
+                   "reported": Column("Reported (as printed)"),
+                   "reconstructed": Column("Reconstructed (derived)", "figure",
+                                           fields=("reconstructed", "kind")),
+                   "difference": Column("Difference", "signed", 3),
+                   "tolerance": Column("Rounding tolerance", "number", 3),
+                   "within": Column("Within rounding", "yesno")}
+        columns["calibrated"] = Column("Fitted to it", "yesno")
+        return Table(t, columns, caption="Printed figures against the re-analysis of the "
+                     "pseudo patient data")
 
     def unprinted(self, fit: SummaryFit, landmark: float = 12.0,
-                  horizons: tuple[float, ...] = (12.0, 24.0)) -> pd.DataFrame:
+                  horizons: tuple[float, ...] = (12.0, 24.0)) -> Table:
         """Figures the publication did not print (all derived), each with its range.
 
         ``pseudo data``: the Kaplan-Meier re-analysis of the central pseudo patients,
         estimable only within their follow-up. ``90% range``: the 5th to 95th percentile of
         the same figure over the model curves the print allows (the band's draws); beyond
-        the follow-up it is the model's extrapolation alone.
+        the follow-up it is the model's extrapolation alone. Times are in the analysis's unit.
         """
+        unit = registry.get(fit.analysis_id).time_unit
+        one = unit.removesuffix("s")
         arms = [fit.ipd[fit.ipd.arm == n] for n in fit.names]
         base = compare_arms(*arms, landmarks=(landmark,), names=fit.names)
         rows = []
         times = np.linspace(0.0, max(horizons + (landmark,)), 481)
         draws = fit.survival_draws(times)
+        nan = float("nan")
 
-        def spread(values: np.ndarray, fmt: str) -> str:
-            lo, hi = np.quantile(values, [0.05, 0.95])
-            return f"{fmt.format(lo)} to {fmt.format(hi)}"
+        def row(figure: str, arm: str, value: float = nan, lower: float = nan,
+                upper: float = nan, spread: np.ndarray | None = None, note: str = "") -> None:
+            lo, hi = np.quantile(spread, [0.05, 0.95]) if spread is not None else (nan, nan)
+            rows.append({"figure": figure, "arm": arm, "value": value, "lower": lower,
+                         "upper": upper, "range_low": lo, "range_high": hi, "note": note})
 
         def beyond(end: float) -> str:
-            return f"not estimable: pseudo follow-up ends at {end:.1f} months"
+            return f"pseudo follow-up ends at {end:.1f} {unit}"
 
         k = int(np.searchsorted(times, landmark))
         for a, (r, ipd) in enumerate(zip(base.landmarks.itertuples(), arms, strict=True)):
-            rows.append({"figure (derived)": f"{landmark:g}-month rate, {r.arm}",
-                         "pseudo data (Kaplan-Meier)":
-                             f"{100 * r.survival:.1f}% ({100 * r.lower:.1f}-"
-                             f"{100 * r.upper:.1f})" if landmark <= ipd.time.max()
-                             else beyond(ipd.time.max()),
-                         "90% range over the curves the print allows":
-                             spread(100 * draws[:, a, k], "{:.1f}%")})
-        for r in base.arms.itertuples():
-            rows.append({"figure (derived)": f"events, {r.arm}",
-                         "pseudo data (Kaplan-Meier)": str(r.events),
-                         "90% range over the curves the print allows": ""})
+            inside = landmark <= ipd.time.max()
+            row(f"{landmark:g}-{one} rate (%)", r.arm, *(
+                (100 * r.survival, 100 * r.lower, 100 * r.upper) if inside else (nan,) * 3),
+                spread=100 * draws[:, a, k], note="" if inside else beyond(ipd.time.max()))
         for tau in horizons:
             upto = times <= tau
             gap = draws[:, 0, upto] - draws[:, 1, upto]
             area = np.sum(0.5 * (gap[:, 1:] + gap[:, :-1]) * np.diff(times[upto]), axis=1)
+            label = f"RMST difference up to {tau:g} {unit} ({unit})"
             if tau <= base.tau:
                 c = compare_arms(*arms, landmarks=(), tau=tau, names=fit.names)
-                data = (f"{c.value('RMST difference'):.2f} months "
-                        f"({c.value('RMST difference', 'lower'):.2f} to "
-                        f"{c.value('RMST difference', 'upper'):.2f})")
+                row(label, "", c.value("RMST difference"), c.value("RMST difference", "lower"),
+                    c.value("RMST difference", "upper"), spread=area)
             else:
-                data = beyond(base.tau)
-            rows.append({"figure (derived)": f"RMST difference up to {tau:g} months",
-                         "pseudo data (Kaplan-Meier)": data,
-                         "90% range over the curves the print allows":
-                             spread(area, "{:.2f}") + " months"})
-        return pd.DataFrame(rows)
+                row(label, "", spread=area, note=beyond(base.tau))
+        data = pd.DataFrame(rows)
+        return Table(data, {"figure": Column("Figure (derived)"), "arm": Column("Arm"),
+                            "value": Column("Pseudo data, Kaplan-Meier (95% CI)", "interval",
+                                            1, fields=("value", "lower", "upper")),
+                            "range": Column("90% range over the curves the print allows",
+                                            "range", 1, fields=("range_low", "range_high")),
+                            "note": Column("Note")},
+                     caption="Figures the publication did not print (derived)")
 
-    def binary(self) -> pd.DataFrame:
+    def binary(self) -> Table:
         """GRIM counts, exact CIs, risk differences and tests of the binary outcomes."""
-        items = [a for a in self.analyses if a.endpoint in BINARY]
-        table = summary.check_table(items)
-        return table.drop(columns=["derived_value"])
+        return check_rows([a for a in self.analyses if a.endpoint in BINARY])
 
-    def continuous(self) -> pd.DataFrame:
-        rows = [{"analysis": a.label, "arm": name, f"time ({a.time_unit})": m.time,
-                 "mean (reported)": m.mean, "SD (reported)": m.sd}
+    def continuous(self) -> Table:
+        rows = [{"analysis": analysis_name(a), "arm": name, "time": m.time,
+                 "unit": a.time_unit, "mean": m.mean, "sd": m.sd}
                 for a in self.analyses if a.endpoint in CONTINUOUS
                 for name, arm in a.arms.items() for m in arm.values]
-        return pd.DataFrame(rows)
+        data = pd.DataFrame(rows, columns=["analysis", "arm", "time", "unit", "mean", "sd"])
+        return Table(data, {"analysis": Column("Analysis"), "arm": Column("Arm"),
+                            "time": Column("Time", "number", 0), "unit": Column("Unit"),
+                            "mean": Column("Mean (reported)", "text"),
+                            "sd": Column("SD (reported)", "text")},
+                     caption="Continuous outcomes (reported)")
 
     def key_figures(self) -> str:
         """A few rounded numbers that regression tests compare run after run."""
         lines = []
-        checks = summary.check_table(self.analyses)
+        checks = self._checks
         lines.append("checks: " + ", ".join(f"{v} {n}" for v, n in
                                              checks.verdict.value_counts().sort_index().items()))
         for fit in self.fits:
@@ -369,39 +571,21 @@ class TrialPage:
         warned = "".join(f"\n\n**Warning (derived):** {md_text(w)}" for w in fit.warnings)
         figure = self.fit_figure(fit)
         plots.close(figure)
-        t = fit.table
+        return [Markdown(f"### {md_text(analysis_name(a))}\n\nSource: {md_text(a.citation)}"),
+                figure, self.fit_table(fit),
+                Markdown(f"**Findings (derived).**\n\n{findings}{warned}\n\n"
+                         f"Fitted model (derived): {md_text(fit.describe())}"),
+                self.unprinted(fit)]
 
-        def shown(r) -> str:
-            x = r.reconstructed
-            if not np.isfinite(x):
-                return "NR" if x == np.inf else ""
-            if r.quantity.startswith("p-value"):
-                return f"{x:.2g}"
-            if r.quantity in ("N", "events", "events (total)"):
-                return f"{x:.0f}"
-            return f"{x:.2f}" if r.quantity.startswith(("hazard", "HR")) else f"{x:.1f}"
-
-        table = t.assign(
-            reconstructed=[shown(r) for r in t.itertuples()],
-            # round(...) + 0.0 turns float noise like -1e-15 into 0, not "-0.000".
-            difference=t.difference.map(
-                lambda x: "" if not np.isfinite(x) else f"{round(x, 3) + 0.0:+.3f}"),
-            tolerance=t.tolerance.map(lambda x: "" if pd.isna(x) else f"{x:g}"),
-            within=t.within.map({True: "yes", False: "no"}).fillna(""),
-        ).rename(columns={"reported": "reported (as printed)",
-                          "reconstructed": "reconstructed (derived)"}
-                 ).set_index(["quantity", "arm"])
-        return [Markdown(f"### {md_text(a.endpoint)}, {md_text(a.label)}\n\n"
-                         f"Source: {md_text(a.citation)}"), figure,
-                table, Markdown(f"**Findings (derived).**\n\n{findings}{warned}\n\n"
-                                f"Fitted model (derived): {md_text(fit.describe())}"),
-                Markdown("**Figures the publication did not print (derived from the pseudo "
-                         "data and the curves the print allows).**"),
-                self.unprinted(fit).set_index("figure (derived)")]
-
-    @property
-    def has_time_to_event(self) -> bool:
-        return any(a.endpoint in TIME_TO_EVENT for a in self.analyses)
+    def downloads(self) -> dict[str, pd.DataFrame]:
+        """The page's tables and pseudo patient data, as numbers, for CSV and Excel."""
+        out = {"reported": self.reported().tidy(), "checks": self.checks().tidy()}
+        for fit in self.fits:
+            short = fit.analysis_id.split("/", 1)[1].replace("/", "-")
+            out[f"ipd-{short}"] = fit.ipd
+            out[f"fit-{short}"] = self.fit_table(fit).tidy()
+            out[f"unprinted-{short}"] = self.unprinted(fit).tidy()
+        return out
 
 
 def report_pages() -> list[tuple[str, dict[str, str]]]:

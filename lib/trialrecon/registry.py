@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import warnings
 from datetime import date
 from functools import cache
@@ -63,7 +64,9 @@ ENDPOINT_LABELS = {
     "DMFS": "Distant metastasis-free survival",
     "LRR": "Time to locoregional recurrence",
     "ORR": "Objective response rate",
-    "AE_G3": "Grade >=3 adverse events",
+    # What the source counts: grade 3 and 4 only, or grade 3 and above (grade 5 included).
+    "AE_G34": "Grade 3–4 adverse events",
+    "AE_G3PLUS": "Grade >=3 adverse events",
     "GH_RESPONSE": "GH decrease >50%",
     "GH_CONTROL": "GH <=2.5 ng/mL",
     "IGF1_NORMAL": "Normal IGF-1",
@@ -71,10 +74,11 @@ ENDPOINT_LABELS = {
     "HEIGHT_VELOCITY": "Annualised height velocity (cm/year)",
 }
 TIME_TO_EVENT = ("PFS", "OS", "DFS", "RFS", "EFS", "TTP", "TTF", "DMFS", "LRR")
-BINARY = ("ORR", "AE_G3", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL")
+BINARY = ("ORR", "AE_G34", "AE_G3PLUS", "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL",
+          "BIOCHEMICAL_CONTROL")
 CONTINUOUS = ("HEIGHT_VELOCITY",)
 Endpoint = Literal[
-    "PFS", "OS", "DFS", "RFS", "EFS", "TTP", "TTF", "DMFS", "LRR", "ORR", "AE_G3",
+    "PFS", "OS", "DFS", "RFS", "EFS", "TTP", "TTF", "DMFS", "LRR", "ORR", "AE_G34", "AE_G3PLUS",
     "GH_RESPONSE", "GH_CONTROL", "IGF1_NORMAL", "BIOCHEMICAL_CONTROL", "HEIGHT_VELOCITY",
 ]
 #: More patients (or events) than any trial has randomised in one arm: a count above it is a
@@ -110,9 +114,12 @@ class _Record(BaseModel):
 
 
 class Landmark(_Record):
-    """Survival (percent) at a time point, as printed."""
+    """Survival (percent) at a time point, as printed.
 
-    time_months: float = Field(gt=0)
+    ``time`` is in the analysis's ``time_unit`` (months, weeks or years), like its medians.
+    """
+
+    time: float = Field(gt=0, description="time of the rate, in the analysis's time_unit")
     percent: PrintedField
     method: Literal["km", "crude"] = "km"
 
@@ -123,9 +130,12 @@ class Landmark(_Record):
 
 
 class Measurement(_Record):
-    """A continuous outcome summarised at a time point (mean and SD as printed)."""
+    """A continuous outcome summarised at a time point (mean and SD as printed).
 
-    time: float = Field(gt=0)
+    ``time`` is in the analysis's ``time_unit``.
+    """
+
+    time: float = Field(gt=0, description="time of the summary, in the analysis's time_unit")
     mean: float
     sd: float | None = Field(default=None, ge=0)
 
@@ -214,7 +224,8 @@ class Analysis(_Record):
     source: str
     assessment: str | None = None
     data_cutoff: date | None = None
-    follow_up_months: float | None = Field(default=None, gt=0)
+    follow_up: float | None = Field(
+        default=None, gt=0, description="median follow-up as printed, in time_unit")
     time_unit: Literal["months", "weeks", "years"] = "months"
     arms: dict[str, Arm]
     events_total: int | None = Field(default=None, ge=0, le=2 * MAX_COUNT)
@@ -264,9 +275,20 @@ class Analysis(_Record):
         return tuple(a for a in self.trial.arms if a in self.arms)
 
 
+_RATIO = re.compile(r"^\d+(:\d+)+$")
+
+
 class Design(_Record):
+    """How the trial was run.
+
+    ``allocation`` is a ratio of randomised arms (``"2:1"``; ``"1:1:1:1"`` for four arms),
+    ``"single arm"``, or, where no ratio applies or none is printed, a description in words
+    (``"one randomised dose of 60, 90 or 120 mg or placebo; ratio not stated"``). Only a
+    two-part ratio gives an :attr:`allocation_fraction`.
+    """
+
     phase: str
-    allocation: str = Field(default="1:1", pattern=r"^\d+:\d+$|^single arm$")
+    allocation: str = "1:1"
     blinding: str
     cohorts: dict[Slug, str] = Field(default_factory=dict)
     enrolment: str | None = None
@@ -274,21 +296,33 @@ class Design(_Record):
     @field_validator("allocation")
     @classmethod
     def _ratio(cls, v: str) -> str:
-        if v != "single arm":
+        if _RATIO.match(v):
             parts = v.split(":")
-            # Schoenfeld's formula divides by p (1 - p): neither arm may have a zero share, and
+            # Schoenfeld's formula divides by p (1 - p): no arm may have a zero share, and
             # six digits keep p away from 0 and 1 in floating point.
             if any(len(x) > 6 for x in parts) or 0 in (int(x) for x in parts):
                 raise ValueError(f"allocation {quote(v)}: each part must be a whole number "
                                  "from 1 to 999999, e.g. '2:1'")
+        elif v != "single arm" and not re.search(r"[A-Za-z]{3}", v):
+            # Digits and punctuation that are not a ratio are a mistyped one ("2;1", "2:"),
+            # not a description.
+            raise ValueError(f"allocation {quote(v)}: write a ratio of whole numbers such as "
+                             "'2:1', 'single arm', or the design in words")
         return v
 
     @property
     def allocation_fraction(self) -> float:
+        """The experimental arm's share of a two-arm randomisation (2/3 for ``"2:1"``).
+
+        1.0 for a single arm; NaN where the allocation is no two-part ratio (more arms, or a
+        design in words), so that nothing treats it as one.
+        """
         if self.allocation == "single arm":
             return 1.0
-        exp, ctl = (int(x) for x in self.allocation.split(":"))
-        return exp / (exp + ctl)
+        if _RATIO.match(self.allocation) and self.allocation.count(":") == 1:
+            exp, ctl = (int(x) for x in self.allocation.split(":"))
+            return exp / (exp + ctl)
+        return math.nan
 
 
 class Trial(_Record):
@@ -358,6 +392,10 @@ def _check_percent(v: Printed) -> Printed:
 
 
 # --------------------------------------------------------------------------- loading
+
+#: Keys of the old format, refused by name: they said months where the unit is the
+#: analysis's ``time_unit``.
+RENAMED_FIELDS = {"time_months": "time", "follow_up_months": "follow_up"}
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -581,14 +619,24 @@ def _invalid(exc: ValidationError, raw: dict[str, Any], *, file: Path | None = N
     field as a dotted path such as ``arms.placebo.median``); the advice counts the others.
     """
     errors = exc.errors()
-    first = errors[0]
+    # A key of the old format is no typo: report it first, naming its new name.
+    renamed = [e for e in errors if e["type"] == "extra_forbidden" and e["loc"]
+               and e["loc"][-1] in RENAMED_FIELDS]
+    first = (renamed or errors)[0]
     record, field = _where(raw, tuple(first["loc"]))
     message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+    if renamed:
+        message = _renamed_message(str(first["loc"][-1]))
+    elif first["type"] == "extra_forbidden":
         message = "unknown field (a typo?)"
     return InputError(message, file=file, row=record, column=field,
                       advice=f"{len(errors)} problem(s) in {what}; fix and reload"
                       if len(errors) > 1 else None)
+
+
+def _renamed_message(old: str) -> str:
+    return (f"{old!r} was renamed {RENAMED_FIELDS[old]!r}; it is in the analysis's "
+            "time_unit (months, weeks or years), not always months")
 
 
 def load_trial(path: str | Path, *, match_file_name: bool = False) -> Trial:
@@ -747,7 +795,7 @@ def analysis_from_print(
     arms: dict[str, dict[str, Any]],
     hazard_ratio: str | dict[str, Any] | None = None,
     p_value: str | dict[str, Any] | None = None,
-    follow_up_months: float | None = None,
+    follow_up: float | None = None,
     events_total: int | None = None,
     trial: str = "user",
     label: str | None = None,
@@ -768,14 +816,16 @@ def analysis_from_print(
     arms
         Arm name to its figures, **experimental first, control second**; each arm takes the
         fields of :class:`Arm`: ``n``, ``events``, ``median`` (``"13.8 (8.9-17.0)"``, ``"NR"``)
-        and ``landmarks`` (``[{"time_months": 12, "percent": "65.1 (54.0-74.1)"}]``).
+        and ``landmarks`` (``[{"time": 12, "percent": "65.1 (54.0-74.1)"}]``, ``time`` in
+        ``time_unit``).
     hazard_ratio
         ``"0.23 (0.12-0.42)"`` (a 95% CI), or the fields of :class:`HazardRatio`
         (``{"printed": ..., "level": 90, "stratified": True}``).
     p_value
         ``"<0.001"`` (two-sided), or ``{"printed": "0.012", "sided": 1}``.
-    follow_up_months, events_total
-        Median follow-up (months) and events in both arms, when printed.
+    follow_up, events_total
+        Median follow-up (in ``time_unit``, months by default) and events in both arms, when
+        printed.
     trial, label, citation
         The trial id (a lower-case slug; the analysis id is ``trial/endpoint/version``),
         a label for the analysis and where the figures come from.
@@ -798,7 +848,7 @@ def analysis_from_print(
     >>> a = analysis_from_print(
     ...     arms={"cabozantinib": {"n": 64, "median": "13.8 (9.2-18.5)"},
     ...           "placebo": {"n": 31, "median": "4.4 (3.0-5.9)"}},
-    ...     hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001", follow_up_months=13.8)
+    ...     hazard_ratio="0.23 (0.12-0.42)", p_value="<0.001", follow_up=13.8)
     >>> a.id
     'user/pfs/printed'
     """
@@ -808,6 +858,9 @@ def analysis_from_print(
                          '"placebo": {"n": 31, "median": "4.4"}}')
     known = {f for fields in _FROM_PRINT_FIELDS.values() for f in fields}
     unknown = sorted(set(extra) - known)
+    if old := sorted(set(extra) & set(RENAMED_FIELDS)):
+        raise InputError(_renamed_message(old[0]), column=old[0],
+                         advice=f"use {RENAMED_FIELDS[old[0]]}=")
     if unknown:
         raise InputError(f"unknown field {unknown[0]!r} (a typo?)", column=unknown[0],
                          advice="fields: " + ", ".join(sorted(known)))
@@ -819,7 +872,7 @@ def analysis_from_print(
         "label": label or f"{ENDPOINT_LABELS.get(endpoint, endpoint)}, printed figures",
         "endpoint": endpoint, "source": "user", "arms": arms,
     }
-    given = {"follow_up_months": follow_up_months, "events_total": events_total,
+    given = {"follow_up": follow_up, "events_total": events_total,
              "hazard_ratio": {"printed": hazard_ratio}
              if isinstance(hazard_ratio, str | int | float) else hazard_ratio,
              "p_value": p_value}
@@ -849,6 +902,8 @@ def reported_table(items: list[Analysis]) -> pd.DataFrame:
     """
     rows = []
     for a in items:
+        unit = a.time_unit.removesuffix("s")  # "12-week rate", not "12-month", for weeks
+
         def add(arm: str, quantity: str, value: Any, a: Analysis = a) -> None:
             if value is not None and value != ():
                 rows.append({"analysis_id": a.id, "version": a.label, "endpoint": a.endpoint,
@@ -860,12 +915,12 @@ def reported_table(items: list[Analysis]) -> pd.DataFrame:
             add(name, "events", arm.events)
             add(name, f"median ({a.time_unit})", arm.median)
             for lm in arm.landmarks:
-                add(name, f"{lm.time_months:g}-month rate (%)"
+                add(name, f"{lm.time:g}-{unit} rate (%)"
                     + (" crude" if lm.method == "crude" else ""), lm.percent)
             add(name, "percent", arm.percent)
             add(name, "percent (range across cohorts)", arm.percent_range)
             for m in arm.values:
-                add(name, f"year {m.time:g} mean (SD)",
+                add(name, f"{unit} {m.time:g} mean (SD)",
                     f"{m.mean:g}" + ("" if m.sd is None else f" ({m.sd:g})"))
         add("", "events (total)", a.events_total)
         if a.hazard_ratio:
@@ -875,7 +930,7 @@ def reported_table(items: list[Analysis]) -> pd.DataFrame:
         if a.p_value:
             add("", "p-value" + (" (one-sided)" if a.p_value.sided == 1 else ""),
                 a.p_value.printed)
-        add("", "median follow-up (months)", a.follow_up_months)
+        add("", f"median follow-up ({a.time_unit})", a.follow_up)
         add("", "data cut-off", a.data_cutoff)
     return pd.DataFrame(rows, columns=["analysis_id", "version", "endpoint", "cohort", "arm",
                                        "quantity", "reported", "source"])

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,8 +36,10 @@ from typing import Any
 import nbformat
 from nbconvert import HTMLExporter
 from tqdm import tqdm
+from traitlets.config import Config
 
 from . import paths, registry
+from .downloads import WORKBOOK
 from .errors import InputError
 from .pages import report_pages
 
@@ -159,6 +162,9 @@ def _sweep(out_dir: Path, token: str = "") -> None:
             for path in folder.glob(pattern):
                 if path.is_file():
                     _discard(path)
+    for pattern in (f".*{middle}running", f".*{middle}old"):  # download folders
+        for path in (out_dir / DOWNLOADS).glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
@@ -298,24 +304,95 @@ class _Run:
     kernels: _Kernels = field(default_factory=_Kernels)
 
 
-def to_html(notebook: nbformat.NotebookNode) -> str:
-    """Render an executed notebook without code and without remote scripts or styles."""
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
+def to_html(notebook: nbformat.NotebookNode,
+            hidden_tags: frozenset[str] = frozenset({"remove_cell"})) -> str:
+    """Render an executed notebook without code and without remote scripts or styles.
+
+    Cells tagged with one of ``hidden_tags`` are left out of the page: the key figures that
+    the regression tests compare (``# NBVAL_CHECK_OUTPUT``) and their heading.
+    """
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = set(hidden_tags)
+    exporter = HTMLExporter(config=config, template_name="lab", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True,
+                            embed_images=True)
     body, _ = exporter.from_notebook_node(notebook)
     # The lab template links require.js and MathJax from a CDN and imports mermaid from one;
     # the pages use none of them, and must render offline.
     return _REMOTE.sub("", body)
 
 
-def _execute(page: Page, output: Path, kernels: _Kernels) -> None:
-    """Run the page's notebook with papermill into ``output`` (kernels tracked for killing)."""
+#: Where each page's downloads go, under the report folder: ``downloads/<page>/``.
+DOWNLOADS = "downloads"
+_NAV_STYLE = ("font-family: system-ui, sans-serif; font-size: 0.9rem; padding: 0.6rem 1rem; "
+              "border-bottom: 1px solid #ddd; background: #f7f7f7; line-height: 1.6")
+
+
+def _navigation(page: Page, out_dir: Path, files: list[Path]) -> str:
+    """The bar on top of every page: back to the index, the executed notebook, downloads."""
+    links = ['<a href="index.html">&larr; Report index</a>',
+             f'<a href="executed/{html.escape(page.name)}.ipynb">Executed notebook (.ipynb)</a>']
+    if files:
+        links.append("Downloads: " + " &middot; ".join(
+            f'<a href="{html.escape(os.path.relpath(f, out_dir))}" download>'
+            f"{html.escape(f.name)}</a>" for f in files))
+    return f'<nav class="trialrecon-nav" style="{_NAV_STYLE}">{" | ".join(links)}</nav>'
+
+
+def decorate(text: str, page: Page, out_dir: Path, files: list[Path]) -> str:
+    """Give a rendered page its browser title and the navigation bar.
+
+    The title is the page's own heading (its first ``h1``: the trial and cohort a trial page
+    shows, read from the registry its kernel saw), else the page's title in the index.
+    """
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, flags=re.DOTALL)
+    # nbconvert appends a "¶" anchor link to each heading: drop tags and that sign.
+    shown = (html.unescape(re.sub(r"<a class=\"anchor-link\".*?</a>|<[^>]+>", "",
+                                  heading.group(1), flags=re.DOTALL)).strip()
+             if heading else "")
+    title = html.escape(f"{' '.join(shown.split()) or page.title} · trialrecon")
+    text, n = re.subn(r"<title>.*?</title>", f"<title>{title}</title>", text, count=1,
+                      flags=re.DOTALL)
+    if not n:
+        text = text.replace("</head>", f"<title>{title}</title></head>", 1)
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _navigation(page, out_dir, files),
+                  text, count=1)
+
+
+def _download_files(folder: Path) -> list[Path]:
+    """The files a page wrote, CSV in name order and the workbook last."""
+    if not folder.is_dir():
+        return []
+    found = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    return sorted(found, key=lambda f: f.suffix == ".xlsx")
+
+
+def _execute(page: Page, output: Path, kernels: _Kernels, downloads: Path | None = None
+             ) -> None:
+    """Run the page's notebook with papermill into ``output`` (kernels tracked for killing);
+    the notebook writes its downloads into ``downloads``."""
     import papermill as pm
 
+    parameters = dict(page.parameters)
+    if downloads is not None:
+        parameters["downloads"] = str(downloads)
     pm.execute_notebook(str(paths.NOTEBOOKS / f"{page.notebook}.ipynb"), str(output),
-                        parameters=page.parameters, kernel_name="python3",
+                        parameters=parameters, kernel_name="python3",
                         progress_bar=False, cwd=str(paths.NOTEBOOKS),
                         kernel_manager_class=kernels.manager_class())
+
+
+def _source_cell(executed: Path, index: int) -> int:
+    """The 1-based number, in the page's own notebook, of executed cell ``index``: papermill
+    inserts a cell for the parameters it was given, which the notebook does not have."""
+    try:
+        cells = nbformat.read(executed, as_version=4).cells[:index]
+    except (OSError, ValueError):
+        return index + 1
+    injected = sum("injected-parameters" in c.get("metadata", {}).get("tags", [])
+                   for c in cells)
+    return index + 1 - injected
 
 
 def _record_failure(page: Page, executed: Path, tmp: Path, exc: Exception) -> str:
@@ -328,7 +405,7 @@ def _record_failure(page: Page, executed: Path, tmp: Path, exc: Exception) -> st
 
     where = f"{page.notebook}.ipynb {page.parameters or ''}"
     if isinstance(exc, PapermillExecutionError):
-        detail = f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"
+        detail = f"cell {_source_cell(tmp, exc.cell_index)} raised {exc.ename}: {exc.evalue}"
     else:  # kernel died, notebook missing: still a page-level failure
         detail = f"{type(exc).__name__}: {exc}"
     failed = executed / f"{page.name}.failed.ipynb"
@@ -371,9 +448,14 @@ def run_page(page: Page, out_dir: Path, run: _Run | None = None) -> str | None:
     executed = out_dir / "executed"
     _check_writable(executed)
     tmp = executed / f".{page.name}.{run.token}.running.ipynb"
+    # Downloads are written beside, then moved into place with the page: a failed build
+    # keeps the previous page and the previous downloads together.
+    downloads = out_dir / DOWNLOADS / page.name
+    fresh = out_dir / DOWNLOADS / f".{page.name}.{run.token}.running"
     try:
         try:
-            _execute(page, tmp, run.kernels)
+            _check_writable(out_dir / DOWNLOADS)
+            _execute(page, tmp, run.kernels, fresh)
             text = to_html(nbformat.read(tmp, as_version=4))
         except Exception as exc:
             if run.cancel.is_set():  # its kernel was killed on purpose: not a failure
@@ -385,7 +467,14 @@ def run_page(page: Page, out_dir: Path, run: _Run | None = None) -> str | None:
             raise
         if run.cancel.is_set():
             return None
-        _atomic_write(out_dir / f"{page.name}.html", text)
+        if fresh.is_dir():
+            old = out_dir / DOWNLOADS / f".{page.name}.{run.token}.old"
+            if downloads.exists():
+                _move(downloads, old)
+            _move(fresh, downloads)
+            shutil.rmtree(old, ignore_errors=True)
+        files = _download_files(downloads)
+        _atomic_write(out_dir / f"{page.name}.html", decorate(text, page, out_dir, files))
         _move(tmp, executed / f"{page.name}.ipynb")
         stale = executed / f"{page.name}.failed.ipynb"
         try:
@@ -395,6 +484,7 @@ def run_page(page: Page, out_dir: Path, run: _Run | None = None) -> str | None:
         return None
     finally:
         _discard(tmp)
+        shutil.rmtree(fresh, ignore_errors=True)
 
 
 def _entry(page: Page, out_dir: Path) -> str:
@@ -404,7 +494,14 @@ def _entry(page: Page, out_dir: Path) -> str:
     title = html.escape(page.title)
     if built:
         note = f' <span class="stale">{STALE_NOTE}</span>' if failed else ""
-        return f'<li><a href="{page.name}.html">{title}</a>{note}</li>'
+        extra = []
+        if (out_dir / "executed" / f"{page.name}.ipynb").exists():
+            extra.append(f'<a href="executed/{page.name}.ipynb">executed notebook</a>')
+        if (out_dir / DOWNLOADS / page.name / WORKBOOK).exists():
+            extra.append(f'<a href="{DOWNLOADS}/{page.name}/{WORKBOOK}" download>'
+                         "tables (Excel)</a>")
+        more = f' <span class="note">({" · ".join(extra)})</span>' if extra else ""
+        return f'<li><a href="{page.name}.html">{title}</a>{more}{note}</li>'
     if failed:
         return f'<li>{title} <span class="stale">{NOT_BUILT_NOTE}</span></li>'
     return ""
@@ -445,8 +542,9 @@ citation; every figure computed here is labelled as derived.</p>
 <h2>Trials</h2><ul>
 {block(trials)}
 </ul>
-<p class="note">Built {time.strftime('%Y-%m-%d')} by <code>make report</code>; each page links
-its executed notebook under <code>executed/</code>.</p>
+<p class="note">Built {time.strftime('%Y-%m-%d')} by <code>make report</code>. Each page links
+back here, to its executed notebook (under <code>executed/</code>) and to its downloads: every
+table as CSV and one Excel workbook (under <code>downloads/</code>).</p>
 </body></html>
 """
     _atomic_write(out_dir / "index.html", text)
@@ -495,7 +593,26 @@ def _page_line(page: Page, message: str | None, seconds: float) -> str:
     return f"built {page.name}.html ({seconds:.0f} s)"
 
 
+#: Rough cost of the pages that rebuild no trial, in rebuilt analyses (validation runs many).
+_FIXED_COST = {"validation": 8.0, "portfolio": 2.0, "curve_reconstruction": 2.0}
+
+
+def _cost(page: Page) -> float:
+    """How long a page takes, roughly: its rebuilt analyses (the summary fits dominate)."""
+    if page.notebook != "trial_report":
+        return _FIXED_COST.get(page.notebook, 1.0)
+    from .simulate import reconstructable
+
+    cohort = page.parameters.get("cohort") or None
+    trial = registry.get_trial(page.parameters["trial"])
+    return 1.0 + len(reconstructable([a for a in trial.analyses
+                                      if a.cohort in (cohort, None)]))
+
+
 def _build(chosen: list[Page], out: Path, jobs: int, run: _Run) -> int:
+    # The longest pages first: the last page to start is then a short one, and the run ends
+    # soon after the cores run out of work.
+    chosen = sorted(chosen, key=_cost, reverse=True)
     errors: list[str] = []
     started = time.perf_counter()
     futures: dict[Future[tuple[str | None, float]], Page] = {}
@@ -531,16 +648,14 @@ def _build(chosen: list[Page], out: Path, jobs: int, run: _Run) -> int:
     return 1 if errors else 0
 
 
-def build_report(trials: list[str] | None = None, all_pages: bool = False,
-                 jobs: int | None = None, out_dir: Path | None = None) -> int:
+def build_report(trials: list[str] | None = None, jobs: int | None = None,
+                 out_dir: Path | None = None) -> int:
     """Run the selected pages (all by default) in parallel; return the exit status.
 
     Parameters
     ----------
     trials
         Registry trial ids whose pages to build; None builds every page.
-    all_pages
-        Build every page, whatever ``trials`` says.
     jobs
         Notebooks run at once (default: one per core).
     out_dir
@@ -561,7 +676,7 @@ def build_report(trials: list[str] | None = None, all_pages: bool = False,
     if jobs is not None and jobs < 1:
         raise InputError(f"{jobs} parallel notebooks asked for", column="--jobs",
                          advice="give 1 or more, or leave --jobs out for one per core")
-    chosen = select_pages(None if all_pages else trials)
+    chosen = select_pages(trials)
     out = Path(out_dir or paths.REPORTS)
     _check_writable(out)
     run = _Run()

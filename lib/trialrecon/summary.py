@@ -166,15 +166,34 @@ def compare_proportions(x1: int, n1: int, x2: int, n2: int, level: float = 95.0
 
 @dataclass(frozen=True)
 class Check:
-    """One consistency check of one analysis. ``derived`` is computed, never reported."""
+    """One consistency check of one analysis.
+
+    ``reported`` is the text of the printed figures the check reads, as printed. Everything
+    else is derived and held as numbers: ``value`` (NaN where the check has none), and
+    ``low`` to ``high``, the range that ``range`` names (the rounding of the printed digits,
+    the printed CI, an exact CI). ``kind`` says what the numbers are (``se``, ``log``, ``p``,
+    ``events``, ``ratio``, ``shape``, ``percent``, ``count``, ``exact-ci``, ``points``), so
+    that :func:`trialrecon.formatting.derived` can show them; ``n`` is the denominator of a
+    count.
+    """
 
     analysis_id: str
     check: str
     reported: str
-    derived: str
-    derived_value: float
+    value: float
     verdict: str
     reason: str
+    kind: str = "number"
+    low: float = math.nan
+    high: float = math.nan
+    range: str = ""
+    n: float = math.nan
+
+    @property
+    def derived(self) -> str:
+        """The derived figure as shown (formatting lives in :mod:`trialrecon.formatting`)."""
+        from .formatting import derived
+        return derived(self)
 
 
 def _corners(fn: Callable[..., float], *printed: tuple[float, float]) -> tuple[float, float]:
@@ -185,10 +204,6 @@ def _corners(fn: Callable[..., float], *printed: tuple[float, float]) -> tuple[f
 def _hr_box(a: Analysis) -> tuple[tuple[float, float], ...]:
     p = a.hazard_ratio.printed
     return p.bounds("value"), p.bounds("lower"), p.bounds("upper")
-
-
-def _fmt_p(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
 def _fmt_factor(x: float) -> str:
@@ -202,8 +217,9 @@ def _hr_checks(a: Analysis) -> list[Check]:
     out = []
 
     se = se_log_hr(lo, hi, level)
-    out.append(Check(a.id, "SE of log HR", f"{hr.printed.text}, {level:g}% CI", f"{se:.4f}", se,
-                     UNTESTABLE, f"(ln {hi:g} - ln {lo:g}) / (2 x {z_value(level):.4f})"))
+    out.append(Check(a.id, "SE of log HR", f"{hr.printed.text}, {level:g}% CI", se,
+                     UNTESTABLE, f"(ln {hi:g} - ln {lo:g}) / (2 x {z_value(level):.4f})",
+                     kind="se"))
 
     asym = ci_asymmetry(v, lo, hi)
     amin, amax = _corners(ci_asymmetry, *box)
@@ -217,10 +233,9 @@ def _hr_checks(a: Analysis) -> list[Check]:
         verdict, why = INCONSISTENT, (
             f"off-centre by at least {min(abs(amin), abs(amax)):.3f} on the log scale, twice the "
             "rounding allows: a digit of the HR or CI may be misprinted")
-    out.append(Check(a.id, "HR at centre of CI", hr.printed.text,
-                     f"ln HR - mid ln CI = {asym:+.3f} "
-                     f"(rounding allows {amin:+.3f} to {amax:+.3f})",
-                     asym, verdict, why))
+    out.append(Check(a.id, "HR at centre of CI", hr.printed.text, asym, verdict,
+                     why + " (ln HR minus the mid-point of ln CI)", kind="log", low=amin,
+                     high=amax, range="rounding"))
 
     def p_at(h: float, l_: float, u: float) -> float:
         # Rounding may let the true bounds meet (or cross, with mixed decimals) although the
@@ -228,15 +243,17 @@ def _hr_checks(a: Analysis) -> list[Check]:
         return p_from_ci(h, l_, u, level) if se_log_hr(l_, u, level) > 0 else 0.0
 
     p = p_from_ci(v, lo, hi, level)
-    pmin, pmax = _corners(p_at, *box)
+    # |ln HR| is not monotone across 1: an HR box that holds 1 has its largest p there.
+    hr_box = box[0] if not box[0][0] < 1.0 < box[0][1] else (box[0][0], 1.0, box[0][1])
+    pmin, pmax = _corners(p_at, hr_box, box[1], box[2])
     if a.p_value is None:
-        out.append(Check(a.id, "p-value from HR and CI", "not reported", _fmt_p(p), p,
-                         UNTESTABLE, "two-sided Wald p implied by HR and CI"))
+        out.append(Check(a.id, "p-value from HR and CI", "not reported", p, UNTESTABLE,
+                         "two-sided Wald p implied by HR and CI", kind="p", low=pmin, high=pmax,
+                         range="rounding"))
     else:
         printed = a.p_value.parsed
         qlo, qhi = printed.two_sided()
         sided = " (one-sided, doubled)" if printed.sided == 1 else ""
-        shown = f"{_fmt_p(p)} (rounding: {_fmt_p(pmin)}-{_fmt_p(pmax)})"
         if pmin <= qhi and qlo <= pmax:
             verdict, why = CONSISTENT, f"implied two-sided p agrees with the printed p{sided}"
         else:
@@ -251,17 +268,17 @@ def _hr_checks(a: Analysis) -> list[Check]:
             else:
                 verdict, why = INCONSISTENT, (
                     f"implied p differs from the printed p by a factor {_fmt_factor(gap)}")
-        out.append(Check(a.id, "p-value from HR and CI", a.p_value.printed + sided, shown, p,
-                         verdict, why))
+        out.append(Check(a.id, "p-value from HR and CI", a.p_value.printed + sided, p,
+                         verdict, why, kind="p", low=pmin, high=pmax, range="rounding"))
 
     frac = a.trial.design.allocation_fraction
     if not 0.0 < frac < 1.0:
         reported = _reported_events(a)
         out.append(Check(a.id, "events implied by CI (Schoenfeld)",
-                         "not reported" if reported is None else str(reported), "not computable",
-                         math.nan, UNTESTABLE,
+                         "not reported" if reported is None else str(reported), math.nan,
+                         UNTESTABLE,
                          f"the formula needs the share p of two randomised arms; the design is "
-                         f"{a.trial.design.allocation}"))
+                         f"{a.trial.design.allocation}", kind="events"))
         return out + _per_arm_se_check(a, se, box, level)
 
     def d_at(l_: float, u: float) -> float:
@@ -273,8 +290,9 @@ def _hr_checks(a: Analysis) -> list[Check]:
     formula = f"d = 1/(SE^2 p(1-p)), p = {frac:.3g} ({a.trial.design.allocation})"
     reported = _reported_events(a)
     if reported is None:
-        out.append(Check(a.id, "events implied by CI (Schoenfeld)", "not reported",
-                         f"{d:.0f} (rounding: {dmin:.0f}-{dmax:.0f})", d, UNTESTABLE, formula))
+        out.append(Check(a.id, "events implied by CI (Schoenfeld)", "not reported", d,
+                         UNTESTABLE, formula, kind="events", low=dmin, high=dmax,
+                         range="rounding"))
     else:
         if dmin / SCHOENFELD_TOLERANCE <= reported <= dmax * SCHOENFELD_TOLERANCE:
             verdict, why = CONSISTENT, f"reported events within the Schoenfeld range; {formula}"
@@ -284,8 +302,8 @@ def _hr_checks(a: Analysis) -> list[Check]:
                 "the CI may come from a different analysis (review, cut-off) than the count")
         else:
             verdict, why = INCONSISTENT, f"reported {reported} vs implied {d:.0f}; {formula}"
-        out.append(Check(a.id, "events implied by CI (Schoenfeld)", str(reported),
-                         f"{d:.0f} (rounding: {dmin:.0f}-{dmax:.0f})", d, verdict, why))
+        out.append(Check(a.id, "events implied by CI (Schoenfeld)", str(reported), d, verdict,
+                         why, kind="events", low=dmin, high=dmax, range="rounding"))
     return out + _per_arm_se_check(a, se, box, level)
 
 
@@ -298,11 +316,11 @@ def _per_arm_se_check(a: Analysis, se: float, box: tuple[tuple[float, float], ..
     smin, smax = _corners(lambda l_, u: se_log_hr(l_, u, level), box[1], box[2])
     ok = smin / 1.1 <= se_ev <= smax * 1.1
     counts = "/".join(str(a.arms[n].events) for n in names)
-    return [Check(a.id, "SE from per-arm events", counts,
-                  f"sqrt(1/d1+1/d2) = {se_ev:.4f} vs CI {se:.4f}", se_ev,
+    return [Check(a.id, "SE from per-arm events", counts, se_ev,
                   CONSISTENT if ok else QUESTIONABLE,
-                  "log-rank variance of the reported counts against the CI width"
-                  + ("" if ok else "; differs by more than 10%"))]
+                  f"sqrt(1/d1 + 1/d2), the log-rank variance of the reported counts, against "
+                  f"the SE of the CI ({se:.4f})" + ("" if ok else "; differs by more than 10%"),
+                  kind="se", low=smin, high=smax, range="the CI's SE within rounding")]
 
 
 def _reported_events(a: Analysis) -> int | None:
@@ -322,10 +340,12 @@ def _median_checks(a: Analysis) -> list[Check]:
     hr = a.hazard_ratio.printed
     exp_hr = exponential_hr(me.value, mc.value)
     in_ci = hr.lower <= exp_hr <= hr.upper
-    out = [Check(a.id, "HR implied by medians (exponential)", f"{mc.text} / {me.text} months",
-                 f"{exp_hr:.2f}", exp_hr, CONSISTENT if in_ci else QUESTIONABLE,
+    out = [Check(a.id, "HR implied by medians (exponential)",
+                 f"{mc.text} / {me.text} {a.time_unit}", exp_hr,
+                 CONSISTENT if in_ci else QUESTIONABLE,
                  "exponential HR lies inside the reported CI" if in_ci else
-                 "exponential HR outside the reported CI: hazards are not constant (see shape)")]
+                 "exponential HR outside the reported CI: hazards are not constant (see shape)",
+                 kind="ratio")]
     label = f"HR {hr.text} with medians {me.text} vs {mc.text}"
     if mc.value / me.value == 1.0:  # equal medians (or a float ratio of 1): no shape
         return out
@@ -356,8 +376,8 @@ def _median_checks(a: Analysis) -> list[Check]:
             verdict, why = INCONSISTENT, (
                 f"needs a Weibull shape of {ks[0]:.2f}-{ks[1]:.2f}: medians and HR do not fit "
                 "one proportional-hazards Weibull model")
-    out.append(Check(a.id, "Weibull shape reconciling medians and HR", label,
-                     f"k = {k:.2f}", k, verdict, why))
+    out.append(Check(a.id, "Weibull shape reconciling medians and HR", label, k, verdict, why,
+                     kind="shape"))
     return out
 
 
@@ -368,17 +388,18 @@ def _landmark_checks(a: Analysis) -> list[Check]:
         return []
     exp_arm, ctl_arm = (a.arms[n] for n in names)
     hr = a.hazard_ratio.printed
+    unit = a.time_unit.removesuffix("s")
     out = []
     for le in exp_arm.landmarks:
-        lc = next((x for x in ctl_arm.landmarks if x.time_months == le.time_months
+        lc = next((x for x in ctl_arm.landmarks if x.time == le.time
                    and x.method == le.method == "km"), None)
         if lc is None:
             continue
         if le.percent.value is None or lc.percent.value is None:
-            out.append(Check(a.id, f"{le.time_months:g}-month rate under PH",
-                             f"{le.percent.text}% vs {lc.percent.text}%", "not computable",
-                             math.nan, UNTESTABLE,
-                             "a rate printed as not estimable (NR, NE) constrains nothing"))
+            out.append(Check(a.id, f"{le.time:g}-{unit} rate under PH",
+                             f"{le.percent.text}% vs {lc.percent.text}%", math.nan, UNTESTABLE,
+                             "a rate printed as not estimable (NR, NE) constrains nothing",
+                             kind="percent"))
             continue
         sc = lc.percent.value / 100.0
         implied = 100.0 * sc ** hr.value
@@ -386,12 +407,12 @@ def _landmark_checks(a: Analysis) -> list[Check]:
         half = le.percent.half_unit()
         ok = lo_ - half <= le.percent.value <= hi_ + half
         out.append(Check(
-            a.id, f"{le.time_months:g}-month rate under PH",
-            f"{le.percent.text}% vs {lc.percent.text}%",
-            f"{implied:.1f}% (HR CI: {lo_:.1f}-{hi_:.1f}%)", implied,
+            a.id, f"{le.time:g}-{unit} rate under PH",
+            f"{le.percent.text}% vs {lc.percent.text}%", implied,
             CONSISTENT if ok else QUESTIONABLE,
             "S_exp = S_ctl ^ HR"
-            + ("" if ok else ": outside the range; hazards may be non-proportional")))
+            + ("" if ok else ": outside the range; hazards may be non-proportional"),
+            kind="percent", low=lo_, high=hi_, range="over the HR's CI"))
     return out
 
 
@@ -405,52 +426,60 @@ def _binary_checks(a: Analysis) -> list[Check]:
             continue
         if arm.percent is not None:
             items.append((name, arm.percent, arm.n, "percent"))
-        items += [(name, lm.percent, arm.n, f"{lm.time_months:g}-month crude rate")
+        items += [(name, lm.percent, arm.n,
+                   f"{lm.time:g}-{a.time_unit.removesuffix('s')} crude rate")
                   for lm in arm.landmarks if lm.method == "crude"]
     for name, pct, n, what in items:
         if pct.value is None:
-            out.append(Check(a.id, f"GRIM {what} ({name})", f"{pct.text}% of {n}",
-                             "not computable", math.nan, UNTESTABLE,
-                             "a percentage printed as not estimable (NR, NE) has no count"))
+            out.append(Check(a.id, f"GRIM {what} ({name})", f"{pct.text}% of {n}", math.nan,
+                             UNTESTABLE,
+                             "a percentage printed as not estimable (NR, NE) has no count",
+                             kind="count", n=n))
             continue
         ks = grim_counts(pct.value, n, pct.decimals[0])
         if what == "percent":
             counts[name] = ks
         if ks:
-            shown = ", ".join(map(str, ks[:4])) + (" ..." if len(ks) > 4 else "")
             verdict, why = CONSISTENT, f"{len(ks)} count(s) of {n} round to {pct.value:g}%"
         else:
-            shown = "impossible"
             lo_k = math.floor(pct.value * n / 100)
             verdict, why = INCONSISTENT, (
                 f"no count of {n} rounds to {pct.text}% ({lo_k}/{n} = {100 * lo_k / n:.2f}%, "
                 f"{lo_k + 1}/{n} = {100 * (lo_k + 1) / n:.2f}%): the denominator differs from N")
-        out.append(Check(a.id, f"GRIM {what} ({name})", f"{pct.text}% of {n}", shown,
-                         float(ks[0]) if ks else math.nan, verdict, why))
+        # GRIM counts are consecutive: the first and last give them all.
+        out.append(Check(a.id, f"GRIM {what} ({name})", f"{pct.text}% of {n}",
+                         float(ks[0]) if ks else math.nan, verdict, why, kind="count",
+                         low=float(ks[0]) if ks else math.nan,
+                         high=float(ks[-1]) if ks else math.nan, n=n))
         if ks and pct.lower is not None and pct.upper is not None:
             tol = max(pct.half_unit("lower"), pct.half_unit("upper")) + 1e-9
             match = _exact_ci_count(ks, n, pct.lower, pct.upper, tol)
             k = match if match is not None else min(
                 ks, key=lambda c: abs(100 * c / n - pct.value))
             lo_, hi_ = _exact_ci(k, n)
-            out.append(Check(a.id, f"exact CI of percent ({name})", pct.text,
-                             f"Clopper-Pearson {lo_:.1f}-{hi_:.1f} for {k}/{n}", k,
+            out.append(Check(a.id, f"exact CI of percent ({name})", pct.text, float(k),
                              CONSISTENT if match is not None else QUESTIONABLE,
                              "printed CI matches the exact binomial CI" if match is not None else
                              "printed CI is not the Clopper-Pearson interval of any count that "
-                             "fits the percentage (another method, e.g. Wilson)"))
+                             "fits the percentage (another method, e.g. Wilson)",
+                             kind="exact-ci", low=lo_, high=hi_, range="Clopper-Pearson 95% CI",
+                             n=n))
     names = a.arm_names
     if len(names) == 2 and all(counts.get(n) for n in names):
         (x1, n1), (x2, n2) = ((min(counts[n], key=lambda c, n=n: abs(
             100 * c / a.arms[n].n - a.arms[n].percent.value)), a.arms[n].n) for n in names)
         c = compare_proportions(x1, n1, x2, n2)
-        rr = ("not defined (0 in control)" if math.isnan(c.rr_lower)
-              else f"{c.relative_risk:.2f} ({c.rr_lower:.2f}-{c.rr_upper:.2f})")
-        derived = (f"{x1}/{n1} vs {x2}/{n2}: RD {100 * c.risk_difference:.1f} points "
-                   f"({100 * c.rd_lower:.1f} to {100 * c.rd_upper:.1f}); RR {rr}; "
-                   f"Fisher p = {_fmt_p(c.fisher_p)}")
+        printed = " vs ".join(f"{a.arms[n].percent.text}% of {a.arms[n].n}" for n in names)
+        counts_used = f"from the counts {x1}/{n1} vs {x2}/{n2} that fit the percentages"
+        out.append(Check(a.id, "risk difference (Newcombe)", printed,
+                         100 * c.risk_difference, UNTESTABLE, counts_used, kind="points",
+                         low=100 * c.rd_lower, high=100 * c.rd_upper, range="95% CI"))
+        out.append(Check(a.id, "relative risk", printed, c.relative_risk, UNTESTABLE,
+                         counts_used if not math.isnan(c.rr_lower) else
+                         counts_used + "; not defined with 0 events in control",
+                         kind="ratio", low=c.rr_lower, high=c.rr_upper, range="95% CI"))
         if a.p_value is None:
-            verdict, why = UNTESTABLE, "derived from the reconstructed counts"
+            verdict, why = UNTESTABLE, counts_used + "; no p printed to compare with"
         else:
             qlo, qhi = a.p_value.parsed.two_sided()
             # Printed p for response rates usually comes from a stratified CMH test, so
@@ -459,9 +488,9 @@ def _binary_checks(a: Analysis) -> list[Check]:
                 verdict, why = CONSISTENT, "Fisher's exact p agrees with the printed p"
             else:
                 verdict, why = QUESTIONABLE, "Fisher's exact p differs from the printed p"
-        out.append(Check(a.id, "risk difference, relative risk, exact test",
-                         a.p_value.printed if a.p_value else "not reported", derived,
-                         c.risk_difference, verdict, why))
+            why += f" ({counts_used})"
+        out.append(Check(a.id, "Fisher's exact test", a.p_value.printed if a.p_value
+                         else "not reported", c.fisher_p, verdict, why, kind="p"))
     return out
 
 
@@ -505,10 +534,18 @@ def check_analysis(analysis: Analysis) -> list[Check]:
     return out
 
 
+#: The columns of :func:`check_table`: the fields of :class:`Check`.
+CHECK_COLUMNS = tuple(Check.__dataclass_fields__)
+
+
 def check_table(items: Iterable[Analysis]) -> pd.DataFrame:
-    """Consistency checks of many analyses as one tidy table (all values derived)."""
+    """Consistency checks of many analyses as one tidy table, one row per :class:`Check`.
+
+    Derived figures are numbers (``value``, ``low``, ``high``; NaN where there is none);
+    :func:`trialrecon.formatting.derived` shows a row's as text.
+    """
     rows = [asdict(c) for a in items for c in check_analysis(a)]
-    return pd.DataFrame(rows, columns=[f for f in Check.__dataclass_fields__])
+    return pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
 
 
 def version_differences(items: Iterable[Analysis]) -> pd.DataFrame:

@@ -225,7 +225,7 @@ def summary_recovery(cases: tuple[tuple[float, float, float], ...] = (
             "design": {"phase": "3", "allocation": "1:1", "blinding": "-"},
             "arms": ["a", "b"], "sources": {"sim": "simulated from a known model"},
             "analyses": [{"version": "v", "label": "v", "endpoint": "PFS", "source": "sim",
-                          "follow_up_months": round(median_follow_up(pd.concat(arms)), 1),
+                          "follow_up": round(median_follow_up(pd.concat(arms)), 1),
                           "arms": {"a": {"n": n, "median": medians[0]},
                                    "b": {"n": n, "median": medians[1]}},
                           "hazard_ratio": {"printed": f"{fit_hr.hr:.2f} ({fit_hr.lower:.2f}-"

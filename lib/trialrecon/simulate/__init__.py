@@ -49,8 +49,9 @@ class SummaryFit:
         The fitted event-time and censoring models (the central, most plausible ones).
     table
         Reported vs reconstructed, one row per printed figure: ``quantity, arm, reported,
-        reconstructed, difference, tolerance, within``; reconstructed values are derived
-        (lifelines re-analysis of ``ipd``).
+        reconstructed, difference, tolerance, within, calibrated``; reconstructed values are
+        derived (lifelines re-analysis of ``ipd``); ``calibrated`` is True where the pseudo
+        data were built to meet the figure (see :func:`.findings.table`).
     misses
         Findings: one per cause of printed figures not reproduced; empty when every printed
         figure is reproduced within its rounding.
@@ -112,20 +113,6 @@ class SummaryFit:
                 f"randomisation, accrual over {100 * c.accrual_fraction:.0f}% of it "
                 f"({pace}), drop-out {c.dropout:.3f} per month{early}. Events in the pseudo "
                 f"data: {events}.")
-
-    @property
-    def parameters(self) -> dict[str, float]:
-        lo, hi = self.model.hazard_ratio_range(self.shared_end)
-        return {"censoring_end_months": self.censoring.end,
-                "accrual_power": self.censoring.accrual_power,
-                "early_censoring_fraction": self.censoring.early,
-                "accrual_fraction": self.censoring.accrual_fraction,
-                "long_follow_up_fraction": self.censoring.at_end,
-                "longest_follow_up_months": self.censoring.last,
-                "dropout_per_month": self.censoring.dropout,
-                "model_median_experimental_months": self.model.median(0),
-                "model_median_control_months": self.model.median(1),
-                "hazard_ratio_min": lo, "hazard_ratio_max": hi}
 
     # ------------------------------------------------------------------ uncertainty
 

@@ -21,13 +21,20 @@ from ..analysis import cox_hr, fit_km, median_follow_up
 from ..registry import Analysis
 from ..summary import WIDE_SHAPE, p_from_ci, z_value
 from .model import Censoring, PiecewiseHazards
-from .targets import CI_TOLERANCE, Targets, cox_box
+from .targets import CI_TOLERANCE, Targets, cox_aim, cox_box
 
 
 def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
     """One row per printed figure: ``quantity, arm, reported, reconstructed, difference,
-    tolerance, within`` (reconstructed values derived; ``within`` is None where the print
-    gives nothing to judge)."""
+    tolerance, within, calibrated`` (reconstructed values derived; ``within`` is None where
+    the print gives nothing to judge).
+
+    ``calibrated`` is True where the figure is a target of the reconstruction: the pseudo
+    data are built to meet it (:func:`.sample.calibrate`; the arm sizes by construction).
+    It is False where nothing was printed (events "not reported") and for a printed p that
+    cannot hold together with the printed HR and CI, which the Cox calibration then leaves
+    aside (:func:`~trialrecon.simulate.targets.cox_aim`); such a p is still judged.
+    """
     arms = [ipd[ipd.arm == name] for name in tg.names]
     fits = [fit_km(x) for x in arms]
     rows = []
@@ -44,7 +51,8 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
             within = bool(abs(diff) <= tol + 1e-9)
         rows.append({"quantity": quantity, "arm": arm, "reported": reported,
                      "reconstructed": math.nan if got is None else float(got),
-                     "difference": diff, "tolerance": tol, "within": within})
+                     "difference": diff, "tolerance": tol, "within": within,
+                     "calibrated": target is not None})
 
     for k, (name, at) in enumerate(zip(tg.names, tg.arms, strict=True)):
         arm, kmf = a.arms[name], fits[k]
@@ -87,7 +95,8 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
             rows.append({"quantity": "p-value (two-sided)", "arm": "",
                          "reported": a.p_value.printed, "reconstructed": p,
                          "difference": math.nan, "tolerance": math.nan,
-                         "within": bool(qlo <= p <= qhi)})
+                         "within": bool(qlo <= p <= qhi),
+                         "calibrated": cox_aim(tg).p_interval is not None})
     if tg.follow_up is not None:
         got = median_follow_up(ipd)
         add("median follow-up (months)", "", f"{tg.follow_up:g}", got, tg.follow_up, 0.05)

@@ -98,10 +98,6 @@ class PiecewiseHazards:
     def survival(self, t, arm: int) -> np.ndarray:
         return np.exp(-self.cumulative_hazard(t, arm))
 
-    def hazard(self, t, arm: int) -> np.ndarray:
-        k = np.searchsorted(self.edges, np.asarray(t, dtype=float), side="right")
-        return np.exp(self.log_hazard[arm][k])
-
     def quantile(self, surv, arm: int) -> np.ndarray:
         """Time at which survival falls to ``surv`` (the inverse of :meth:`survival`)."""
         target = -np.log(np.asarray(surv, dtype=float))
@@ -113,12 +109,6 @@ class PiecewiseHazards:
 
     def median(self, arm: int) -> float:
         return float(self.quantile(0.5, arm))
-
-    def rmst(self, tau: float, arm: int, points: int = 2001) -> float:
-        """Restricted mean survival time up to ``tau`` months (area under ``S``)."""
-        t = np.linspace(0.0, tau, points)
-        s = self.survival(t, arm)
-        return float(np.sum(0.5 * (s[1:] + s[:-1]) * np.diff(t)))
 
     def hazard_ratio_range(self, until: float) -> tuple[float, float]:
         """Smallest and largest piecewise hazard ratio (experimental / control) over the
@@ -178,6 +168,9 @@ class Censoring:
         """The censoring whose median ``G(FU) = 1/2`` is the printed median follow-up.
 
         Where ``at_end`` alone keeps half the patients followed, the cut-off is the follow-up.
+        Reachable only while ``dropout * follow_up < ln(2 (1 - early))`` (the bound
+        :meth:`Layout.models` keeps to); beyond it the accrual starts at the follow-up and
+        ``G(FU)`` stays below 1/2.
         """
         h = min(0.5 * math.exp(dropout * follow_up) / (1.0 - early), 1.0)
         q = max((h - at_end) / (1.0 - at_end), 0.0) ** (1.0 / accrual_power)

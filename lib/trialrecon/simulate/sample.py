@@ -571,6 +571,10 @@ def _calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
     return best
 
 
+#: The width below which the warp-strength bracket of :func:`_bisect_kappa` stops halving.
+KAPPA_TOLERANCE = 1e-6
+
+
 def _bisect_kappa(prep: Prepared, beta: float, limit: float = 0.45) -> float:
     """The warp strength whose sample Cox log HR is ``beta`` (or the closer end).
 
@@ -584,7 +588,11 @@ def _bisect_kappa(prep: Prepared, beta: float, limit: float = 0.45) -> float:
     f_lo, f_hi = miss(lo), miss(hi)
     if f_lo * f_hi > 0:
         return lo if abs(f_lo) < abs(f_hi) else hi
-    for _ in range(40):
+    # The sample's Cox log HR is a step function of kappa (it moves as patients of the two
+    # arms pass each other), so it may never come within 1e-5 of beta: once the bracket is
+    # narrower than KAPPA_TOLERANCE, it straddles one step and halving it further only costs
+    # Cox fits.
+    while hi - lo > KAPPA_TOLERANCE:
         mid = 0.5 * (lo + hi)
         f_mid = miss(mid)
         if abs(f_mid) < 1e-5:
@@ -592,5 +600,6 @@ def _bisect_kappa(prep: Prepared, beta: float, limit: float = 0.45) -> float:
         if f_mid * f_lo > 0:
             lo, f_lo = mid, f_mid
         else:
-            hi = mid
-    return 0.5 * (lo + hi)
+            hi, f_hi = mid, f_mid
+    # Both ends are evaluated: the one on the nearer side of the step.
+    return lo if abs(f_lo) < abs(f_hi) else hi

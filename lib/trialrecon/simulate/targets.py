@@ -111,7 +111,7 @@ def targets(a: Analysis) -> Targets:
                              "be rebuilt", row=a.id, column=f"arms.{name}.n",
                              advice="use a version of the analysis that prints them")
         median, lower, upper, tol = _median(arm, TIME_TOLERANCE)
-        marks = tuple((lm.time_months, lm.percent.value / 100.0,
+        marks = tuple((lm.time, lm.percent.value / 100.0,
                        max(lm.percent.half_unit(), RATE_TOLERANCE) / 100.0)
                       for lm in arm.landmarks if lm.method == "km")
         arms.append(ArmTargets(name, arm.n, arm.events, median, lower, upper, tol, marks))
@@ -128,7 +128,7 @@ def targets(a: Analysis) -> Targets:
         ci=None if hr is None else (hr.printed.lower, hr.printed.upper),
         level=95.0 if hr is None else hr.level,
         p_interval=None if a.p_value is None else a.p_value.parsed.two_sided(),
-        events_total=events, follow_up=a.follow_up_months)
+        events_total=events, follow_up=a.follow_up)
 
 
 def cox_margin(tg: Targets, beta: np.ndarray, se: np.ndarray) -> np.ndarray:
