@@ -486,6 +486,17 @@ class TrialPage:
         the same figure over the model curves the print allows (the band's draws); beyond
         the follow-up it is the model's extrapolation alone. Times are in the analysis's unit.
         """
+        key = (fit.analysis_id, landmark, horizons)
+        if key not in self._unprinted:  # the page shows it and its downloads write it
+            self._unprinted[key] = self._unprinted_table(fit, landmark, horizons)
+        return self._unprinted[key]
+
+    @cached_property
+    def _unprinted(self) -> dict[tuple, Table]:
+        return {}
+
+    def _unprinted_table(self, fit: SummaryFit, landmark: float,
+                         horizons: tuple[float, ...]) -> Table:
         unit = registry.get(fit.analysis_id).time_unit
         one = unit.removesuffix("s")
         arms = [fit.ipd[fit.ipd.arm == n] for n in fit.names]
