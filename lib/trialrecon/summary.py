@@ -24,6 +24,7 @@ Newcombe RG. Interval estimation for the difference between independent proporti
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterable
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from .printed import Printed
@@ -61,7 +62,12 @@ WIDE_SHAPE = (1 / 3, 3.0)
 
 def z_value(level: float) -> float:
     """Two-sided normal quantile for a confidence level given in percent (95 -> 1.95996)."""
-    return float(stats.norm.ppf(0.5 + level / 200.0))
+    return _z_value(float(level))
+
+
+@functools.lru_cache(maxsize=64)
+def _z_value(level: float) -> float:
+    return float(special.ndtri(0.5 + level / 200.0))
 
 
 def se_log_hr(lower: float, upper: float, level: float = 95.0) -> float:

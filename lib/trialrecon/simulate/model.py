@@ -37,6 +37,7 @@ follow-up in studies of failure time. Control Clin Trials 1996;17:343-6.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -86,10 +87,14 @@ class PiecewiseHazards:
     edges: np.ndarray
     log_hazard: np.ndarray
 
+    @functools.cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper ends of every piece (the fit evaluates them thousands of times)."""
+        return (np.concatenate(([0.0], self.edges)), np.concatenate((self.edges, [np.inf])))
+
     def _widths(self, t: np.ndarray) -> np.ndarray:
-        lo = np.r_[0.0, self.edges]
-        hi = np.r_[self.edges, np.inf]
-        return np.clip(np.minimum(t[..., None], hi) - lo, 0.0, None)
+        lo, hi = self._bounds
+        return np.maximum(np.minimum(t[..., None], hi) - lo, 0.0)
 
     def cumulative_hazard(self, t, arm: int) -> np.ndarray:
         t = np.asarray(t, dtype=float)
@@ -102,10 +107,10 @@ class PiecewiseHazards:
         """Time at which survival falls to ``surv`` (the inverse of :meth:`survival`)."""
         target = -np.log(np.asarray(surv, dtype=float))
         lam = np.exp(self.log_hazard[arm])
-        widths = np.diff(np.r_[0.0, self.edges])
-        at_edges = np.r_[0.0, np.cumsum(lam[:-1] * widths)]
+        lo = self._bounds[0]
+        at_edges = np.concatenate(([0.0], np.cumsum(lam[:-1] * np.diff(lo))))
         k = np.clip(np.searchsorted(at_edges, target, side="right") - 1, 0, len(lam) - 1)
-        return np.r_[0.0, self.edges][k] + (target - at_edges[k]) / lam[k]
+        return lo[k] + (target - at_edges[k]) / lam[k]
 
     def median(self, arm: int) -> float:
         return float(self.quantile(0.5, arm))
@@ -115,8 +120,7 @@ class PiecewiseHazards:
         pieces that hold data: from where the first 2% of either arm have had an event, up
         to ``until`` (months). Earlier pieces rest on a handful of events and the prior."""
         start = min(float(self.quantile(0.98, a)) for a in (0, 1))
-        lo = np.r_[0.0, self.edges]
-        hi = np.r_[self.edges, np.inf]
+        lo, hi = self._bounds
         used = (hi > start) & (lo < until)
         ratio = np.exp(self.log_hazard[0] - self.log_hazard[1])[used]
         return float(ratio.min()), float(ratio.max())
@@ -211,13 +215,14 @@ def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
     z = Z95
     marks = np.array(sorted(set(tg.times) | {0.97 * cens.last}))
     for arm, n in enumerate(tg.n):
-        s = model.survival(np.r_[t, marks], arm)
+        s = model.survival(np.concatenate((t, marks)), arm)
         s, s_marks = s[:len(t)], s[len(t):]
         y = n * 0.5 * (s[1:] + s[:-1]) * g_mid
         d = n * g_mid * (s[:-1] - s[1:])
         risk.append(y)
         new_events.append(d)
-        cs = np.r_[0.0, np.cumsum(d / np.maximum(y * (y - np.minimum(d, 0.5 * y)), 1e-9))]
+        cs = np.concatenate(([0.0], np.cumsum(d / np.maximum(y * (y - np.minimum(d, 0.5 * y)),
+                                                            1e-9))))
         # Beyond the cut-off nobody is at risk: the band is as wide as at the last patient.
         cs_marks = np.minimum(np.interp(marks, t, cs), 25.0)
         neg_log = np.maximum(-np.log(np.maximum(s_marks, 1e-300)), 1e-12)

@@ -272,8 +272,8 @@ def _shifted(prep: Prepared, kappa: float) -> list[Arm]:
 
 def _cox(arms: list[Arm]) -> HazardRatio:
     (te, de), (tc, dc) = arms
-    return cox_two_arm(np.r_[te, tc], np.r_[de, dc],
-                       np.r_[np.ones(len(te)), np.zeros(len(tc))])
+    return cox_two_arm(np.concatenate((te, tc)), np.concatenate((de, dc)),
+                       np.concatenate((np.ones(len(te)), np.zeros(len(tc)))))
 
 
 def place_follow_up(prep: Prepared, arms: list[Arm], follow_up: float) -> list[Arm]:

@@ -9,11 +9,12 @@ land (:func:`cox_box`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ..errors import InputError
 from ..registry import TIME_TO_EVENT, Analysis
@@ -144,7 +145,7 @@ def cox_margin(tg: Targets, beta: np.ndarray, se: np.ndarray) -> np.ndarray:
                1.0 - np.abs(lo - tg.ci[0]) / CI_TOLERANCE,
                1.0 - np.abs(hi - tg.ci[1]) / CI_TOLERANCE]
     if tg.p_interval is not None:
-        p = 2.0 * stats.norm.sf(np.abs(beta) / se)
+        p = 2.0 * special.ndtr(-np.abs(beta) / se)
         plo, phi = tg.p_interval
         lp, lhi = np.log(np.maximum(p, 1e-300)), math.log(max(phi, 1e-300))
         if plo > 0:  # a printed value: margin in log p relative to half its rounding
@@ -181,9 +182,13 @@ def best_log_hr(tg: Targets, se: float) -> float:
     return float(beta[int(np.argmax(cox_margin(tg, beta, np.full_like(beta, se))))])
 
 
+@functools.lru_cache(maxsize=256)
 def cox_aim(tg: Targets) -> Targets:
     """The targets the Cox calibration aims at: all of them, or, when the printed HR, CI and
-    p cannot hold together (:func:`cox_box` is None), the HR and CI without the p."""
+    p cannot hold together (:func:`cox_box` is None), the HR and CI without the p.
+
+    Cached: the calibration asks for it at every warp step, and it depends on the print only.
+    """
     if tg.hr is None or tg.p_interval is None or cox_box(tg) is not None:
         return tg
     return dataclasses.replace(tg, p_interval=None)
