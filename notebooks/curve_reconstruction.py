@@ -27,6 +27,7 @@ endpoint = ""  # endpoint label, e.g. Overall survival; "" for Survival
 time_unit = ""  # unit of the time axis; "" for months
 landmarks = ""  # comma-separated times of landmark survival; "" chooses them within follow-up
 title = ""  # page title; "" makes one from the endpoint and the arm names
+horizon = ""  # extrapolation horizon in the time unit; "" for 10 years, none for no extrapolation
 downloads = ""  # folder for the page's tables as CSV and Excel files; "" writes none
 
 # %%
@@ -78,14 +79,26 @@ display(*curve_page.reanalysis_tables(comparison, ipd, inputs.time_unit))
 
 # %%
 display(*curve_page.truth_section(inputs, ipd, times))
+
+# %% [markdown]
+# ## Survival beyond follow-up (derived)
+# The rebuilt patients of each arm fitted with the parametric models of NICE DSU TSD 14 and
+# the Royston-Parmar splines of TSD 21, ranked by AIC and BIC and extrapolated to the
+# horizon (a parameter). Patient data rebuilt from a curve are one dataset: the CIs are those
+# of the models fitted to it.
+
+# %%
+sections, extrapolated = curve_page.extrapolation_sections(inputs, ipd, horizon)
+display(*sections)
 if downloads:  # the report gives each page a folder; its links are on the page's top bar
     from trialrecon.downloads import write_downloads
 
-    write_downloads(downloads, curve_page.download_tables(inputs, results, comparison))
+    write_downloads(downloads, curve_page.download_tables(inputs, results, comparison,
+                                                          extrapolated))
 
 # %% [markdown] tags=["remove_cell"]
 # ## Key figures (compared by the regression tests)
 
 # %% tags=["remove_cell"]
 # NBVAL_CHECK_OUTPUT
-print(curve_page.key_figures(comparison, ipd))
+print(curve_page.key_figures(comparison, ipd, extrapolated))

@@ -98,6 +98,21 @@ if not page.fits and not missing:
                      "rebuild._"))
 
 # %% [markdown]
+# ## Survival beyond follow-up (derived)
+# For the endpoint an appraisal would model, the rebuilt patients of each arm are fitted with
+# the standard parametric models of NICE DSU TSD 14 (exponential, Weibull, Gompertz,
+# log-logistic, log-normal, generalised and plain gamma) and the Royston-Parmar splines of
+# TSD 21 (1 to 3 internal knots, hazard and odds scales), ranked by AIC and BIC and
+# extrapolated to a 10-year horizon. The models agree over follow-up and part ways after
+# it: the table shows how far, and the spread over pseudo datasets shows how much of it the
+# print itself leaves open.
+
+# %%
+sections = page.extrapolations()
+display(*sections) if sections else display(Markdown(
+    "_No analysis of this trial is extrapolated in this report._"))
+
+# %% [markdown]
 # ## Binary outcomes (derived)
 # Response and adverse-event rates: integer counts that round to each printed percentage, the
 # exact (Clopper-Pearson) CI of those counts against any printed CI, and the risk difference

@@ -5,6 +5,7 @@ import types
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 from trialrecon import paths, registry
@@ -483,3 +484,52 @@ def test_json_output_is_clean(capsys):
     raw = capsys.readouterr().out
     assert "é" in raw and "\\/" not in raw and "NaN" not in raw and "Infinity" not in raw
     assert json.loads(raw) == [{"id": "a/b", "x": None, "n": 1}, {"id": "é", "x": None, "n": 2}]
+
+
+# --------------------------------------------------------------------------- extrapolate
+
+
+@pytest.fixture
+def ipd_file(tmp_path):
+    rng = np.random.default_rng(7)
+    frames = []
+    for arm, rate in (("drug", 0.05), ("placebo", 0.1)):
+        t = rng.exponential(1 / rate, 150)
+        c = rng.uniform(0, 30, 150)
+        frames.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                                    "arm": arm}))
+    path = tmp_path / "ipd.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def test_extrapolate_writes_the_table_and_matches_the_exponential_closed_form(
+        ipd_file, tmp_path, capsys):
+    out = tmp_path / "table.csv"
+    assert main(["extrapolate", str(ipd_file), "--horizon", "60", "--models",
+                 "exponential,weibull", "-o", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "restricted mean to 60 months" in shown and "AIC prefers" in shown
+    table = pd.read_csv(out)
+    assert list(table.model) == ["exponential", "weibull"] * 2
+    ipd = pd.read_csv(ipd_file)
+    for arm, rows in ipd.groupby("arm"):
+        rate = rows.event.sum() / rows.time.sum()  # the exponential MLE
+        row = table[(table.arm == arm) & (table.model == "exponential")].iloc[0]
+        assert row.rmst == pytest.approx((1 - np.exp(-rate * 60)) / rate, rel=1e-6)
+        assert row.survival_12 == pytest.approx(np.exp(-rate * 12), rel=1e-6)
+
+
+def test_extrapolate_bad_inputs_are_one_line_errors(ipd_file, tmp_path, capsys):
+    assert main(["extrapolate", str(ipd_file), "--horizon", "60", "--models", "weibul"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'weibul'" in err and "weibull" in err and "Traceback" not in err
+    bad = tmp_path / "bad.csv"
+    text = ipd_file.read_text().splitlines()
+    text[3] = text[3].rsplit(",", 2)[0] + ",2,drug"
+    bad.write_text("\n".join(text) + "\n")
+    assert main(["extrapolate", str(bad), "--horizon", "60"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "row 4" in err and "event" in err
+    assert main(["extrapolate", str(ipd_file), "--horizon", "-1"]) == 2
+    assert "horizon must be a positive number" in capsys.readouterr().err

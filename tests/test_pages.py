@@ -3,6 +3,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import papermill
 import pytest
 from trialrecon import InputError, pages
@@ -109,3 +110,49 @@ def test_wrong_or_missing_cohort_is_a_one_line_error_naming_the_valid_ones(trial
 def test_empty_cohort_means_none_for_a_trial_without_cohorts():
     assert TrialPage("clarinet", "").cohort is None
     assert TrialPage("clarinet", "").analyses == TrialPage("clarinet").analyses
+
+
+def _extrapolated():
+    from trialrecon.extrapolation import extrapolate
+
+    rng = np.random.default_rng(11)
+    frames = []
+    for arm, rate in (("drug", 0.03), ("placebo", 0.06)):
+        t = rng.exponential(1 / rate, 200)
+        c = rng.uniform(6, 36, 200)
+        frames.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                                    "arm": arm}))
+    d = pd.concat(frames, ignore_index=True)
+    return d, extrapolate(d, horizon=120.0, models=["exponential", "weibull"], ensemble=[d])
+
+
+def test_extrapolation_tables_show_numbers_with_labels_and_units():
+    d, result = _extrapolated()
+    table = pages.extrapolation_table(result)
+    html = table._repr_html_()
+    assert "RMST to 120 months (95% CI)" in html and "Spread over pseudo datasets" in html
+    assert "<th></th>" not in html and "nan" not in html.lower()
+    rows = table.data.set_index(["arm", "model"])
+    rate = d[d.arm == "drug"].event.sum() / d[d.arm == "drug"].time.sum()
+    rmst = (1 - np.exp(-rate * 120)) / rate
+    assert rows.loc[("drug", "exponential"), "rmst"] == pytest.approx(rmst, rel=1e-6)
+    assert f"{rmst:.1f} (" in html
+    lm = pages.landmark_table(result)
+    assert list(c.label for c in lm.columns.values())[2:] == [
+        f"{y}-year survival, % (95% CI)" for y in (1, 2, 5, 10)]
+    wide = lm.data.set_index(["arm", "model"])
+    assert wide.loc[("drug", "exponential"), "survival_0"] == pytest.approx(
+        100 * np.exp(-rate * 12), rel=1e-6)
+
+
+def test_trials_name_what_the_report_extrapolates():
+    from trialrecon import registry
+
+    wanted = {i for t in registry.trials().values() for i in t.extrapolate}
+    assert wanted == {"cabinet/pnet/pfs/nejm-2025", "cabinet/epnet/pfs/nejm-2025",
+                      "meteor/os/bjc-2018", "checkmate9er/os/asco-gu-2025"}
+    # Each one is rebuilt, so the page has data to extrapolate.
+    from trialrecon.simulate import reconstructable
+
+    rebuilt = {a.id for a in reconstructable(registry.analyses())}
+    assert wanted <= rebuilt

@@ -242,3 +242,256 @@ def test_km_texts_from_data_are_literal():
 
 def teardown_module():
     plt.close("all")
+
+
+# Extrapolation figures -------------------------------------------------------------------
+
+_EXTRAP_MODELS = ["exponential", "weibull", "lognormal"]
+_HORIZON = 120.0
+
+
+def _simulated_trial(names=("drug", "placebo")) -> pd.DataFrame:
+    """150 patients per arm, Weibull event times, censored uniformly from 18 to 36 months."""
+    rng = np.random.default_rng(20240611)
+    frames = []
+    for name, scale, shape in zip(names, (22.0, 13.0), (1.3, 1.0), strict=False):
+        t = scale * rng.weibull(shape, 150)
+        c = rng.uniform(18.0, 36.0, 150)
+        frames.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                                    "arm": name}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def extrapolation():
+    from trialrecon.extrapolation import extrapolate
+
+    return extrapolate(_simulated_trial(), horizon=_HORIZON, models=_EXTRAP_MODELS)
+
+
+def _with_failed_fit(result, arm: str, model: str):
+    """``result`` with the fit of ``model`` in ``arm`` marked failed (no fitter)."""
+    import dataclasses
+
+    from trialrecon.extrapolation import FittedModel
+
+    fits = dict(result.fits)
+    old = fits[(arm, model)]
+    fits[(arm, model)] = FittedModel(arm, old.spec, None, old.n, "fit failed: for the test")
+    table = result.table.copy()
+    table.loc[(table.arm == arm) & (table.model == model), "converged"] = False
+    return dataclasses.replace(result, fits=fits, table=table)
+
+
+def _gid_lines(ax, prefix: str) -> dict[str, object]:
+    return {ln.get_gid().removeprefix(prefix): ln for ln in ax.lines
+            if (ln.get_gid() or "").startswith(prefix)}
+
+
+def _arm_data(result, arm: str) -> pd.DataFrame:
+    return result.ipd[result.ipd.arm == arm]
+
+
+def _legend_texts(fig, arm: str) -> list[str]:
+    return [t.get_text() for t in _axes(fig, f"legend: {arm}").get_legend().get_texts()]
+
+
+def _data_x_extent(ax, artist) -> tuple[float, float]:
+    box = artist.get_window_extent(ax.figure.canvas.get_renderer())
+    xs = ax.transData.inverted().transform([[box.x0, box.y0], [box.x1, box.y1]])[:, 0]
+    return float(xs[0]), float(xs[1])
+
+
+def test_extrapolation_plot_each_converged_model_to_the_horizon(extrapolation):
+    result = _with_failed_fit(extrapolation, "drug", "lognormal")
+    fig = plots.extrapolation_plot(result, title="Trial")
+    fig.canvas.draw()
+    preferred = result.preferred("aic")
+    for arm in result.arms:
+        ax = _axes(fig, f"survival: {arm}")
+        drawn = _gid_lines(ax, "model:")
+        converged = [m for m in _EXTRAP_MODELS if result.fits[(arm, m)].converged]
+        assert sorted(drawn) == sorted(converged)
+        assert len(drawn) == (2 if arm == "drug" else 3)
+        for model, line in drawn.items():  # each is the model's survival, from 0 to horizon
+            x, y = line.get_xdata(), line.get_ydata()
+            assert x[0] == 0 and x[-1] == pytest.approx(_HORIZON)
+            np.testing.assert_allclose(y, result.fits[(arm, model)].survival(x), rtol=1e-12)
+        # The best AIC among those drawn is the thick line marked so, and only it.
+        rows = result.table[(result.table.arm == arm) & result.table.converged]
+        best = rows.sort_values("aic").model.iloc[0]
+        marked = [t for t in _legend_texts(fig, arm) if "(best AIC" in t]
+        assert marked == [f"{result.fits[(arm, best)].spec.label} (best AIC"
+                          + (")" if best == preferred[arm] else " of those shown)")]
+        widths = {m: ln.get_linewidth() for m, ln in drawn.items()}
+        assert all(widths[best] > w for m, w in widths.items() if m != best)
+        # End of follow-up at the arm's last observed time; shaded from there to the horizon.
+        end = float(_arm_data(result, arm).time.max())
+        (line,) = _gid_lines(ax, "follow-up").values()
+        assert np.allclose(line.get_xdata(), end)
+        km = _gid_lines(ax, "km")[""]
+        assert km.get_xdata()[-1] == pytest.approx(end) and km.get_drawstyle() == "steps-post"
+        (shade,) = [p for p in ax.patches if p.get_label().startswith("extrapolated")]
+        lo, hi = _data_x_extent(ax, shade)
+        assert lo == pytest.approx(end, abs=0.2) and hi >= _HORIZON - 0.2
+        assert ax.get_xlim()[1] >= _HORIZON
+        assert ax.get_xlabel() == "Time (months)" and ax.get_ylabel() == "Survival probability"
+        notes = " ".join(t.get_text() for t in ax.texts)
+        assert "end of follow-up" in notes and "extrapolated" in notes
+        top = ax.get_window_extent().y1  # the notes stand above the data area
+        assert all(t.get_window_extent().y0 >= top for t in ax.texts)
+        assert any("end of follow-up" in t for t in _legend_texts(fig, arm))
+    assert "not drawn, fit failed: Log-normal" in _legend_texts(fig, "drug")
+    assert not any("fit failed" in t for t in _legend_texts(fig, "placebo"))
+    plots.close(fig)
+
+
+def test_extrapolation_plot_subset_of_arms_and_models(extrapolation):
+    fig = plots.extrapolation_plot(extrapolation, arms=["placebo"], models=["weibull"])
+    labels = [a.get_label() for a in fig.axes]
+    assert [lb for lb in labels if lb.startswith("survival")] == ["survival: placebo"]
+    assert list(_gid_lines(_axes(fig, "survival: placebo"), "model:")) == ["weibull"]
+    plots.close(fig)
+    with pytest.raises(ValueError, match="arm 'nobody'"):
+        plots.extrapolation_plot(extrapolation, arms=["nobody"])
+    with pytest.raises(ValueError, match="model 'gompertz'"):
+        plots.hazard_plot(extrapolation, models=["gompertz"])
+
+
+def _rows_of(fig, label: str) -> tuple[str, dict[str, dict[float, str]]]:
+    """Title and row label -> {time: number as drawn} of a numbers-at-risk axes."""
+    fig.canvas.draw()
+    tab = _axes(fig, label)
+    rows = {}
+    for y, text in zip(tab.get_yticks(), tab.get_yticklabels(), strict=True):
+        rows[text.get_text()] = {round(float(t.get_position()[0]), 6): t.get_text()
+                                 for t in tab.texts if math.isclose(t.get_position()[1], y)}
+    return tab.get_title(loc="left"), rows
+
+
+def test_extrapolation_plot_numbers_at_risk_derived_over_follow_up(extrapolation):
+    fig = plots.extrapolation_plot(extrapolation)
+    for arm in extrapolation.arms:
+        header, rows = _rows_of(fig, f"numbers at risk: {arm}")
+        assert "derived" in header.lower()
+        assert list(rows) == [f"{arm} (derived)"]
+        cells = rows[f"{arm} (derived)"]
+        ipd = _arm_data(extrapolation, arm)
+        assert len(cells) >= 3 and 0.0 in cells
+        assert max(cells) <= ipd.time.max()  # nobody is counted beyond follow-up
+        assert cells == dict(zip(cells, _n_at_risk(ipd, list(cells)), strict=True))
+    plots.close(fig)
+
+
+def _covering_boxes(fig) -> list:
+    """Legends, and the texts drawn on or beside the data axes (follow-up notes)."""
+    boxes = [a.get_legend().get_window_extent() for a in fig.axes if a.get_legend()]
+    boxes += [t.get_window_extent() for a in fig.axes for t in a.texts
+              if a.get_label().startswith(("survival", "hazard", "log cumulative"))]
+    return boxes
+
+
+@pytest.mark.parametrize("figure", ["extrapolation_plot", "hazard_plot",
+                                    "log_cumulative_hazard_plot"])
+def test_extrapolation_legends_and_notes_never_cover_a_curve(extrapolation, figure):
+    fig = getattr(plots, figure)(_with_failed_fit(extrapolation, "placebo", "weibull"))
+    fig.canvas.draw()
+    data_axes = [a for a in fig.axes
+                 if a.get_label().startswith(("survival", "hazard", "log cumulative"))]
+    boxes = _covering_boxes(fig)
+    legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert len(legends) == (1 if figure == "log_cumulative_hazard_plot" else 2)
+    paths = [xy for ax in data_axes for xy in _curve_paths(ax)]
+    assert data_axes and paths
+    page = fig.bbox
+    plots.close(fig)
+    for box in boxes:
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 <= box.y1 <= page.y1
+        for xy in paths:
+            inside = ((xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1)
+                      & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1))
+            assert not inside.any()
+            assert not Path(xy).intersects_bbox(box, filled=False)
+
+
+def _smoothed_nelson_aalen(time, event, at, bandwidth):
+    """Epanechnikov-smoothed Nelson-Aalen hazard, by hand (no ties in the data)."""
+    order = np.argsort(time)
+    t, e = np.asarray(time)[order], np.asarray(event)[order]
+    jumps = e / (len(t) - np.arange(len(t)))
+    u = (np.asarray(at)[:, None] - t[None, :]) / bandwidth
+    kernel = np.where(np.abs(u) < 1, 0.75 * (1 - u ** 2), 0.0)
+    return kernel @ jumps / bandwidth
+
+
+def test_hazard_plot_models_and_smoothed_empirical_hazard(extrapolation):
+    fig = plots.hazard_plot(extrapolation)
+    fig.canvas.draw()
+    for arm in extrapolation.arms:
+        ax = _axes(fig, f"hazard: {arm}")
+        ipd = _arm_data(extrapolation, arm)
+        assert ipd.time.is_unique
+        end = float(ipd.time.max())
+        drawn = _gid_lines(ax, "model:")
+        assert sorted(drawn) == sorted(_EXTRAP_MODELS)
+        for model, line in drawn.items():
+            x, y = line.get_xdata(), line.get_ydata()
+            assert x[-1] == pytest.approx(_HORIZON) and x[0] < 0.01 * _HORIZON
+            np.testing.assert_allclose(y, np.broadcast_to(
+                extrapolation.fits[(arm, model)].hazard(x), x.shape), rtol=1e-12)
+        (empirical,) = _gid_lines(ax, "empirical hazard").values()
+        x, y = empirical.get_xdata(), empirical.get_ydata()
+        b = end / 10  # the stated rule
+        last_event = float(ipd.time[ipd.event == 1].max())
+        assert x[0] == pytest.approx(b) and x[-1] <= last_event - b + 1e-9
+        assert (ipd.time >= x[-1] + b).sum() >= 10  # at least 10 at risk in every window
+        np.testing.assert_allclose(y, _smoothed_nelson_aalen(ipd.time, ipd.event, x, b),
+                                   rtol=1e-9)
+        assert any(f"bandwidth {b:.3g} months" in t for t in _legend_texts(fig, arm))
+        assert ax.get_ylabel() == "Hazard (events per patient-month)"
+        assert ax.get_xlabel() == "Time (months)" and ax.get_xlim()[1] >= _HORIZON
+        assert np.allclose(_gid_lines(ax, "follow-up")[""].get_xdata(), end)
+    plots.close(fig)
+
+
+def test_log_cumulative_hazard_points_are_log_minus_log_km(extrapolation):
+    from lifelines import KaplanMeierFitter
+
+    fig = plots.log_cumulative_hazard_plot(extrapolation)
+    fig.canvas.draw()
+    ax = _axes(fig, "log cumulative hazard")
+    lines = _gid_lines(ax, "log cumulative hazard:")
+    assert list(lines) == list(extrapolation.arms)
+    for arm, line in lines.items():
+        ipd = _arm_data(extrapolation, arm)
+        kmf = KaplanMeierFitter().fit(ipd.time, ipd.event)
+        x, y = line.get_xdata(), line.get_ydata()
+        assert line.get_drawstyle() == "steps-post"
+        events = np.sort(ipd.time[ipd.event == 1].to_numpy())
+        for t in np.quantile(events, [0.1, 0.4, 0.7, 0.95]):
+            drawn = y[np.searchsorted(x, math.log(t), side="right") - 1]
+            s = float(kmf.predict(t))
+            assert drawn == pytest.approx(math.log(-math.log(s)), rel=1e-9, abs=1e-12)
+        assert x[0] == pytest.approx(math.log(events[0]))
+    assert ax.get_xlabel() == "log time (log months)"
+    assert ax.get_ylabel() == "log cumulative hazard"
+    caption = " ".join(t.get_text() for t in _axes(fig, "caption").texts)
+    assert "Parallel" in caption and "proportional hazards" in caption
+    assert "straight" in caption and "Weibull" in caption
+    plots.close(fig)
+
+
+def test_extrapolation_figures_draw_arm_names_literally():
+    from trialrecon.extrapolation import extrapolate
+
+    arm = "A $\\frac{1}$ B"
+    result = extrapolate(_simulated_trial((arm, "B {x}")), horizon=60.0, models=["weibull"],
+                         time_unit="weeks")
+    for figure in (plots.extrapolation_plot, plots.hazard_plot,
+                   plots.log_cumulative_hazard_plot):
+        fig = figure(result)
+        fig.canvas.draw()  # raises if any text is parsed as an unbalanced formula
+        plots.close(fig)
+    fig = plots.hazard_plot(result)
+    assert _axes(fig, f"hazard: {arm}").get_ylabel() == "Hazard (events per patient-week)"
+    plots.close(fig)

@@ -143,6 +143,16 @@ def test_arm_not_in_trial_is_refused(trial_dir):
         load_trial(path)
 
 
+def test_extrapolate_names_analyses_of_the_trial(trial_dir):
+    path = trial_dir / "demo.yaml"
+    ids = [a.id for a in load_trial(path).analyses]
+    path.write_text(path.read_text() + f"extrapolate: [{ids[0]}]\n")
+    assert load_trial(path).extrapolate == (ids[0],)
+    path.write_text(path.read_text().replace(f"extrapolate: [{ids[0]}]", "extrapolate: [demo/x]"))
+    with pytest.raises(InputError, match="'demo/x' is not an analysis id of this trial"):
+        load_trial(path)
+
+
 # --------------------------------------------------------------------------- a user's file
 
 

@@ -314,6 +314,25 @@ def test_ensemble_members_reproduce_the_print():
         assert abs(km.median() - 13.8) <= 0.05 + 1e-9
 
 
+def test_ensemble_keep_arms_judges_each_arms_figures_only():
+    # CheckMate 9ER OS: with the short calibration budget of ensemble members the Cox CI is
+    # missed, so "all" keeps fewer members than "arms"; every kept member still meets each
+    # arm's printed median within its rounding, and limit stops the draws early.
+    fit = fit_summary("checkmate9er/os/nejm-2021")
+    strict = fit.ensemble(6)
+    loose = fit.ensemble(6, keep="arms")
+    assert len(loose) > len(strict)
+    for ipd in loose:
+        for arm, at in zip(fit.names, fit.targets.arms, strict=True):
+            if at.median is not None and np.isfinite(at.median):
+                rows = ipd[ipd.arm == arm]
+                km = km_steps(rows.time.to_numpy(), rows.event.to_numpy())
+                assert abs(km.median() - at.median) <= at.median_tol + 1e-9
+    assert len(fit.ensemble(6, keep="arms", limit=2)) == 2
+    with pytest.raises(ValueError, match="keep must be"):
+        fit.ensemble(2, keep="some")
+
+
 def test_expected_count_sample_follows_the_model():
     # The pseudo patients' Kaplan-Meier curve meets the model at every step: within one
     # step (1 / at risk) of S everywhere before the last few patients.

@@ -2,7 +2,8 @@
 
 Two roads lead into one analysis layer: the figures a trial printed (:mod:`registry`,
 :mod:`summary`, :mod:`simulate`) and the Kaplan-Meier curves it drew (:mod:`curves`,
-:mod:`reconstruct`); :mod:`analysis` re-analyses either with lifelines.
+:mod:`reconstruct`); :mod:`analysis` re-analyses either with lifelines, and
+:mod:`extrapolation` fits and extrapolates the parametric survival models of HTA.
 """
 
 from .errors import InputError
@@ -22,11 +23,14 @@ def __getattr__(name: str):
     if name == "analysis_from_print":
         from .registry import analysis_from_print
         return analysis_from_print
+    if name == "extrapolate":
+        from .extrapolation import extrapolate
+        return extrapolate
     if name == "ipd_from_summary":
         from .simulate import ipd_from_summary
         return ipd_from_summary
     raise AttributeError(name)
 
 
-__all__ = ["InputError", "analysis_from_print", "compare_arms", "ipd_from_summary",
-           "reconstruct_ipd"]
+__all__ = ["InputError", "analysis_from_print", "compare_arms", "extrapolate",
+           "ipd_from_summary", "reconstruct_ipd"]

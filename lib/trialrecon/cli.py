@@ -447,6 +447,56 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(text: str | None) -> list[str] | None:
+    return None if text is None else [m.strip() for m in text.split(",") if m.strip()]
+
+
+def _cmd_extrapolate(args: argparse.Namespace) -> int:
+    from .curves import read_ipd_arms
+    from .extrapolation import extrapolate
+
+    arms = read_ipd_arms(args.ipd)
+    ipd = pd.concat([frame.assign(arm=name) for name, frame in arms.items()],
+                    ignore_index=True)
+    try:
+        result = extrapolate(ipd, horizon=args.horizon, models=_models(args.models),
+                             time_unit=args.time_unit)
+    except InputError as exc:
+        if exc.file is not None or exc.column not in ("time", "event", "arm"):
+            raise
+        raise InputError(exc.message, file=args.ipd, column=exc.column,
+                         advice=exc.advice) from None
+    table = result.table.merge(
+        result.landmarks.pivot_table(index=["arm", "model"], columns="time",
+                                     values="survival", sort=False)
+        .rename(columns=lambda t: f"survival_{t:g}").reset_index(),
+        on=["arm", "model"], how="left")
+    if args.output:
+        _write_csv(table, args.output, inputs=(args.ipd,))
+    info = sys.stderr if args.output == STDOUT or args.format != "table" else sys.stdout
+    if args.format == "table":
+        print(f"derived from patient data ({args.ipd}); restricted mean to "
+              f"{result.horizon:g} {result.time_unit}, 95% CI by the delta method", file=info)
+        shown = pd.DataFrame({
+            "arm": table.arm, "model": table.model, "k": table.n_params,
+            "loglik": [f"{x:.2f}" if x == x else "failed" for x in table.loglik],
+            "AIC": [f"{x:.2f}" if x == x else "" for x in table.aic],
+            "rank": ["" if pd.isna(x) else str(int(x)) for x in table.aic_rank],
+            "BIC rank": ["" if pd.isna(x) else str(int(x)) for x in table.bic_rank],
+            "RMST (95% CI)": [
+                "not estimable" if m != m else f"{m:.2f}" if lo != lo
+                else f"{m:.2f} ({lo:.2f} to {hi:.2f})"
+                for m, lo, hi in zip(table.rmst, table.rmst_lower, table.rmst_upper,
+                                     strict=True)]})
+        _emit(shown, "table", info)
+    elif args.output != STDOUT:
+        _emit(table, args.format)
+    print(f"\n{result.statement()}", file=info)
+    for warning in result.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
@@ -455,7 +505,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "trials": _cmd_trials, "check": _cmd_check, "reconstruct": _cmd_reconstruct,
-    "compare": _cmd_compare, "simulate": _cmd_simulate, "report": _cmd_report}
+    "compare": _cmd_compare, "simulate": _cmd_simulate, "extrapolate": _cmd_extrapolate,
+    "report": _cmd_report}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -517,6 +568,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the 90%% band of curves the print allows (arm, time, "
                    "lower, estimate, upper)")
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv")
+
+    p = sub.add_parser("extrapolate", help="fit the NICE TSD 14 survival models to patient "
+                       "data and extrapolate (all derived)")
+    p.add_argument("ipd", metavar="IPD.csv", help="patient data: time, event and optionally arm "
+                   "(as simulate and reconstruct write them)")
+    p.add_argument("--horizon", type=float, required=True,
+                   help="end of the restricted mean, in the data's time unit")
+    p.add_argument("--models", metavar="A,B,...", help="models to fit (default all: "
+                   "exponential, weibull, gompertz, loglogistic, lognormal, gengamma, gamma, "
+                   "spline-hazard-1..3, spline-odds-1..3)")
+    p.add_argument("--time-unit", choices=("days", "weeks", "months", "years"),
+                   default="months", help="the data's time unit (sets the 1, 2, 5, 10-year "
+                   "landmarks; default months)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("-o", "--output", metavar="TABLE.csv",
+                   help="also write the whole table (with landmark survival) as CSV")
 
     p = sub.add_parser("report", help="build the HTML report into reports/")
     p.add_argument("--trial", action="append", metavar="TRIAL",

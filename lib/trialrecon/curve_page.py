@@ -26,6 +26,7 @@ from . import plots
 from .analysis import Comparison, compare_arms
 from .curves import AtRisk, Curve, clean_at_risk, clean_curve, label_of, read_at_risk, read_curve
 from .errors import InputError
+from .extrapolation import YEAR, extrapolate
 from .formatting import (
     NOT_ESTIMABLE,
     Column,
@@ -38,7 +39,7 @@ from .formatting import (
     percent,
 )
 from .limits import positive_time
-from .pages import md_text
+from .pages import extrapolation_section, md_text
 from .reconstruct import Reconstruction
 
 #: Parameters of the notebook that name the four input files, in the order of the arms.
@@ -474,10 +475,16 @@ def truth_section(inputs: CurveInputs, ipd: Mapping[str, pd.DataFrame],
             reconstructed_vs_true(ipd, inputs.truth, landmarks, inputs.time_unit)]
 
 
-def key_figures(comparison: Comparison, ipd: Mapping[str, pd.DataFrame]) -> str:
-    """One plain-text line that the regression tests compare: the HR and events per arm."""
-    return (f"reconstructed HR {number(comparison.value('hazard ratio'), 3, missing='nan')}, "
+def key_figures(comparison: Comparison, ipd: Mapping[str, pd.DataFrame],
+                extrapolation: object | None = None) -> str:
+    """Plain text that the regression tests compare: the HR and events per arm, and the
+    AIC-best model of each arm when extrapolated."""
+    text = (f"reconstructed HR {number(comparison.value('hazard ratio'), 3, missing='nan')}, "
             "events " + ", ".join(f"{a} {int(d['event'].sum())}" for a, d in ipd.items()))
+    if extrapolation is not None:
+        text += "\nAIC-best model: " + ", ".join(
+            f"{arm} {m}" for arm, m in extrapolation.preferred("aic").items())
+    return text
 
 
 def summary(inputs: CurveInputs, results: Mapping[str, Reconstruction],
@@ -512,10 +519,44 @@ def summary(inputs: CurveInputs, results: Mapping[str, Reconstruction],
     return text
 
 
+#: The extrapolation horizon when none is given, in years.
+DEFAULT_HORIZON_YEARS = 10
+
+
+def extrapolation_sections(inputs: CurveInputs, ipd: Mapping[str, pd.DataFrame],
+                           horizon: str | float = "") -> tuple[list, object | None]:
+    """The extrapolation section of the rebuilt arms, and the result (None when skipped).
+
+    ``horizon``: in the curves' time unit; "" for 10 years (needs a unit of days, weeks,
+    months or years), "none" for no extrapolation.
+    """
+    from IPython.display import Markdown
+
+    text = str(horizon).strip().lower()
+    if text == "none":
+        return [Markdown("_Extrapolation not asked for (horizon = none)._")], None
+    unit = inputs.time_unit
+    if unit not in YEAR:
+        return [Markdown(f"_Not extrapolated: the time unit {md_text(unit)!s} is not one of "
+                         f"{', '.join(YEAR)}, so the 1, 2, 5 and 10-year landmarks cannot be "
+                         "placed; give the time unit (papermill -p time_unit months)._")], None
+    try:
+        end = float(text) if text else DEFAULT_HORIZON_YEARS * YEAR[unit]
+    except ValueError:
+        raise InputError(f"horizon {horizon!r} is not a number", column="horizon",
+                         advice=f"give a time in {unit}, \"\" for 10 years or none") from None
+    frame = pd.concat([d.assign(arm=name) for name, d in ipd.items()], ignore_index=True)
+    result = extrapolate(frame, horizon=end, time_unit=unit)
+    return extrapolation_section(result, f"{inputs.endpoint}, patient data rebuilt from the "
+                                 "curves"), result
+
+
 def download_tables(inputs: CurveInputs, results: Mapping[str, Reconstruction],
-                    comparison: Comparison) -> dict[str, pd.DataFrame]:
+                    comparison: Comparison, extrapolation: object | None = None
+                    ) -> dict[str, pd.DataFrame]:
     """The page's tables as numbers, for CSV and Excel downloads: the rebuilt patient data,
-    the at-risk intervals, the re-analysis and, for the example, the truth beside it."""
+    the at-risk intervals, the re-analysis, the extrapolation and, for the example, the
+    truth beside it."""
     arms = list(results)
     tables = {
         "pseudo_patients": pd.concat([r.ipd.assign(arm=a)[["arm", "time", "event"]]
@@ -526,6 +567,9 @@ def download_tables(inputs: CurveInputs, results: Mapping[str, Reconstruction],
         "landmarks": comparison.landmarks,
         "effects": comparison.effects,
     }
+    if extrapolation is not None:
+        tables["extrapolation"] = extrapolation.table
+        tables["extrapolation_landmarks"] = extrapolation.landmarks
     if inputs.truth is not None:
         table = reconstructed_vs_true({a: r.ipd for a, r in results.items()}, inputs.truth,
                                       tuple(comparison.landmarks.time.unique()),

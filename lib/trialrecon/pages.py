@@ -20,6 +20,7 @@ import pandas as pd
 from . import formatting, plots, registry, summary
 from .analysis import compare_arms
 from .errors import InputError
+from .extrapolation import STANDARD, YEAR, Extrapolation, censor_at, extrapolate
 from .formatting import Column, Table
 from .registry import BINARY, CONTINUOUS, ENDPOINT_LABELS, TIME_TO_EVENT, Analysis, Trial
 from .simulate import SummaryFit, fit_summary, reconstructable
@@ -263,6 +264,104 @@ def validation_summary(accuracy: pd.DataFrame, recovery: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+#: The report's extrapolations: restricted means to 10 years, and an ensemble of pseudo
+#: datasets (up to 5 members, the classic number of multiple imputations, from 30 draws)
+#: fitted with the seven standard models and the one-knot splines; the two- and three-knot
+#: splines, a second each per dataset, are fitted to the central dataset only, to keep the
+#: report's build time (benchmarks/bench_report.py).
+EXTRAPOLATION_YEARS = 10
+ENSEMBLE_DRAWS, ENSEMBLE_MEMBERS = 30, 5
+ENSEMBLE_MODELS = (*STANDARD, "spline-hazard-1", "spline-odds-1")
+
+
+def extrapolation_table(result: Extrapolation) -> Table:
+    """Model selection and restricted means per arm and model (all derived)."""
+    t = result.table.copy()
+    t["beyond"] = 100.0 * t["beyond"]
+    for col in ("aic_rank", "bic_rank"):
+        t[col] = t[col].astype("float")
+    unit = result.time_unit
+    columns = {"arm": Column("Arm"), "label": Column("Model"),
+               "n_params": Column("Parameters", "count"),
+               "loglik": Column("Log-likelihood", "number", 2),
+               "aic": Column("AIC", "number", 2), "delta_aic": Column("ΔAIC", "number", 2),
+               "aic_rank": Column("AIC rank", "count"), "bic_rank": Column("BIC rank", "count"),
+               "rmst": Column(f"RMST to {result.horizon:g} {unit} (95% CI)", "interval", 1,
+                              ("rmst", "rmst_lower", "rmst_upper"))}
+    if "ensemble_low" in t.columns:
+        columns["ensemble"] = Column("Spread over pseudo datasets (5th to 95th percentile)",
+                                     "range", 1, ("ensemble_low", "ensemble_high"))
+        columns["total"] = Column("Total (Rubin's rules), 95% CI", "range", 1,
+                                  ("total_lower", "total_upper"))
+    columns["beyond"] = Column("Share after follow-up", "percent", 0)
+    columns["note"] = Column("Note")
+    return Table(t, columns, caption=f"Parametric models per arm, ranked by AIC and BIC; "
+                 f"restricted mean survival to {result.horizon:g} {unit} (derived)",
+                 name="extrapolation")
+
+
+def landmark_table(result: Extrapolation) -> Table:
+    """Survival at 1, 2, 5 and 10 years per arm and model, with 95% CIs (derived)."""
+    lm = result.landmarks
+    wide = result.table[["arm", "model", "label"]].copy()
+    columns = {"arm": Column("Arm"), "label": Column("Model")}
+    for k, when in enumerate(dict.fromkeys(lm.time)):
+        rows = lm[lm.time == when].set_index(["arm", "model"])
+        key = list(zip(wide.arm, wide.model, strict=True))
+        for col in ("survival", "lower", "upper"):
+            wide[f"{col}_{k}"] = 100.0 * rows.loc[key, col].to_numpy()
+        years = when / YEAR[result.time_unit]
+        columns[f"s{k}"] = Column(f"{years:g}-year survival, % (95% CI)", "interval", 1,
+                                  (f"survival_{k}", f"lower_{k}", f"upper_{k}"))
+    return Table(wide, columns, caption="Survival at landmarks from each model, 95% CI "
+                 "(delta method, log(-log) scale; derived)", name="landmarks")
+
+
+def extrapolation_section(result: Extrapolation, name: str, members: int | None = None,
+                          end: float | None = None) -> list:
+    """Heading, what AIC/BIC prefer and what that does not settle, the three figures and
+    the two tables of an extrapolation (for any page). ``members`` and ``end``: for patient
+    data rebuilt from a summary, the ensemble's size and where the data were censored."""
+    from IPython.display import Markdown
+
+    e = md_text
+    unit = result.time_unit
+    spread = ""
+    if end is not None:
+        spread += (f" The pseudo patients are censored at {end:.1f} {unit}, the data cut-off "
+                   "of the fitted censoring model: beyond it pseudo data would follow the "
+                   "reconstruction's own model, not the print, and the extrapolation would "
+                   "only return it.")
+    if members is not None and members > 1:
+        spread += (f" The same models were fitted to {members} further pseudo datasets that "
+                   "reproduce each arm's printed figures: their spread (with the central "
+                   "dataset's) is what the print leaves open about the patients, beside the "
+                   "within-dataset CI; Rubin's rules combine the two. The ensemble is fitted "
+                   "with the seven standard models and the one-knot splines; the two- and "
+                   "three-knot splines have no spread here (fitted to the central dataset "
+                   "only, for the report's build time).")
+    elif members is not None:
+        spread += (f" Only {members} further pseudo dataset reproduced each arm's printed "
+                   "figures: no spread over datasets is given.")
+    warned = "".join(f"\n\n**Warning (derived):** {e(w)}" for w in result.warnings)
+    figures = [plots.extrapolation_plot(result, title=f"{name}: fitted and extrapolated "
+                                        "(derived)"),
+               plots.hazard_plot(result), plots.log_cumulative_hazard_plot(result)]
+    for f in figures:
+        plots.close(f)
+    return [Markdown(f"### Extrapolation beyond follow-up: {e(name)} (derived)\n\n"
+                     f"Thirteen parametric models (NICE DSU TSD 14 and TSD 21) fitted to each "
+                     f"arm by maximum likelihood; restricted mean survival time (RMST) to "
+                     f"{result.horizon:g} {unit} and landmark survival with 95% CIs by the "
+                     f"delta method.{spread}\n\n**Model choice.** {e(result.statement())}"
+                     f"{warned}"),
+            figures[0], extrapolation_table(result), landmark_table(result),
+            Markdown("Diagnostics: the smoothed hazard of the data against each model's, and "
+                     "log cumulative hazard against log time (parallel lines: proportional "
+                     "hazards; straight lines: a Weibull fits)."),
+            figures[1], figures[2]]
+
+
 @dataclass(frozen=True)
 class TrialPage:
     """Everything the page of one trial (and cohort) shows.
@@ -400,6 +499,17 @@ class TrialPage:
                          f"the range the print allows.{warned}")
         for a, why in self.not_rebuilt():
             lines.append(f"- **Not rebuilt: {e(analysis_name(a))}:** {e(why)}.")
+        for analysis_id, (result, _, _) in self._extrapolations.items():
+            name = analysis_name(registry.get(analysis_id))
+            best = result.preferred("aic")
+            t = result.table[result.table.converged]
+            parts = [f"{e(arm)}: AIC prefers {e(t[(t.arm == arm) & (t.model == m)].label.iloc[0])}"
+                     f", RMST {rows.rmst.min():.1f} to {rows.rmst.max():.1f} {result.time_unit}"
+                     " across models"
+                     for arm, m in best.items() for rows in [t[t.arm == arm]]]
+            lines.append(f"- **Extrapolation to {result.horizon:g} {result.time_unit} "
+                         f"(derived), {e(name)}:** " + "; ".join(parts) + ". Fit alone does "
+                         "not choose the model (see the section).")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ sections
@@ -428,6 +538,43 @@ class TrialPage:
     def fits(self) -> list[SummaryFit]:
         """Summary reconstructions of every time-to-event analysis that allows one."""
         return [fit_summary(a) for a in reconstructable(self.analyses)]
+
+    @cached_property
+    def _extrapolations(self) -> dict[str, tuple[Extrapolation, int, float]]:
+        wanted = set(self.trial.extrapolate)
+        out = {}
+        for fit in self.fits:
+            if fit.analysis_id not in wanted:
+                continue
+            a = registry.get(fit.analysis_id)
+            end = fit.supported_end
+            members = [censor_at(m, end) for m in
+                       fit.ensemble(ENSEMBLE_DRAWS, keep="arms", limit=ENSEMBLE_MEMBERS)]
+            result = extrapolate(censor_at(fit.ipd, end),
+                                 horizon=EXTRAPOLATION_YEARS * YEAR[a.time_unit],
+                                 time_unit=a.time_unit,
+                                 ensemble=members if len(members) > 1 else (),
+                                 ensemble_models=ENSEMBLE_MODELS)
+            out[fit.analysis_id] = (result, len(members), end)
+        return out
+
+    def extrapolations(self) -> list:
+        """An extrapolation section per analysis the trial names for it (see
+        :attr:`Trial.extrapolate`), or a sentence saying why there is none."""
+        from IPython.display import Markdown
+
+        out: list = []
+        for analysis_id in self.trial.extrapolate:
+            a = registry.get(analysis_id)
+            if a.cohort not in (self.cohort, None):
+                continue
+            if analysis_id not in self._extrapolations:
+                out.append(Markdown(f"_Not extrapolated: {md_text(analysis_name(a))} has no "
+                                    "rebuilt patient data._"))
+                continue
+            result, members, end = self._extrapolations[analysis_id]
+            out += extrapolation_section(result, analysis_name(a), members, end)
+        return out
 
     def fit_figure(self, fit: SummaryFit):
         """KM of the pseudo data with the 90% band of what the print allows, the printed
@@ -568,6 +715,9 @@ class TrialPage:
             lines.append(f"{fit.analysis_id}: {int(judged.within.astype(bool).sum())}/"
                          f"{len(judged)} figures within rounding, "
                          f"{len(fit.warnings)} plausibility warning(s)")
+        for analysis_id, (result, _, _) in self._extrapolations.items():
+            lines.append(f"{analysis_id} extrapolation: AIC-best " + ", ".join(
+                f"{arm} {m}" for arm, m in result.preferred("aic").items()))
         return "\n".join(lines)
 
     def fit_section(self, fit: SummaryFit) -> list:
@@ -596,6 +746,12 @@ class TrialPage:
             out[f"ipd-{short}"] = fit.ipd
             out[f"fit-{short}"] = self.fit_table(fit).tidy()
             out[f"unprinted-{short}"] = self.unprinted(fit).tidy()
+            if fit.analysis_id in self._extrapolations:
+                result, _, _ = self._extrapolations[fit.analysis_id]
+                out[f"extrapolation-{short}"] = result.table
+                out[f"landmarks-{short}"] = result.landmarks
+                if result.members is not None:
+                    out[f"ensemble-{short}"] = result.members
         return out
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullLocator
 
-from .analysis import fit_km
+from .analysis import fit_km, km_steps
 
 COLOURS = ("#1b6ca8", "#c8553d", "#588b8b", "#8e6c8a", "#d4a72c", "#4a4a4a")
 
@@ -340,6 +340,412 @@ def accuracy_plot(table: pd.DataFrame, *, x: str, y: str, hue: str,
     ax.set_title(_literal(title), fontsize=11)
     fig.legend(loc="outside lower center", ncols=min(len(hues), 3), fontsize=8,
                frameon=False)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------
+# Extrapolation figures (trialrecon.extrapolation.Extrapolation)
+
+#: Colour and line style of each model of the TSD 14 / TSD 21 set: the same in every figure,
+#: standard models solid, splines dashed (hazard scale) or dash-dotted (odds scale).
+_MODEL_COLOURS = {
+    "exponential": "#1f77b4", "weibull": "#ff7f0e", "gompertz": "#2ca02c",
+    "loglogistic": "#d62728", "lognormal": "#9467bd", "gengamma": "#8c564b",
+    "gamma": "#e377c2",
+}
+_SPLINE_COLOURS = {"1": "#17becf", "2": "#bcbd22", "3": "#7f7f7f"}
+_KM_COLOUR = "0.1"
+_EXTRAPOLATED_SHADE = "0.92"
+
+
+def _model_style(name: str, k: int) -> tuple[str, str]:
+    """Colour and line style of model ``name`` (``k``-th model shown, for names unknown here)."""
+    if name in _MODEL_COLOURS:
+        return _MODEL_COLOURS[name], "-"
+    if name.startswith("spline-"):
+        scale, _, knots = name.removeprefix("spline-").rpartition("-")
+        colour = _SPLINE_COLOURS.get(knots, COLOURS[k % len(COLOURS)])
+        return colour, "--" if scale == "hazard" else "-."
+    return COLOURS[k % len(COLOURS)], ":"
+
+
+def _unit_singular(unit: str) -> str:
+    """``months`` -> ``month`` (for "patient-month")."""
+    return unit[:-1] if unit.endswith("s") and len(unit) > 1 else unit
+
+
+def _result_arms(result: object, arms: Sequence[str] | None) -> list[str]:
+    known = list(result.arms)
+    chosen = known if arms is None else [str(a) for a in arms]
+    unknown = [a for a in chosen if a not in known]
+    if unknown:
+        raise ValueError(f"arm {unknown[0]!r} is not among the arms of the extrapolation "
+                         f"({', '.join(map(repr, known))})")
+    if not chosen:
+        raise ValueError("no arm to plot")
+    return chosen
+
+
+def _result_models(result: object, arm: str, models: Sequence[str] | None
+                   ) -> tuple[list[tuple[object, pd.Series]], list[str]]:
+    """The converged fits of ``arm`` to draw, lowest AIC first, each with its table row, and
+    the labels of the requested models whose fit failed (not drawn)."""
+    known = list(result.models)
+    names = known if models is None else [str(m) for m in models]
+    unknown = [m for m in names if m not in known]
+    if unknown:
+        raise ValueError(f"model {unknown[0]!r} was not fitted in this extrapolation "
+                         f"(fitted: {', '.join(known)})")
+    rows = result.table[result.table.arm == arm].set_index("model")
+    shown, failed = [], []
+    for name in names:
+        fit = result.fits[(arm, name)]
+        if fit.converged:
+            shown.append((fit, rows.loc[name]))
+        else:
+            failed.append(fit.spec.label)
+    shown.sort(key=lambda pair: float(pair[1]["aic"]))
+    return shown, failed
+
+
+def _model_label(fit: object, row: pd.Series, best: bool) -> str:
+    label = _literal(fit.spec.label)
+    if best:
+        return f"{label} (best AIC)" if int(row["aic_rank"]) == 1 else \
+            f"{label} (best AIC of those shown)"
+    return f"{label}, \N{GREEK CAPITAL LETTER DELTA}AIC {float(row['delta_aic']):.1f}"
+
+
+def _arm_ipd(result: object, arm: str) -> pd.DataFrame:
+    """The arm's patient data (``time``, ``event``) as given to ``extrapolate``."""
+    ipd = result.ipd
+    if "arm" in ipd.columns:
+        ipd = ipd[ipd["arm"].astype(str).to_numpy() == arm]
+    return pd.DataFrame({"time": pd.to_numeric(ipd["time"]).to_numpy(float),
+                         "event": pd.to_numeric(ipd["event"]).to_numpy(float)})
+
+
+def _follow_up(result: object, arm: str) -> float:
+    return float(result.observed.set_index("arm").loc[arm, "follow_up"])
+
+
+def _mark_extrapolated(ax: plt.Axes, follow_up: float, horizon: float, unit: str) -> None:
+    """Shade the time beyond follow-up, a dashed line at its end, and say so above the axes
+    (outside the data area, so that no curve is covered)."""
+    if horizon > follow_up:
+        ax.axvspan(follow_up, horizon, color=_EXTRAPOLATED_SHADE, lw=0, zorder=0,
+                   label=f"extrapolated (beyond {follow_up:.3g} {_literal(unit)})")
+    ax.axvline(follow_up, color="0.35", ls="--", lw=1.0, zorder=1, gid="follow-up",
+               label=f"end of follow-up ({follow_up:.3g} {_literal(unit)})")
+    frac = follow_up / max(horizon, follow_up)
+    where = {"xy": (follow_up, 1.0), "xycoords": ax.get_xaxis_transform(),
+             "textcoords": "offset points", "va": "bottom", "fontsize": 7.5, "color": "0.3",
+             "annotation_clip": False}
+    if frac < 0.22:  # too little room left of the line: both to its right
+        text = "\N{LEFTWARDS ARROW} end of follow-up"
+        ax.annotate(text + ("  |  extrapolated \N{RIGHTWARDS ARROW}"
+                            if horizon > follow_up else ""),
+                    xytext=(3, 3), ha="left", **where)
+    else:
+        ax.annotate("end of follow-up", xytext=(-3, 3), ha="right", **where)
+        if frac < 0.8:
+            ax.annotate("extrapolated \N{RIGHTWARDS ARROW}", xytext=(3, 3), ha="left", **where)
+
+
+def _time_axis(ax: plt.Axes, right: float, unit: str) -> None:
+    ax.set_xlim(0, right)
+    ax.set_xticks(np.arange(0, right + 1e-9, _nice_step(right)))
+    ax.set_xlabel(f"Time ({_literal(unit)})")
+
+
+def _side_legend(side: plt.Axes, ax: plt.Axes, failed: Sequence[str], title: str) -> None:
+    """The axes' legend in ``side``: the data first, then the models (as drawn, lowest AIC
+    first), then the end of follow-up and the extrapolated region."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    last = ("end of follow-up", "extrapolated")
+    order = sorted(range(len(labels)), key=lambda j: labels[j].startswith(last))
+    handles, labels = [handles[j] for j in order], [labels[j] for j in order]
+    if failed:
+        handles.append(Line2D([], [], lw=0))
+        labels.append("not drawn, fit failed: " + ", ".join(map(_literal, failed)))
+    side.legend(handles, [_wrap(lb, 46) for lb in labels], loc="upper left",
+                bbox_to_anchor=(0, 1), borderaxespad=0, fontsize=7, frameon=True,
+                title=_wrap(title, 40), title_fontsize=7.5, alignment="left")
+
+
+def _panel_title(result: object, arm: str) -> str:
+    row = result.observed.set_index("arm").loc[arm]
+    return (f"{_literal(arm)}: {int(row['n'])} patients, {int(row['events'])} events, "
+            f"follow-up to {float(row['follow_up']):.3g} {_literal(result.time_unit)}")
+
+
+def extrapolation_plot(result: object, *, arms: Sequence[str] | None = None,
+                       models: Sequence[str] | None = None, title: str | None = None,
+                       show_censors: bool = True,
+                       at_risk_label: str = AT_RISK_LABEL) -> plt.Figure:
+    """Kaplan-Meier curve and fitted models to the horizon, one panel per arm.
+
+    Each panel shows the Kaplan-Meier curve of the arm's patient data over follow-up (with
+    censor ticks), and the fitted survival of each converged model from 0 to
+    ``result.horizon``. The time beyond the arm's last observed time is shaded and marked
+    "extrapolated", the end of follow-up by a dashed line. The model with the lowest AIC is
+    drawn thicker and marked "(best AIC)"; the others are listed by AIC with their distance
+    from it. Numbers at risk, counted from the patient data, are drawn under each panel and
+    labelled derived. Legends stand right of the axes, never over a curve.
+
+    Parameters
+    ----------
+    result
+        An :class:`~trialrecon.extrapolation.Extrapolation`.
+    arms
+        The arms to draw, in order (default: all).
+    models
+        The models to draw (default: every converged model); a model whose fit failed is
+        listed in the legend as not drawn.
+    title
+        Figure title.
+    show_censors
+        Draw censor ticks on the Kaplan-Meier curve.
+    at_risk_label
+        Title of the numbers-at-risk rows; " (derived)" is added when it does not say so.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    chosen = _result_arms(result, arms)
+    horizon, unit = float(result.horizon), str(result.time_unit)
+    heights = [h for _ in chosen for h in (3.3, 0.5)]
+    fig = plt.figure(figsize=(10.5, sum(heights) + 0.5 + 0.3 * bool(title)),
+                     layout="constrained")
+    grid = fig.add_gridspec(len(heights), 2, width_ratios=[7.2, 3.3], height_ratios=heights)
+    grid_t = np.linspace(0.0, horizon, 500)
+    for i, arm in enumerate(chosen):
+        ax = fig.add_subplot(grid[2 * i, 0], label=f"survival: {arm}")
+        tab = fig.add_subplot(grid[2 * i + 1, 0], label=f"numbers at risk: {arm}")
+        side = fig.add_subplot(grid[2 * i:2 * i + 2, 1], label=f"legend: {arm}")
+        side.set_axis_off()
+        ipd = _arm_ipd(result, arm)
+        end = _follow_up(result, arm)
+        _mark_extrapolated(ax, end, horizon, unit)
+
+        km = km_steps(ipd["time"].to_numpy(float), ipd["event"].to_numpy(float))
+        x = np.concatenate(([0.0], km.times[km.times < end], [end]))
+        y = np.concatenate(([1.0], km.survival[km.times < end],
+                            [km.at(end)]))
+        ax.plot(x, y, drawstyle="steps-post", color=_KM_COLOUR, lw=1.8, zorder=4, gid="km",
+                label="Kaplan-Meier of the data")
+        if show_censors:
+            censored = np.sort(ipd.loc[ipd["event"] == 0, "time"].to_numpy(float))
+            if censored.size:
+                k = np.searchsorted(km.times, censored, side="right")
+                level = np.where(k > 0, km.survival[np.maximum(k - 1, 0)], 1.0)
+                ax.plot(censored, level, ls="none", marker="|", ms=4, color=_KM_COLOUR,
+                        zorder=4, gid="censor", label="censored")
+
+        shown, failed = _result_models(result, arm, models)
+        for k, (fit, row) in enumerate(shown):
+            colour, style = _model_style(fit.name, k)
+            best = k == 0
+            ax.plot(grid_t, fit.survival(grid_t), color=colour, ls=style,
+                    lw=2.6 if best else 1.15, alpha=1.0 if best else 0.9,
+                    zorder=3 if best else 2, gid=f"model:{fit.name}",
+                    label=_model_label(fit, row, best))
+        ax.axhline(0.5, color="grey", lw=0.6, ls=":", zorder=1)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("Survival probability")
+        _time_axis(ax, horizon if horizon > end else 1.02 * end, unit)
+        ax.set_title(_panel_title(result, arm), loc="left", fontsize=9.5, pad=14)
+        _side_legend(side, ax, failed, f"{_literal(arm)} (models by AIC, lowest first)")
+
+        # Numbers at risk over follow-up only (nobody is observed beyond), on a grid of their
+        # own (the time axis runs to the horizon); their times are printed under them.
+        step = _nice_step(8 * max(end / 8, horizon / 25))
+        times = np.arange(0.0, end + 1e-9, step)
+        _at_risk_table(tab, {arm: ipd}, {}, times, _derived_label(at_risk_label))
+        tab.set_xlim(ax.get_xlim())
+        tab.set_xticks(times, [f"{t:g}" for t in times])
+        tab.tick_params(axis="x", labelbottom=True, labelsize=6.5, labelcolor="0.45",
+                        length=0, pad=1)
+        for text in [*tab.texts, *tab.get_yticklabels()]:
+            text.set_color(_KM_COLOUR)
+    if title:
+        fig.suptitle(_literal(title), fontsize=11)
+    return fig
+
+
+#: The smoothed empirical hazard is drawn only where this many patients are at risk at the end
+#: of the kernel window.
+_HAZARD_MIN_AT_RISK = 10
+
+
+def hazard_plot(result: object, *, arms: Sequence[str] | None = None,
+                models: Sequence[str] | None = None,
+                bandwidth: float | None = None) -> plt.Figure:
+    """Smoothed empirical hazard of the data against each model's hazard, one panel per arm.
+
+    The empirical hazard is the kernel-smoothed Nelson-Aalen estimate (lifelines'
+    ``NelsonAalenFitter.smoothed_hazard_``, Epanechnikov kernel) with its 95% band. Its
+    bandwidth ``b`` is one tenth of the arm's follow-up unless given. It is drawn only at
+    times ``s`` whose kernel window ``[s - b, s + b]`` lies within the data: ``s >= b``
+    (no boundary bias at 0), ``s + b`` no later than the last event and at least 10
+    patients at risk at ``s + b``. Each converged model's hazard is drawn over follow-up and
+    on to the horizon, the AIC-best thicker; the time beyond follow-up is shaded. The
+    scale is set by the data's hazard and the models' over follow-up: a model that leaves
+    it later says from when.
+
+    Parameters
+    ----------
+    result
+        An :class:`~trialrecon.extrapolation.Extrapolation`.
+    arms
+        The arms to draw, in order (default: all).
+    models
+        The models to draw (default: every converged model).
+    bandwidth
+        Kernel bandwidth in the data's time unit (default: follow-up / 10, per arm).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from lifelines import NelsonAalenFitter
+
+    chosen = _result_arms(result, arms)
+    horizon, unit = float(result.horizon), str(result.time_unit)
+    fig = plt.figure(figsize=(10.5, 3.4 * len(chosen) + 0.4), layout="constrained")
+    grid = fig.add_gridspec(len(chosen), 2, width_ratios=[7.2, 3.3])
+    grid_t = np.linspace(horizon / 1000.0, horizon, 500)
+    for i, arm in enumerate(chosen):
+        ax = fig.add_subplot(grid[i, 0], label=f"hazard: {arm}")
+        side = fig.add_subplot(grid[i, 1], label=f"legend: {arm}")
+        side.set_axis_off()
+        ipd = _arm_ipd(result, arm)
+        end = _follow_up(result, arm)
+        _mark_extrapolated(ax, end, horizon, unit)
+
+        b = float(bandwidth) if bandwidth is not None else end / 10.0
+        t, e = ipd["time"].to_numpy(float), ipd["event"].to_numpy(float)
+        # Where the kernel window [s - b, s + b] lies within the data: after time 0, before
+        # the last event, and with at least _HAZARD_MIN_AT_RISK patients still at risk.
+        stop = min(float(t[e == 1].max()),
+                   float(np.sort(t)[max(len(t) - _HAZARD_MIN_AT_RISK, 0)])) - b
+        inside = np.linspace(b, stop, 200) if stop > b else np.empty(0)
+        top = 0.0
+        if inside.size:
+            naf = NelsonAalenFitter().fit(t, e, timeline=np.union1d(t, inside))
+            smooth = naf.smoothed_hazard_(b)
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 away from the grid
+                band = naf.smoothed_hazard_confidence_intervals_(b, smooth.to_numpy()[:, 0])
+            keep = np.isin(naf.timeline, inside)
+            h = smooth.to_numpy()[keep, 0]
+            lo, hi = band.to_numpy()[keep, 1], band.to_numpy()[keep, 0]
+            ax.plot(inside, h, color=_KM_COLOUR, lw=1.8, zorder=4, gid="empirical hazard",
+                    label=f"smoothed Nelson-Aalen (Epanechnikov kernel, bandwidth {b:.3g} "
+                          f"{_literal(unit)}{' = follow-up / 10' if bandwidth is None else ''})")
+            ax.fill_between(inside, lo, hi, color="0.75", alpha=0.5, lw=0, zorder=1,
+                            label="95% band of the smoothed hazard")
+            top = float(np.nanmax(h))
+
+        shown, failed = _result_models(result, arm, models)
+        # A constant hazard (exponential) comes back as one number.
+        curves = [(fit, row, np.broadcast_to(fit.hazard(grid_t), grid_t.shape))
+                  for fit, row in shown]
+        # The scale: the data's hazard and the models' over the window where it is drawn.
+        window = (grid_t >= min(b, end)) & (grid_t <= end)
+        for _, _, hz in curves:
+            finite = hz[window & np.isfinite(hz)]
+            top = max(top, float(finite.max()) if finite.size else 0.0)
+        top = 1.35 * top if top > 0 else 1.0
+        for k, (fit, row, hz) in enumerate(curves):
+            colour, style = _model_style(fit.name, k)
+            best = k == 0
+            label = _model_label(fit, row, best)
+            over = np.flatnonzero((grid_t > end) & (hz > top))
+            if over.size:
+                label += f" (off scale from {grid_t[over[0]]:.3g})"
+            ax.plot(grid_t, hz, color=colour, ls=style, lw=2.6 if best else 1.15,
+                    alpha=1.0 if best else 0.9, zorder=3 if best else 2,
+                    gid=f"model:{fit.name}", label=label)
+        ax.set_ylim(0, top)
+        ax.set_ylabel(f"Hazard (events per patient-{_literal(_unit_singular(unit))})")
+        _time_axis(ax, horizon if horizon > end else 1.02 * end, unit)
+        ax.set_title(_panel_title(result, arm), loc="left", fontsize=9.5, pad=14)
+        _side_legend(side, ax, failed, f"{_literal(arm)} (models by AIC, lowest first)")
+    return fig
+
+
+def _safe_log(x: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(x, 1e-300))
+
+
+#: What the log cumulative hazard plot shows, printed under it.
+LOG_CUMHAZ_CAPTION = (
+    "log(-log S(t)) of the Kaplan-Meier curve against log time. Parallel lines suggest "
+    "proportional hazards between the arms; straight lines suggest a Weibull model (slope "
+    "1: exponential). Crossing or converging lines speak against proportional hazards.")
+
+
+def log_cumulative_hazard_plot(result: object, *, arms: Sequence[str] | None = None
+                               ) -> plt.Figure:
+    """Log cumulative hazard of each arm's Kaplan-Meier curve against log time.
+
+    ``log(-log S_KM(t))`` at every event time where ``0 < S_KM < 1``, one step line per arm
+    on one axes: the diagnostic for proportional hazards (parallel lines) and for the
+    Weibull model (straight lines), as the caption under the figure says. A top axis gives
+    the times themselves.
+
+    Parameters
+    ----------
+    result
+        An :class:`~trialrecon.extrapolation.Extrapolation`.
+    arms
+        The arms to draw, in order (default: all).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    chosen = _result_arms(result, arms)
+    unit = str(result.time_unit)
+    fig = plt.figure(figsize=(9.0, 5.2), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=[7.0, 2.0], height_ratios=[4.4, 0.55])
+    ax = fig.add_subplot(grid[0, 0], label="log cumulative hazard")
+    side = fig.add_subplot(grid[0, 1], label="legend")
+    side.set_axis_off()
+    lo, hi = math.inf, -math.inf
+    for k, arm in enumerate(chosen):
+        ipd = _arm_ipd(result, arm)
+        km = km_steps(ipd["time"].to_numpy(float), ipd["event"].to_numpy(float))
+        ok = (km.survival > 0) & (km.survival < 1) & (km.times > 0)
+        x, y = np.log(km.times[ok]), np.log(-np.log(km.survival[ok]))
+        if not x.size:
+            continue
+        ax.plot(x, y, drawstyle="steps-post", color=COLOURS[k % len(COLOURS)], lw=1.6,
+                marker="o", ms=2, gid=f"log cumulative hazard:{arm}", label=_literal(arm))
+        lo, hi = min(lo, float(x[0])), max(hi, float(x[-1]))
+    ax.set_xlabel(f"log time (log {_literal(unit)})")
+    ax.set_ylabel("log cumulative hazard")
+    if math.isfinite(lo):
+        pad = 0.03 * max(hi - lo, 1e-9)
+        ax.set_xlim(lo - pad, hi + pad)
+        top = ax.secondary_xaxis("top", functions=(np.exp, _safe_log))
+        nice = [m * 10.0 ** p for p in range(-3, 6) for m in (1, 2, 5)]
+        top.set_xticks([v for v in nice if lo - pad <= math.log(v) <= hi + pad],
+                       [f"{v:g}" for v in nice if lo - pad <= math.log(v) <= hi + pad])
+        top.xaxis.set_minor_locator(NullLocator())
+        top.set_xlabel(f"Time ({_literal(unit)})", fontsize=8.5)
+        top.tick_params(labelsize=8)
+    ax.grid(color="0.9", lw=0.6)
+    side.legend(*ax.get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(0, 1),
+                borderaxespad=0, fontsize=8, frameon=True, title="Kaplan-Meier, per arm",
+                title_fontsize=8, alignment="left")
+    note = fig.add_subplot(grid[1, :], label="caption")
+    note.set_axis_off()
+    note.text(0, 1, _wrap(LOG_CUMHAZ_CAPTION, 125), transform=note.transAxes, ha="left",
+              va="top", fontsize=8, color="0.25")
     return fig
 
 

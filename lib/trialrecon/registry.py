@@ -340,6 +340,9 @@ class Trial(_Record):
     context: str = ""
     sources: dict[str, str]
     analyses: tuple[Analysis, ...]
+    #: Analysis ids the report extrapolates (the endpoint an appraisal would model, in its
+    #: most mature rebuilt version); empty for none.
+    extrapolate: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _references(self) -> Trial:
@@ -366,6 +369,10 @@ class Trial(_Record):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate analysis ids {dupes}: give each a distinct 'version'")
+        unknown = [i for i in self.extrapolate if i not in ids]
+        if unknown:
+            raise ValueError(f"extrapolate: {unknown[0]!r} is not an analysis id of this trial "
+                             f"(ids: {', '.join(ids)})")
         return self
 
     @property

@@ -84,6 +84,14 @@ class SummaryFit:
         """Last time both pseudo arms are followed (months)."""
         return float(self.ipd.groupby("arm").time.max().min())
 
+    @property
+    def supported_end(self) -> float:
+        """The data cut-off of the fitted censoring model (months after the first
+        randomisation): what the print supports. Pseudo patients the censoring model lets on
+        beyond it (a small share, to where the data end) follow the event model's prior
+        rather than any printed figure; an extrapolation censors them here."""
+        return float(self.censoring.end)
+
     def describe(self) -> str:
         """The fitted models in words, for people (all figures derived)."""
         m, c = self.model, self.censoring
@@ -150,20 +158,35 @@ class SummaryFit:
                                       "estimate": estimate, "upper": q[1, a]}))
         return pd.concat(rows, ignore_index=True)
 
-    def ensemble(self, count: int = 20) -> list[pd.DataFrame]:
+    def ensemble(self, count: int = 20, *, keep: str = "all", limit: int | None = None
+                 ) -> list[pd.DataFrame]:
         """Pseudo datasets from ``count`` posterior draws, each calibrated to the print.
 
-        Members whose calibration misses a printed figure are left out, so that every
-        member reproduces the print (fewer than ``count`` may come back).
+        ``keep="all"``: members whose calibration misses a printed figure are left out, so
+        that every member reproduces the print. ``keep="arms"``: members must reproduce
+        every figure of each arm's own curve (medians and their CIs, landmark rates,
+        events) and the median follow-up, while the comparison (HR, its CI and p) may miss;
+        for what rests on each arm alone, such as each arm's extrapolation. Fewer than
+        ``count`` members may come back; ``limit`` stops at that many.
         """
+        if keep not in ("all", "arms"):
+            raise ValueError(f"keep must be 'all' or 'arms', not {keep!r}")
         out = []
         for x in self.fitted.draws(count, self.seed + 1):
             m, c = self.fitted.models(x)
             result = sample.calibrate(m, c, self.targets, self.fitted.layout.cox_target,
                                       budget=3)
-            if result.worst <= 1.0:
+            judged = [v for k, v in result.misses.items()
+                      if keep == "all" or k.split(" ")[0] in _ARM_FIGURES]
+            if max(judged, default=0.0) <= 1.0:
                 out.append(_frame(result.arms, self.names))
+                if limit is not None and len(out) >= limit:
+                    break
         return out
+
+
+#: The kinds of figure that describe one arm's own curve (keys of :func:`sample.misses`).
+_ARM_FIGURES = frozenset({"median", "landmark", "events", "follow-up"})
 
 
 def _frame(arms: list[sample.Arm], names: tuple[str, str]) -> pd.DataFrame:

@@ -1,0 +1,539 @@
+"""Survival extrapolation: the NICE DSU TSD 14 model set fitted to patient data, per arm.
+
+:func:`extrapolate` fits every model of :data:`~.models.MODELS` by maximum likelihood
+(lifelines) to each arm of patient data (rebuilt from a curve, from a printed summary, or
+real), ranks them by AIC and BIC, and extrapolates each to a horizon: the restricted mean
+survival time (RMST) up to it and the survival at landmark times, with 95% confidence
+intervals by the delta method (Latimer 2011, NICE DSU TSD 14; Rutherford et al. 2020, TSD 21).
+Every figure here is derived.
+
+Given an ensemble of pseudo datasets (:meth:`trialrecon.simulate.SummaryFit.ensemble`, each
+reproducing the print), the same models are fitted to every member: the spread of the
+members' restricted means is the uncertainty the print leaves about the patients, shown beside
+the within-dataset CI, and Rubin's rules (Rubin 1987) combine the two as for multiple
+imputations.
+
+Fit alone does not choose a model: two models that fit the observed data equally well can
+disagree widely beyond it, and TSD 14 asks for the choice to rest on clinical plausibility
+and external data as well as on AIC and BIC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import autograd.numpy as anp
+import numpy as np
+import pandas as pd
+from autograd import grad
+from lifelines.exceptions import ConvergenceError
+
+from ..analysis import km_steps
+from ..errors import InputError
+from .models import MODELS, STANDARD, ModelSpec, spline_knots
+
+__all__ = ["MODELS", "STANDARD", "Extrapolation", "FittedModel", "censor_at", "extrapolate",
+           "landmark_times", "spline_knots"]
+
+#: Length of one year in each time unit the data may be in.
+YEAR = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
+
+#: Landmarks of the survival table, in years (converted to the data's unit).
+LANDMARK_YEARS = (1, 2, 5, 10)
+
+#: The 97.5% normal quantile (95% intervals).
+_Z = 1.959963984540054
+
+#: Composite Gauss-Legendre rule for the restricted mean: panels whose ends are uniform in
+#: the square root of time (denser near 0, where log-normal and spline curves bend most).
+_PANELS, _NODES = 48, 12
+
+#: Optimiser tolerances passed to lifelines: tight enough that estimates agree with an
+#: independent maximum-likelihood fit to 1e-4 relative (tests/test_extrapolation.py).
+_FIT_OPTIONS = {"L-BFGS-B": {"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000},
+                "SLSQP": {"ftol": 1e-14, "maxiter": 5000}}
+
+
+def landmark_times(time_unit: str) -> tuple[float, ...]:
+    """The 1, 2, 5 and 10-year landmarks in ``time_unit`` (days, weeks, months or years)."""
+    if time_unit not in YEAR:
+        raise InputError(f"time unit '{time_unit}' is not one of {', '.join(YEAR)}",
+                         column="time_unit")
+    return tuple(y * YEAR[time_unit] for y in LANDMARK_YEARS)
+
+
+def _rule(tau: float) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(_NODES)
+    edges = tau * np.linspace(0.0, 1.0, _PANELS + 1) ** 2
+    lo, hi = edges[:-1, None], edges[1:, None]
+    nodes = 0.5 * (hi - lo) * x[None, :] + 0.5 * (hi + lo)
+    weights = 0.5 * (hi - lo) * w[None, :]
+    return nodes.ravel(), weights.ravel()
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """One model fitted to one arm, with what follows from it (all derived).
+
+    ``fitter`` is the fitted lifelines object (``None`` when the fit failed; ``note`` says
+    why). Times are in the data's unit.
+    """
+
+    arm: str
+    spec: ModelSpec
+    fitter: object | None
+    n: int
+    note: str = ""
+    valid: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def converged(self) -> bool:
+        """Fitted, and a survival curve up to the horizon (see :meth:`not_a_curve_from`)."""
+        return self.fitter is not None and self.valid
+
+    def not_a_curve_from(self, horizon: float) -> float | None:
+        """The first time up to ``horizon`` where the fitted curve stops being a survival
+        curve (no value, above 1, or rising: a spline whose hazard turns negative beyond
+        its last knot), or None when it is one throughout."""
+        t = np.concatenate((np.geomspace(horizon * 1e-4, horizon, 200), _rule(horizon)[0]))
+        t.sort()
+        with np.errstate(all="ignore"):
+            s = self.survival(t)
+        bad = ~np.isfinite(s) | (s > 1.0 + 1e-9) | (s < -1e-12)
+        bad[1:] |= np.diff(s) > 1e-9
+        return float(t[np.argmax(bad)]) if bad.any() else None
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.asarray(self.fitter._fitted_parameters_, dtype=float)
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """The estimates by lifelines' parameter name (see :mod:`.models`)."""
+        if self.fitter is None:
+            return {}
+        return dict(zip(self.fitter._fitted_parameter_names, self.params.tolist(),
+                        strict=True))
+
+    @property
+    def covariance(self) -> np.ndarray:
+        return np.asarray(self.fitter.variance_matrix_, dtype=float)
+
+    @property
+    def loglik(self) -> float:
+        return float(self.fitter.log_likelihood_) if self.fitter is not None else math.nan
+
+    @property
+    def aic(self) -> float:
+        return 2.0 * self.spec.n_params - 2.0 * self.loglik
+
+    @property
+    def bic(self) -> float:
+        # n is the number of patients, as flexsurv's BIC (cens = TRUE) and R's nobs.
+        return self.spec.n_params * math.log(self.n) - 2.0 * self.loglik
+
+    def _surv(self, params, t):
+        return self.fitter._survival_function(params, t)
+
+    def survival(self, times) -> np.ndarray:
+        """Model survival at ``times`` (1 at time 0)."""
+        t = np.atleast_1d(np.asarray(times, dtype=float))
+        if self.fitter is None:
+            return np.full(t.shape, np.nan)
+        out = np.ones_like(t)
+        pos = t > 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[pos] = self._surv(self.params, t[pos])
+        return out
+
+    def hazard(self, times) -> np.ndarray:
+        """Model hazard at ``times`` (> 0), events per patient per time unit."""
+        t = np.atleast_1d(np.asarray(times, dtype=float))
+        if self.fitter is None:
+            return np.full(t.shape, np.nan)
+        return np.exp(self.fitter._log_hazard(self.params, t))
+
+    @property
+    def has_covariance(self) -> bool:
+        """Whether the inverse information is a covariance (finite, positive definite)."""
+        if self.fitter is None:
+            return False
+        cov = self.covariance
+        return bool(np.all(np.isfinite(cov)) and np.linalg.eigvalsh(cov).min() > 0)
+
+    def _delta(self, value, params) -> tuple[float, float]:
+        estimate = float(value(params))
+        if not self.has_covariance:
+            return estimate, math.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gradient = np.asarray(grad(value)(params), dtype=float)
+            variance = float(gradient @ self.covariance @ gradient)
+        se = math.sqrt(variance) if variance >= 0 and math.isfinite(variance) else math.nan
+        return estimate, se
+
+    def rmst(self, tau: float) -> tuple[float, float]:
+        """Restricted mean survival time to ``tau`` and its delta-method standard error.
+
+        ``RMST = integral_0^tau S(t) dt`` by a composite Gauss-Legendre rule; the gradient
+        with respect to the parameters is exact (autograd), the covariance lifelines'
+        inverse observed information.
+        """
+        if not self.converged:
+            return math.nan, math.nan
+        nodes, weights = _rule(tau)
+        return self._delta(lambda p: anp.dot(weights, self._surv(p, nodes)), self.params)
+
+    def survival_ci(self, t: float) -> tuple[float, float, float]:
+        """Survival at ``t`` with a 95% delta-method CI on the log(-log S) scale."""
+        if not self.converged or t <= 0:
+            return (math.nan,) * 3 if not self.converged else (1.0, 1.0, 1.0)
+        tt = np.array([float(t)])
+        surv = float(self._surv(self.params, tt)[0])
+        if not 0.0 < surv < 1.0:
+            return surv, math.nan, math.nan
+        u, se = self._delta(lambda p: anp.log(-anp.log(self._surv(p, tt)[0])), self.params)
+        if not math.isfinite(se):
+            return surv, math.nan, math.nan
+        return surv, math.exp(-math.exp(u + _Z * se)), math.exp(-math.exp(u - _Z * se))
+
+
+def _fit_one(spec: ModelSpec, arm: str, time: np.ndarray, event: np.ndarray,
+             precise: bool = True) -> FittedModel:
+    fitter = spec.build(time, event)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fitter.fit(time, event, timeline=[float(np.median(time))],
+                       fit_options={k: dict(v) for k, v in _FIT_OPTIONS.items()}
+                       if precise else {})
+        except (ConvergenceError, ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return FittedModel(arm, spec, None, len(time), f"fit failed: {reason}")
+    if not math.isfinite(float(fitter.log_likelihood_)):
+        return FittedModel(arm, spec, None, len(time), "fit failed: no finite likelihood")
+    fit = FittedModel(arm, spec, fitter, len(time))
+    if not fit.has_covariance:
+        # A likelihood with a ridge (no interior maximum in some direction): the estimates
+        # of what is determined stand, the delta method has nothing to stand on.
+        fit = FittedModel(arm, spec, fitter, len(time), "information matrix not positive "
+                          "definite (a flat likelihood): no confidence interval")
+    return fit
+
+
+def _arms(ipd: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    missing = [c for c in ("time", "event") if c not in ipd.columns]
+    if missing:
+        raise InputError(f"patient data need a column '{missing[0]}'", column=missing[0],
+                         advice="columns time, event (1 = event, 0 = censored) and "
+                                "optionally arm")
+    t = pd.to_numeric(ipd["time"], errors="coerce").to_numpy(dtype=float)
+    e = pd.to_numeric(ipd["event"], errors="coerce").to_numpy(dtype=float)
+    for name, ok in (("time", np.isfinite(t) & (t >= 0)), ("event", np.isin(e, (0.0, 1.0)))):
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            raise InputError(f"{name} must be {'a number >= 0' if name == 'time' else '0 or 1'}"
+                             f", not {ipd[name].iloc[bad[0]]!r}", row=int(bad[0]) + 2,
+                             column=name)
+    labels = (ipd["arm"].astype(str).to_numpy() if "arm" in ipd.columns
+              else np.full(len(t), "all"))
+    out = {}
+    for name in dict.fromkeys(labels):
+        keep = labels == name
+        tt, ee = t[keep], e[keep].astype(int)
+        if ee.sum() < 2:
+            raise InputError(f"arm '{name}' has {int(ee.sum())} event(s); at least 2 are "
+                             "needed to fit a survival model", column="event")
+        # Times of 0 (censored at randomisation) have no log: they alone are moved, to
+        # below every positive time (a millionth of the longest, or half the shortest).
+        positive = tt[tt > 0]
+        tiny = min(1e-6 * float(tt.max()), 0.5 * float(positive.min()))
+        out[name] = (np.where(tt > 0, tt, tiny), ee)
+    return out
+
+
+def censor_at(ipd: pd.DataFrame, end: float) -> pd.DataFrame:
+    """Patient data administratively censored at ``end``: later times become ``end``, and
+    their events censorings (as a data cut-off there would have recorded them)."""
+    out = ipd.copy()
+    late = out["time"].to_numpy(dtype=float) > end
+    out.loc[late, "time"] = float(end)
+    out.loc[late, "event"] = 0
+    return out
+
+
+def _km_rmst(time: np.ndarray, event: np.ndarray, tau: float) -> float:
+    km = km_steps(time, event)
+    edges = np.concatenate(([0.0], km.times[km.times < tau], [tau]))
+    levels = np.concatenate(([1.0], km.survival[km.times < tau]))
+    return float(np.sum(np.diff(edges) * levels))
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """Models fitted to each arm and extrapolated to a horizon (every figure derived).
+
+    Attributes
+    ----------
+    table
+        One row per arm and model: ``arm, model, label, n_params, loglik, aic, bic,
+        aic_rank, bic_rank, delta_aic, rmst, rmst_lower, rmst_upper, beyond, converged,
+        note``; ``converged`` is False for a failed fit and for a fit whose curve is not a
+        survival curve up to the horizon (the note says which; neither is ranked).
+        ``rmst`` is the restricted mean to ``horizon`` (95% CI by the delta method);
+        ``beyond`` the share of it that lies after the arm's last observed time
+        (what the data do not show). With an ensemble, also ``ensemble_members,
+        ensemble_low, ensemble_high`` (5th and 95th percentiles of the members' restricted
+        means, the central dataset counted as one of them) and ``total_lower, total_upper``
+        (Rubin's rules, centred on the members' mean).
+    landmarks
+        ``arm, model, time, survival, lower, upper``: survival at 1, 2, 5 and 10 years in
+        the data's unit, 95% CI on the log(-log) scale.
+    observed
+        Per arm: ``arm, n, events, follow_up`` (last observed time) and ``km_rmst``, the
+        Kaplan-Meier restricted mean up to that time.
+    members
+        With an ensemble: ``member, arm, model, rmst, rmst_se`` for every member's fit
+        (member 0 is the central dataset ``ipd``).
+    """
+
+    horizon: float
+    time_unit: str
+    fits: dict[tuple[str, str], FittedModel] = field(repr=False)
+    ipd: pd.DataFrame = field(repr=False)
+    table: pd.DataFrame = field(repr=False)
+    landmarks: pd.DataFrame = field(repr=False)
+    observed: pd.DataFrame = field(repr=False)
+    members: pd.DataFrame | None = field(default=None, repr=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return tuple(self.observed.arm)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.table.model))
+
+    def preferred(self, criterion: str = "aic") -> dict[str, str]:
+        """The model with the lowest AIC (or BIC) in each arm."""
+        column = {"aic": "aic_rank", "bic": "bic_rank"}[criterion]
+        best = self.table[self.table[column] == 1]
+        return dict(zip(best.arm, best.model, strict=True))
+
+    def curves(self, times) -> pd.DataFrame:
+        """Tidy ``arm, model, time, survival, hazard`` of every converged model."""
+        times = np.asarray(times, dtype=float)
+        rows = []
+        for (arm, model), fit in self.fits.items():
+            if fit.converged:
+                pos = np.maximum(times, 1e-9)
+                rows.append(pd.DataFrame({"arm": arm, "model": model, "time": times,
+                                          "survival": fit.survival(times),
+                                          "hazard": fit.hazard(pos)}))
+        return pd.concat(rows, ignore_index=True)
+
+    def statement(self) -> str:
+        """Which models AIC and BIC prefer, and what that does not settle, in words."""
+        t = self.table
+        parts = []
+        for arm in self.arms:
+            rows = t[(t.arm == arm) & t.converged]
+            if rows.empty:
+                parts.append(f"{arm}: no model could be fitted.")
+                continue
+            by_aic = rows.sort_values("aic")
+            aic_best = by_aic.iloc[0]
+            bic_best = rows.sort_values("bic").iloc[0]
+            close = by_aic[by_aic.delta_aic <= 2.0].label.tolist()
+            low, high = rows.rmst.min(), rows.rmst.max()
+            parts.append(
+                f"{arm}: AIC prefers {aic_best.label}, BIC {bic_best.label}; "
+                f"{len(close)} model{'s' * (len(close) > 1)} within 2 AIC points "
+                f"({', '.join(close)}); their restricted means to {self.horizon:g} "
+                f"{self.time_unit} range {_span(by_aic[by_aic.delta_aic <= 2.0].rmst)}, "
+                f"all models {low:.1f} to {high:.1f}.")
+        return (" ".join(parts) + " Fit to the observed data does not decide the "
+                "extrapolation: models that fit equally well diverge after follow-up ends, "
+                "and the choice rests on clinical plausibility and external evidence (NICE "
+                "DSU TSD 14).")
+
+
+def _span(values: pd.Series) -> str:
+    lo, hi = float(values.min()), float(values.max())
+    return f"{lo:.1f}" if abs(hi - lo) < 0.05 else f"{lo:.1f} to {hi:.1f}"
+
+
+def _fit_arms(arms: dict[str, tuple[np.ndarray, np.ndarray]], specs: list[ModelSpec],
+              precise: bool = True) -> dict[tuple[str, str], FittedModel]:
+    """Fit every model to every arm; ``precise=False``: lifelines' default tolerances (for
+    ensemble members, whose restricted means need three digits, not the reference's five).
+
+    No warm start from the central fit for members: the spline knots move with the data,
+    and a start at another dataset's optimum was measured to be slower.
+    """
+    return {(arm, spec.name): _fit_one(spec, arm, t, e, precise)
+            for arm, (t, e) in arms.items() for spec in specs}
+
+
+def extrapolate(
+    ipd: pd.DataFrame,
+    *,
+    horizon: float,
+    models: Sequence[str] | None = None,
+    time_unit: str = "months",
+    ensemble: Sequence[pd.DataFrame] = (),
+    ensemble_models: Sequence[str] | None = None,
+) -> Extrapolation:
+    """Fit the TSD 14 model set to each arm and extrapolate to ``horizon``.
+
+    Parameters
+    ----------
+    ipd
+        Patient data: ``time`` (>= 0, in ``time_unit``), ``event`` (1 event, 0 censored)
+        and optionally ``arm`` (one arm named "all" without it).
+    horizon
+        End of the restricted mean, in ``time_unit`` (a lifetime horizon for an economic
+        model is often 10 to 40 years).
+    models
+        Model names (default: all of :data:`MODELS`, in that order).
+    time_unit
+        days, weeks, months or years: sets the 1, 2, 5 and 10-year landmarks.
+    ensemble
+        Further pseudo datasets of the same trial (e.g. :meth:`SummaryFit.ensemble`): the
+        models are fitted to each, and the spread of their restricted means is reported.
+    ensemble_models
+        The models fitted to the ensemble members (default: ``models``).
+
+    Returns
+    -------
+    Extrapolation
+        ``.table`` (model selection and restricted means), ``.landmarks``, ``.observed``,
+        ``.members`` and ``.warnings``; all derived.
+
+    Notes
+    -----
+    Maximum likelihood by lifelines; 95% CIs by the delta method with the inverse observed
+    information (restricted mean on its own scale, survival on the log(-log) scale). A
+    model whose fit fails stays in the table with ``converged`` False and the reason.
+    """
+    if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
+        raise InputError(f"horizon must be a positive number, not {horizon!r}",
+                         column="horizon")
+    names = list(MODELS) if models is None else list(models)
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        raise InputError(f"unknown model '{unknown[0]}'", column="models",
+                         advice=f"choose from {', '.join(MODELS)}")
+    marks = landmark_times(time_unit)
+    arms = _arms(ipd)
+    fits = _fit_arms(arms, [MODELS[m] for m in names])
+
+    observed = pd.DataFrame([
+        {"arm": arm, "n": len(t), "events": int(e.sum()), "follow_up": float(t.max()),
+         "km_rmst": _km_rmst(t, e, float(t.max()))} for arm, (t, e) in arms.items()])
+    rows, lm_rows, notes = [], [], []
+    for key, fit in list(fits.items()):
+        start = fit.not_a_curve_from(horizon) if fit.converged else None
+        if start is not None:
+            fits[key] = dataclasses.replace(fit, valid=False, note=(
+                f"not a survival curve from {start:.3g} {time_unit} (it rises or has no "
+                "value there): left out of the ranking"))
+    for (arm, name), fit in fits.items():
+        rmst, se = fit.rmst(horizon)
+        end = float(arms[arm][0].max())
+        inside = fit.rmst(min(end, horizon))[0] if fit.converged else math.nan
+        rows.append({"arm": arm, "model": name, "label": fit.spec.label,
+                     "n_params": fit.spec.n_params, "loglik": fit.loglik, "aic": fit.aic,
+                     "bic": fit.bic, "rmst": rmst, "rmst_se": se,
+                     "rmst_lower": rmst - _Z * se, "rmst_upper": rmst + _Z * se,
+                     "beyond": 1.0 - inside / rmst if rmst > 0 else math.nan,
+                     "converged": fit.converged, "note": fit.note})
+        for when in marks:
+            s, lo, hi = fit.survival_ci(when)
+            lm_rows.append({"arm": arm, "model": name, "time": when, "survival": s,
+                            "lower": lo, "upper": hi})
+        if not fit.converged:
+            notes.append(f"{arm}, {fit.spec.label}: {fit.note}.")
+        elif name == "gompertz" and fit.params[0] < 0:
+            plateau = math.exp(fit.params[1] / fit.params[0])
+            notes.append(f"{arm}, Gompertz: the hazard falls towards zero and the curve "
+                         f"levels off at {100 * plateau:.0f}% survival (a cured fraction), "
+                         "plausible only if cure is.")
+    table = pd.DataFrame(rows)
+    table = _rank(table)
+    members = None
+    if len(ensemble):
+        central = pd.DataFrame([{"member": 0, "arm": r["arm"], "model": r["model"],
+                                 "rmst": r["rmst"], "rmst_se": r["rmst_se"]} for r in rows])
+        members = pd.concat([central, _members(ensemble, [MODELS[m] for m in
+                                                          (ensemble_models or names)],
+                                               horizon)], ignore_index=True)
+        table = _combine(table, members)
+    longest = float(observed.follow_up.max())
+    if horizon > 2 * longest:
+        notes.append(f"The horizon ({horizon:g} {time_unit}) is {horizon / longest:.1f} times "
+                     f"the longest follow-up ({longest:.1f}); most of each restricted mean is "
+                     "extrapolated (column 'beyond').")
+    return Extrapolation(float(horizon), time_unit, fits, ipd, table, pd.DataFrame(lm_rows),
+                         observed, members, tuple(notes))
+
+
+def _rank(table: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for _, rows in table.groupby("arm", sort=False):
+        rows = rows.copy()
+        ok = rows.converged.to_numpy()
+        for col in ("aic", "bic"):
+            rank = rows.loc[ok, col].rank(method="min")
+            rows[f"{col}_rank"] = pd.array([pd.NA] * len(rows), dtype="Int64")
+            rows.loc[ok, f"{col}_rank"] = rank.astype(int).to_numpy()
+        rows["delta_aic"] = rows.aic - rows.loc[ok, "aic"].min() if ok.any() else math.nan
+        out.append(rows)
+    order = ["arm", "model", "label", "n_params", "loglik", "aic", "bic", "aic_rank",
+             "bic_rank", "delta_aic", "rmst", "rmst_se", "rmst_lower", "rmst_upper", "beyond",
+             "converged", "note"]
+    return pd.concat(out, ignore_index=True)[order]
+
+
+def _members(ensemble: Sequence[pd.DataFrame], specs: list[ModelSpec], horizon: float
+             ) -> pd.DataFrame:
+    rows = []
+    for i, frame in enumerate(ensemble):
+        for (arm, name), fit in _fit_arms(_arms(frame), specs).items():
+            rmst, se = fit.rmst(horizon)
+            rows.append({"member": i + 1, "arm": arm, "model": name, "rmst": rmst,
+                         "rmst_se": se})
+    return pd.DataFrame(rows)
+
+
+def _combine(table: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Spread of the members' restricted means, and Rubin's rules for the total variance.
+
+    With m members of estimates q_i and within variances u_i: T = mean(u) + (1 + 1/m) var(q)
+    (Rubin 1987), the members playing the part of multiple imputations of the patients.
+    """
+    stats = []
+    for (arm, model), rows in members.groupby(["arm", "model"], sort=False):
+        ok = rows[np.isfinite(rows.rmst)]
+        m = len(ok)
+        if m == 0:
+            continue
+        low, high = np.quantile(ok.rmst, [0.05, 0.95])
+        q = float(ok.rmst.mean())
+        within = float(np.nanmean(ok.rmst_se ** 2))
+        between = float(ok.rmst.var(ddof=1)) if m > 1 else math.nan
+        total = math.sqrt(within + (1 + 1 / m) * between) if m > 1 else math.nan
+        stats.append({"arm": arm, "model": model, "ensemble_members": m,
+                      "ensemble_low": float(low), "ensemble_high": float(high),
+                      "total_lower": q - _Z * total, "total_upper": q + _Z * total})
+    return table.merge(pd.DataFrame(stats), on=["arm", "model"], how="left")
