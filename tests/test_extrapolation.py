@@ -479,3 +479,61 @@ def test_rubins_rules_by_hand():
     assert row.total_lower == pytest.approx(q.mean() - 1.959963984540054 * total, rel=1e-4)
     assert row.total_upper == pytest.approx(q.mean() + 1.959963984540054 * total, rel=1e-4)
     assert row.ensemble_low == pytest.approx(np.quantile(q, 0.05), rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# Curves that are not survival curves, and splines with large coefficients
+
+
+def test_spline_sums_in_the_exponent_where_lifelines_multiplies_overflowing_factors():
+    from lifelines import SplineFitter
+    from trialrecon.extrapolation.models import HazardSplineFitter, OddsSplineFitter
+
+    knots = np.array([1.0, 2.0, 2.1, 10.0])
+    params = np.array([-1.0, 1.0, -735.0, 726.0])
+    t = np.array([0.5, 3.0, 20.0, 60.0])
+    x, logs = np.log(t), np.log(knots)
+
+    def v(k):  # the Royston-Parmar basis, written out
+        lam = (logs[-1] - logs[k]) / (logs[-1] - logs[0])
+        return (np.maximum(x - logs[k], 0) ** 3 - lam * np.maximum(x - logs[0], 0) ** 3
+                - (1 - lam) * np.maximum(x - logs[-1], 0) ** 3)
+
+    s = params[0] + params[1] * x + params[2] * v(1) + params[3] * v(2)
+    with np.errstate(all="ignore"):
+        assert not np.all(np.isfinite(SplineFitter(knots)._cumulative_hazard(params, t)))
+    assert HazardSplineFitter(knots)._cumulative_hazard(params, t) == pytest.approx(np.exp(s))
+    assert OddsSplineFitter(knots)._cumulative_hazard(params, t) == pytest.approx(
+        np.logaddexp(0, s))
+
+
+def test_a_curve_that_rises_is_flagged_and_not_ranked(monkeypatch):
+    from trialrecon.extrapolation import FittedModel
+
+    real = FittedModel.not_a_curve_from
+    monkeypatch.setattr(FittedModel, "not_a_curve_from",
+                        lambda self, h: 7.0 if self.name == "weibull" else real(self, h))
+    ex = extrapolate(data("weibull"), horizon=100.0,
+                     models=["exponential", "weibull", "lognormal"])
+    row = ex.table.set_index("model").loc["weibull"]
+    assert not row.converged and pd.isna(row.aic_rank) and math.isnan(row.rmst)
+    assert row.note.startswith("not a survival curve from 7 months")
+    assert math.isfinite(row.aic)  # its fit to the data is still shown
+    assert sorted(ex.table.aic_rank.dropna().astype(int)) == [1, 2]
+    assert "weibull" not in set(ex.curves([1.0, 10.0]).model)
+
+
+def test_not_a_curve_from_finds_where_survival_rises():
+    from trialrecon.extrapolation import FittedModel
+
+    class Rising:  # survival falls to t = 10, then rises: a hazard turning negative
+        _fitted_parameters_ = np.array([1.0])
+
+        @staticmethod
+        def _survival_function(params, t):
+            return np.exp(-0.01 * t * (20.0 - t))
+
+    fit = FittedModel("a", MODELS["exponential"], Rising(), 10)
+    start = fit.not_a_curve_from(50.0)
+    assert start is not None and 10.0 <= start <= 10.5
+    assert FittedModel("a", MODELS["exponential"], Rising(), 10).not_a_curve_from(9.0) is None

@@ -1,7 +1,7 @@
 """The report runner: page selection, offline HTML, failure handling, interruption, locking,
 write errors, and an end-to-end check of the whole report in headless Chromium.
 
-Apart from the two tests that run kernels, notebook execution is faked (see ``fake``): the
+Apart from the three tests that run kernels, notebook execution is faked (see ``fake``): the
 runner's own behaviour is what is tested here, in seconds.
 """
 
@@ -59,6 +59,42 @@ def test_failed_notebook_keeps_previous_page_and_names_cell(tmp_path, monkeypatc
     assert (out / "portfolio.html").read_text() == "previous page"
     assert (out / "executed" / "portfolio.failed.ipynb").exists()
     assert not list(out.glob("executed/.*"))  # nothing half-written left behind
+
+
+def test_pages_of_one_worker_share_a_kernel_and_start_from_an_empty_namespace(tmp_path,
+                                                                            monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    spec = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                           "language": "python"}}
+    cells = {
+        "portfolio": ["import os, sys\nleft_behind = 1\nprint(os.getpid())",
+                      "import numpy\nprint(os.environ.get('OPENBLAS_NUM_THREADS'))"],
+        "validation": ["import os\nprint(os.getpid())",
+                       "assert 'left_behind' not in globals(), 'namespace not reset'"],
+    }
+    for name, code in cells.items():
+        nbformat.write(nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(c) for c in code], metadata=spec),
+            notebooks / f"{name}.ipynb")
+    monkeypatch.setattr(report.paths, "NOTEBOOKS", notebooks)
+    out = tmp_path / "reports"
+    out.mkdir()
+    run = report._Run(kernels=report._Kernels(reuse=True))
+    try:
+        assert run_page(Page("portfolio", {}), out, run) is None
+        assert run_page(Page("validation", {}), out, run) is None
+    finally:
+        run.kernels.shutdown_all()
+
+    def printed(name, cell):
+        nb = nbformat.read(out / "executed" / f"{name}.ipynb", as_version=4)
+        own = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        return own[cell].outputs[0]["text"].strip()
+
+    assert printed("portfolio", 0) == printed("validation", 0)  # one kernel process
+    assert printed("portfolio", 1) == "1"  # one BLAS thread per kernel
+    assert not report._Kernels._alive(run.kernels._managers[0])  # stopped at the end
 
 
 #: Run in the browser on every page: what a reader must be able to rely on.
