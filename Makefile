@@ -45,6 +45,8 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_limits.py
 	$(BIN)/python benchmarks/bench_curve_corpus.py
+	$(BIN)/python benchmarks/bench_extrapolation.py
+	$(BIN)/python benchmarks/bench_extrapolation_corpus.py --summary benchmarks/results/extrapolation_corpus.csv
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/executed

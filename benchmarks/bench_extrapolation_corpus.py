@@ -212,6 +212,49 @@ def _stats(name: str, err: pd.Series, after: pd.Series, failed: int) -> dict[str
             "p90 |after| %": _pct(after.abs().quantile(0.9) if len(after) else math.nan)}
 
 
+def summary_frame(fits: pd.DataFrame) -> pd.DataFrame:
+    """The per-model table as numbers (fractions, not percent), for the report's methods
+    page: one row per model and per choice rule (AIC-best, BIC-best, oracle)."""
+    from trialrecon.extrapolation import MODELS
+
+    chosen = choices(fits)
+
+    def row(name: str, err: pd.Series, after: pd.Series, **extra: Any) -> dict[str, Any]:
+        err, after = err.dropna(), after.dropna()
+        return {"model": name, "arms": len(err), "median_abs_error": err.abs().median(),
+                "p90_abs_error": err.abs().quantile(0.9), "median_error": err.median(),
+                "median_abs_error_after_cut": after.abs().median(),
+                "p90_abs_error_after_cut": after.abs().quantile(0.9), **extra}
+
+    out = [row(name, fits[fits.model == name].rel_err,
+               fits[fits.model == name].rel_err_after_cut,
+               aic_picks=int((chosen.aic_model == name).sum()),
+               best_extrapolator=int((chosen.best == name).sum())) for name in MODELS]
+    for label, key in (("AIC-best", "aic"), ("BIC-best", "bic"), ("oracle", "oracle")):
+        same = (float((chosen[f"{key}_model"] == chosen.best).mean())
+                if key != "oracle" else 1.0)
+        out.append(row(label, chosen[f"{key}_rel_err"], chosen[f"{key}_rel_err_after_cut"],
+                       share_best=same))
+    return pd.DataFrame(out)
+
+
+def write_summary(path: str, fits: pd.DataFrame, datasets: int) -> None:
+    """The summary table with where it came from (commit, date, datasets) in its columns."""
+    import datetime
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    frame = summary_frame(fits).assign(
+        datasets=datasets, commit=commit, date=datetime.date.today().isoformat(),
+        script="benchmarks/bench_extrapolation_corpus.py")
+    frame.to_csv(path, index=False, float_format="%.6g")
+    print(f"wrote {path}")
+
+
 def summarise(datasets: pd.DataFrame, fits: pd.DataFrame, wall: float, jobs: int,
               blas: str) -> None:
     from trialrecon.extrapolation import MODELS
@@ -320,6 +363,9 @@ def pin_blas(threads: int) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = corpus_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--summary", metavar="CSV",
+                        help="also write the per-model table as numbers (the report's methods "
+                        "page reads benchmarks/results/extrapolation_corpus.csv)")
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads per process (default 1; 0: leave the environment)")
     return parser.parse_args(argv)
@@ -343,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     fits = pd.DataFrame([a for r in results for a in r["arms"]], columns=ARM_COLUMNS)
     write_tables(args.out, datasets.drop(columns="traceback"), fits)
     summarise(datasets, fits, wall, args.jobs, blas)
+    if args.summary and not fits.empty:
+        write_summary(args.summary, fits, len(datasets))
     return 0
 
 

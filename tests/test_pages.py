@@ -156,3 +156,24 @@ def test_trials_name_what_the_report_extrapolates():
 
     rebuilt = {a.id for a in reconstructable(registry.analyses())}
     assert wanted <= rebuilt
+
+
+def test_extrapolation_benchmark_is_shown_in_percent_with_its_provenance(tmp_path):
+    rows = [{"model": "weibull", "arms": 10, "median_abs_error": 0.021, "p90_abs_error": 0.08,
+             "median_error": -0.01, "median_abs_error_after_cut": 0.05,
+             "p90_abs_error_after_cut": 0.3, "aic_picks": 4, "best_extrapolator": 1},
+            {"model": "AIC-best", "arms": 10, "median_abs_error": 0.03, "p90_abs_error": 0.09,
+             "median_error": 0.0, "median_abs_error_after_cut": 0.06,
+             "p90_abs_error_after_cut": 0.3, "share_best": 0.1},
+            {"model": "oracle", "arms": 10, "median_abs_error": 0.002, "p90_abs_error": 0.01,
+             "median_error": 0.0, "median_abs_error_after_cut": 0.01,
+             "p90_abs_error_after_cut": 0.05, "share_best": 1.0}]
+    path = tmp_path / "summary.csv"
+    pd.DataFrame(rows).assign(datasets=5, commit="abc1234", date="2026-12-02",
+                              script="benchmarks/x.py").to_csv(path, index=False)
+    table, text = pages.extrapolation_benchmark(path)
+    shown = table.text().set_index("Model, or how it is chosen")
+    assert shown.loc["Weibull", "Median |error| of RMST, %"] == "2.1"
+    assert shown.loc["The model AIC prefers", "Picks the best extrapolator, %"] == "10.0"
+    assert "commit abc1234" in text and "10.0% of 10 arms" in text and "errs by 0.2%" in text
+    assert pages.extrapolation_benchmark(tmp_path / "absent.csv") is None
