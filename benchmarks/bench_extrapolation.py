@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from corpus_runner import BLAS_VARS, pin_blas
 from trialrecon import corpus, paths
 from trialrecon.extrapolation import MODELS, extrapolate
 
@@ -58,19 +59,6 @@ SEED = 20240611
 TARGET_S = 2.0
 CORPUS = paths.ROOT.parent / "shared" / "corpus" / "kmdata"
 REAL = ("MAGRIT_2A", "mage_a3")
-BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def pin_blas(threads: int) -> None:
-    """Re-execute with ``threads`` BLAS threads per process (unless 0 or already so)."""
-    if threads <= 0:
-        return
-    want = str(threads)
-    if all(os.environ.get(v) == want for v in BLAS_VARS):
-        return
-    sys.stdout.flush()
-    env = {**os.environ, **dict.fromkeys(BLAS_VARS, want)}
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def weibull_arm() -> pd.DataFrame:

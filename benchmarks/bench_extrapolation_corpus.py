@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from corpus_runner import corpus_parser, run_all, select_entries, write_tables
+from corpus_runner import corpus_parser, pin_blas, run_all, select_entries, write_tables
 from trialrecon import analysis, corpus
 
 #: tau: the last time the pooled number at risk is at least this share of the patients.
@@ -78,7 +78,6 @@ CUT_SHARE = 0.5
 MIN_EVENTS = 10
 #: "Close to the best": |rel err| at most this much above the best model's (2 points).
 CLOSE = 0.02
-BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 ARM_COLUMNS = ["dataset", "arm", "n", "events", "tau", "cut", "events_before_cut",
                "at_risk_tau", "observed", "observed_se", "observed_after_cut", "model",
@@ -347,18 +346,6 @@ def summarise(datasets: pd.DataFrame, fits: pd.DataFrame, wall: float, jobs: int
 
 
 # --------------------------------------------------------------------------- main
-
-
-def pin_blas(threads: int) -> None:
-    """Re-execute with ``threads`` BLAS threads per process (unless 0 or already so)."""
-    if threads <= 0:
-        return
-    want = str(threads)
-    if all(os.environ.get(v) == want for v in BLAS_VARS):
-        return
-    sys.stdout.flush()
-    env = {**os.environ, **dict.fromkeys(BLAS_VARS, want)}
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -8,6 +8,7 @@ runs them over worker processes and puts the results back in corpus order.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -16,9 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from trialrecon import corpus, paths
+from trialrecon.report import BLAS_THREADS
 
 CORPUS = paths.ROOT.parent / "shared" / "corpus" / "kmdata"
 
+
+#: The environment variables that set BLAS threads (one home: the report runner's).
+BLAS_VARS = BLAS_THREADS
+
+
+def pin_blas(threads: int) -> None:
+    """Re-execute with ``threads`` BLAS threads per process (unless 0 or already so)."""
+    if threads <= 0:
+        return
+    want = str(threads)
+    if all(os.environ.get(v) == want for v in BLAS_VARS):
+        return
+    sys.stdout.flush()
+    env = {**os.environ, **dict.fromkeys(BLAS_VARS, want)}
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 def corpus_parser(description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every corpus benchmark takes."""

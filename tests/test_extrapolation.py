@@ -445,10 +445,9 @@ def test_identical_members_have_no_spread_and_rubin_gives_the_within_interval():
     for arm in ("a", "b"):
         row = t.loc[arm]
         assert row.ensemble_members == 3  # the central dataset and two copies
-        # Members are fitted to lifelines' default tolerances (the central one to the
-        # reference's): they agree to 1e-4, not to the last digit.
-        assert row.ensemble_low == pytest.approx(row.rmst, rel=1e-4)
-        assert row.ensemble_high == pytest.approx(row.rmst, rel=1e-4)
+        # Members are fitted as the central dataset is: the same data, the same estimate.
+        assert row.ensemble_low == pytest.approx(row.rmst, rel=1e-9)
+        assert row.ensemble_high == pytest.approx(row.rmst, rel=1e-9)
         # Between-member variance 0: the total variance is the within variance.
         assert row.total_lower == pytest.approx(row.rmst_lower, rel=1e-4)
         assert row.total_upper == pytest.approx(row.rmst_upper, rel=1e-4)
