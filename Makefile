@@ -47,6 +47,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_curve_corpus.py
 	$(BIN)/python benchmarks/bench_extrapolation.py
 	$(BIN)/python benchmarks/bench_extrapolation_corpus.py --summary benchmarks/results/extrapolation_corpus.csv
+	$(BIN)/python benchmarks/bench_extrapolation_rebuilt.py
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/executed

@@ -226,3 +226,21 @@ def test_summary_and_downloads_of_the_example():
     assert truth.reconstructed.map(type).eq(float).all()  # numbers, not text
     assert curve_page.key_figures(comparison, ipd) == (
         "reconstructed HR 0.694, events tamoxifen 94, none 206")
+
+
+def test_extrapolation_sections_horizon_and_truth(own):
+    inputs, _, ipd = own
+    # Rebuilt data set against themselves as "truth": every difference is zero and the ranks
+    # agree; the table says what it compares.
+    from trialrecon.extrapolation import extrapolate
+
+    frame = pd.concat([d.assign(arm=a) for a, d in ipd.items()], ignore_index=True)
+    result = extrapolate(frame, horizon=60.0, models=["exponential", "weibull"])
+    table = curve_page.extrapolation_vs_true(result, result)
+    assert (table.data.difference == 0).all()
+    assert (table.data.aic_rank == table.data.aic_rank_true).all()
+    assert "RMST to 60 months, rebuilt data" in table._repr_html_()
+    blocks, none = curve_page.extrapolation_sections(inputs, ipd, "none")
+    assert none is None and "not asked for" in blocks[0].data
+    with pytest.raises(InputError, match="horizon 'ten' is not a number"):
+        curve_page.extrapolation_sections(inputs, ipd, "ten")

@@ -547,8 +547,39 @@ def extrapolation_sections(inputs: CurveInputs, ipd: Mapping[str, pd.DataFrame],
                          advice=f"give a time in {unit}, \"\" for 10 years or none") from None
     frame = pd.concat([d.assign(arm=name) for name, d in ipd.items()], ignore_index=True)
     result = extrapolate(frame, horizon=end, time_unit=unit)
-    return extrapolation_section(result, f"{inputs.endpoint}, patient data rebuilt from the "
-                                 "curves"), result
+    sections = extrapolation_section(result, f"{inputs.endpoint}, patient data rebuilt from "
+                                     "the curves")
+    if inputs.truth is not None:
+        truth = pd.concat([d.assign(arm=name) for name, d in
+                           zip(inputs.names, inputs.truth.values(), strict=True)],
+                          ignore_index=True)
+        sections += [Markdown("**Does the reconstruction change the extrapolation?** The "
+                              "same models fitted to the example's true patient data "
+                              "(derived):"),
+                     extrapolation_vs_true(result, extrapolate(truth, horizon=end,
+                                                               time_unit=unit))]
+    return sections, result
+
+
+def extrapolation_vs_true(rebuilt, true) -> Table:
+    """Restricted means and AIC ranks of each model from rebuilt and from true patient data
+    (both derived): what the reconstruction changes in the extrapolation."""
+    keys = ["arm", "model"]
+    both = rebuilt.table[keys + ["label", "rmst", "aic_rank"]].merge(
+        true.table[keys + ["rmst", "aic_rank"]], on=keys, suffixes=("", "_true"))
+    both["difference"] = both.rmst - both.rmst_true
+    for col in ("aic_rank", "aic_rank_true"):
+        both[col] = both[col].astype("float")
+    unit = rebuilt.time_unit
+    return Table(both, {
+        "arm": Column("Arm"), "label": Column("Model"),
+        "rmst": Column(f"RMST to {rebuilt.horizon:g} {unit}, rebuilt data", "estimate", 2),
+        "rmst_true": Column("true data", "estimate", 2),
+        "difference": Column("difference", "signed", 2),
+        "aic_rank": Column("AIC rank, rebuilt", "count"),
+        "aic_rank_true": Column("AIC rank, true", "count")},
+        caption="Extrapolation from the rebuilt and from the true patient data (derived)",
+        name="extrapolation vs true")
 
 
 def download_tables(inputs: CurveInputs, results: Mapping[str, Reconstruction],
