@@ -226,8 +226,9 @@ def test_exponential_closed_form(name):
     got = row(name, "exponential")
     assert got.rmst == pytest.approx(rmst, rel=1e-8)
     assert got.rmst_se == pytest.approx(se, rel=1e-6)
-    assert got.rmst_lower == pytest.approx(rmst - Z * se, rel=1e-6)
-    assert got.rmst_upper == pytest.approx(rmst + Z * se, rel=1e-6)
+    # The CI is on the log scale (a restricted mean is positive).
+    assert got.rmst_lower == pytest.approx(rmst * math.exp(-Z * se / rmst), rel=1e-6)
+    assert got.rmst_upper == pytest.approx(rmst * math.exp(Z * se / rmst), rel=1e-6)
 
     # Landmark CI on the log(-log S) scale: log(-log S) = log(rate t), SE 1/sqrt(events).
     marks = library(name).landmarks
@@ -473,11 +474,24 @@ def test_rubins_rules_by_hand():
         u.append(var)
     q, u = np.array(q), np.array(u)
     assert m.rmst.to_numpy() == pytest.approx(q, rel=1e-6)
-    total = math.sqrt(u.mean() + (1 + 1 / 4) * q.var(ddof=1))
+    # Rubin's rules on the log scale: log RMST, with variance (SE / RMST)^2.
+    lq, lu = np.log(q), u / q**2
+    total = math.sqrt(lu.mean() + (1 + 1 / 4) * lq.var(ddof=1))
     row = ex.table[(ex.table.arm == "a")].iloc[0]
-    assert row.total_lower == pytest.approx(q.mean() - 1.959963984540054 * total, rel=1e-4)
-    assert row.total_upper == pytest.approx(q.mean() + 1.959963984540054 * total, rel=1e-4)
+    z = 1.959963984540054
+    assert row.total_lower == pytest.approx(math.exp(lq.mean() - z * total), rel=1e-4)
+    assert row.total_upper == pytest.approx(math.exp(lq.mean() + z * total), rel=1e-4)
     assert row.ensemble_low == pytest.approx(np.quantile(q, 0.05), rel=1e-6)
+
+
+def test_a_model_fitted_to_the_central_dataset_alone_has_no_spread():
+    d = _two_arms(2)
+    ex = extrapolate(d, horizon=60.0, models=["exponential", "weibull"],
+                     ensemble=[_two_arms(3)], ensemble_models=["exponential"])
+    t = ex.table.set_index(["arm", "model"])
+    assert t.loc[("a", "exponential"), "ensemble_members"] == 2
+    assert t.loc[("a", "weibull")][["ensemble_members", "ensemble_low",
+                                    "total_lower"]].isna().all()
 
 
 # ------------------------------------------------------------------------------------------

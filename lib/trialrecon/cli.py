@@ -476,7 +476,8 @@ def _cmd_extrapolate(args: argparse.Namespace) -> int:
     info = sys.stderr if args.output == STDOUT or args.format != "table" else sys.stdout
     if args.format == "table":
         print(f"derived from patient data ({args.ipd}); restricted mean to "
-              f"{result.horizon:g} {result.time_unit}, 95% CI by the delta method", file=info)
+              f"{result.horizon:g} {result.time_unit}, 95% CI by the delta method (log scale)",
+              file=info)
         shown = pd.DataFrame({
             "arm": table.arm, "model": table.model, "k": table.n_params,
             "loglik": [f"{x:.2f}" if x == x else "failed" for x in table.loglik],

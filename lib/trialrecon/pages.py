@@ -397,7 +397,8 @@ def extrapolation_section(result: Extrapolation, name: str, members: int | None 
                      f"Thirteen parametric models (NICE DSU TSD 14 and TSD 21) fitted to each "
                      f"arm by maximum likelihood; restricted mean survival time (RMST) to "
                      f"{result.horizon:g} {unit} and landmark survival with 95% CIs by the "
-                     f"delta method.{spread}\n\n**Model choice.** {e(result.statement())}"
+                     f"delta method (log scale for the RMST, log(-log) for survival)."
+                     f"{spread}\n\n**Model choice.** {e(result.statement())}"
                      f"{warned}"),
             figures[0], extrapolation_table(result), landmark_table(result),
             Markdown("Diagnostics: the smoothed hazard of the data against each model's, and "

@@ -287,12 +287,14 @@ class Extrapolation:
         aic_rank, bic_rank, delta_aic, rmst, rmst_lower, rmst_upper, beyond, converged,
         note``; ``converged`` is False for a failed fit and for a fit whose curve is not a
         survival curve up to the horizon (the note says which; neither is ranked).
-        ``rmst`` is the restricted mean to ``horizon`` (95% CI by the delta method);
+        ``rmst`` is the restricted mean to ``horizon`` (95% CI by the delta method on the
+        log scale; ``rmst_se`` its standard error);
         ``beyond`` the share of it that lies after the arm's last observed time
         (what the data do not show). With an ensemble, also ``ensemble_members,
         ensemble_low, ensemble_high`` (5th and 95th percentiles of the members' restricted
         means, the central dataset counted as one of them) and ``total_lower, total_upper``
-        (Rubin's rules, centred on the members' mean).
+        (Rubin's rules on the log scale, centred on the members' mean); a model fitted to
+        the central dataset alone has none.
     landmarks
         ``arm, model, time, survival, lower, upper``: survival at 1, 2, 5 and 10 years in
         the data's unit, 95% CI on the log(-log) scale.
@@ -421,7 +423,7 @@ def extrapolate(
     Notes
     -----
     Maximum likelihood by lifelines; 95% CIs by the delta method with the inverse observed
-    information (restricted mean on its own scale, survival on the log(-log) scale). A
+    information (restricted mean on the log scale, survival on the log(-log) scale). A
     model whose fit fails stays in the table with ``converged`` False and the reason.
     """
     if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
@@ -453,7 +455,8 @@ def extrapolate(
         rows.append({"arm": arm, "model": name, "label": fit.spec.label,
                      "n_params": fit.spec.n_params, "loglik": fit.loglik, "aic": fit.aic,
                      "bic": fit.bic, "rmst": rmst, "rmst_se": se,
-                     "rmst_lower": rmst - _Z * se, "rmst_upper": rmst + _Z * se,
+                     "rmst_lower": rmst * math.exp(-_Z * se / rmst) if rmst > 0 else math.nan,
+                     "rmst_upper": rmst * math.exp(_Z * se / rmst) if rmst > 0 else math.nan,
                      "beyond": 1.0 - inside / rmst if rmst > 0 else math.nan,
                      "converged": fit.converged, "note": fit.note})
         for when in marks:
@@ -517,21 +520,25 @@ def _members(ensemble: Sequence[pd.DataFrame], specs: list[ModelSpec], horizon: 
 def _combine(table: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Spread of the members' restricted means, and Rubin's rules for the total variance.
 
-    With m members of estimates q_i and within variances u_i: T = mean(u) + (1 + 1/m) var(q)
-    (Rubin 1987), the members playing the part of multiple imputations of the patients.
+    On the log scale, as the within-dataset CI: with m members of estimates q_i = log RMST_i
+    and within variances u_i = (SE_i / RMST_i)^2, T = mean(u) + (1 + 1/m) var(q) (Rubin
+    1987), the members playing the part of multiple imputations of the patients. A model
+    fitted to the central dataset alone has no spread.
     """
     stats = []
     for (arm, model), rows in members.groupby(["arm", "model"], sort=False):
-        ok = rows[np.isfinite(rows.rmst)]
+        ok = rows[np.isfinite(rows.rmst) & (rows.rmst > 0)]
         m = len(ok)
-        if m == 0:
+        if m < 2:
             continue
         low, high = np.quantile(ok.rmst, [0.05, 0.95])
-        q = float(ok.rmst.mean())
-        within = float(np.nanmean(ok.rmst_se ** 2))
-        between = float(ok.rmst.var(ddof=1)) if m > 1 else math.nan
-        total = math.sqrt(within + (1 + 1 / m) * between) if m > 1 else math.nan
+        q = np.log(ok.rmst.to_numpy())
+        within = float(np.nanmean((ok.rmst_se / ok.rmst) ** 2))
+        total = math.sqrt(within + (1 + 1 / m) * float(np.var(q, ddof=1)))
         stats.append({"arm": arm, "model": model, "ensemble_members": m,
                       "ensemble_low": float(low), "ensemble_high": float(high),
-                      "total_lower": q - _Z * total, "total_upper": q + _Z * total})
-    return table.merge(pd.DataFrame(stats), on=["arm", "model"], how="left")
+                      "total_lower": math.exp(q.mean() - _Z * total),
+                      "total_upper": math.exp(q.mean() + _Z * total)})
+    columns = ["arm", "model", "ensemble_members", "ensemble_low", "ensemble_high",
+               "total_lower", "total_upper"]
+    return table.merge(pd.DataFrame(stats, columns=columns), on=["arm", "model"], how="left")
