@@ -1,19 +1,53 @@
 # Two commands on a fresh machine: `make report` builds the report, `make test` runs the tests.
-# Each creates the virtual environment from pyproject.toml first (only when it is missing or
-# pyproject.toml changed).
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Each creates the virtual environment first, exactly as pinned (with hashes) in
+# requirements.lock: only when it is missing or the lock or pyproject.toml changed, and then
+# from scratch, so that nothing but the lock's versions is in it. `make lock` refreshes the
+# lock from pyproject.toml's ranges; `make test-latest` runs the tests on the newest versions
+# those ranges allow, in a throwaway environment, to see drift before it reaches the lock.
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+LOCK       := requirements.lock
+UV_VERSION := 0.13.9
+LINTED     := lib tests benchmarks tools notebooks/*.py
 
-.PHONY: report test lint lab benchmark clean notebooks
+.PHONY: report test lint lab benchmark clean notebooks lock test-latest
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lab]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
+
+# Resolve pyproject.toml's ranges (both extras and the build tools) to the newest versions,
+# for every platform and Python from 3.10, with hashes. Commit the new lock with the run of
+# `make test` that passed on it.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	.venv-lock/bin/uv pip compile pyproject.toml --extra test --extra lab \
+	    --group pyproject.toml:build --universal --python-version 3.10 --generate-hashes \
+	    --upgrade --custom-compile-command "make lock" --quiet -o $(LOCK)
+	rm -rf .venv-lock
+
+# Not part of CI: the same tests on whatever the newest allowed versions are today.
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager \
+	    -e '.[test,lab]'
+	.venv-latest/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	.venv-latest/bin/python -m pip list --format=freeze | grep -iE \
+	    '^(numpy|scipy|pandas|lifelines|matplotlib|jupyter.client|papermill)=='
+	.venv-latest/bin/ruff check $(LINTED)
+	.venv-latest/bin/pytest --nbval-lax tests notebooks
+	rm -rf .venv-latest
 
 report: $(STAMP)
 	$(BIN)/trialrecon report
@@ -22,11 +56,11 @@ report: $(STAMP)
 # `# NBVAL_CHECK_OUTPUT` (--nbval-lax); tests/test_notebooks.py checks that each .ipynb is in
 # sync with its source notebooks/<name>.py.
 test: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks tools notebooks/*.py
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/pytest --nbval-lax tests notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks tools notebooks/*.py
+	$(BIN)/ruff check $(LINTED)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
@@ -50,4 +84,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_extrapolation_rebuilt.py
 
 clean:
-	rm -rf $(VENV) reports/*.html reports/executed
+	rm -rf $(VENV) .venv-latest .venv-lock reports/*.html reports/executed

@@ -16,9 +16,11 @@ import extrapolation_reference as ref
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, stats
+from autograd import hessian
+from scipy import integrate, optimize, stats
 from trialrecon.errors import InputError
 from trialrecon.extrapolation import MODELS, extrapolate, spline_knots
+from trialrecon.extrapolation.identifiability import scaled_standard_errors, undetermined
 
 Z = stats.norm.ppf(0.975)
 REL = 1e-4
@@ -324,27 +326,98 @@ def test_arms_are_fitted_and_counted_separately():
 @functools.cache
 def ridge() -> tuple[pd.DataFrame, object, ref.ReferenceFit]:
     """Seed 3 of the heavy-censoring design: the generalised gamma's profile likelihood rises
-    towards an asymptote as Q grows (Q near 4 and beyond fit equally, to 1e-9), so its
-    parameters are not identified although its log-likelihood and restricted mean are."""
+    towards an asymptote as Q grows (see :func:`ridge_points`), so its parameters are not
+    identified although its log-likelihood and restricted mean are."""
     d = _heavy_data(seed=3)
     ex = extrapolate(d, horizon=48.0, models=["gengamma"])
     r = ref.fit_all(d.time.to_numpy(), d.event.to_numpy(), names=("gengamma",))["gengamma"]
     return d, ex, r
 
 
-def test_ridge_loglik_and_rmst_agree_and_fit_is_flagged():
+@functools.cache
+def ridge_points() -> dict[float, tuple[np.ndarray, float]]:
+    """Points of the ridge found by the reference alone: for each Q, mu and sigma maximised
+    with Q held (lifelines' parameters mu_, ln_sigma_, lambda_) and the log-likelihood."""
+    d = ridge()[0]
+    t, e = d.time.to_numpy(), d.event.to_numpy()
+    model = ref._models(t, e)["gengamma"]
+    out = {}
+    for q in (3.0, 6.0, 8.0):
+        def nll(x, q=q):
+            value = -ref.loglik(model, (x[0], math.exp(x[1]), q), t, e)
+            return value if math.isfinite(value) else 1e10
+        best = optimize.minimize(nll, [4.4, -1.1], method="Nelder-Mead",
+                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+        out[q] = (np.array([best.x[0], best.x[1], q]), -float(best.fun))
+    return out
+
+
+def _covariance(fitter, params: np.ndarray, time: np.ndarray, event: np.ndarray):
+    """Inverse observed information of the fitter's likelihood at any point (autograd)."""
+    n = len(time)
+
+    def nll(p):
+        return n * fitter._negative_log_likelihood_right_censoring(
+            p, (time, None), event.astype(bool), np.zeros(n), np.ones(n))
+
+    information = hessian(nll)(np.asarray(params, dtype=float))
+    return np.linalg.inv((information + information.T) / 2)
+
+
+def test_ridge_loglik_and_rmst_agree_with_reference():
     _, ex, r = ridge()
     fit = ex.fits[("all", "gengamma")]
     assert abs(fit.loglik - r.loglik) <= 1e-6
     assert _rel(ex.table.rmst[0], r.rmst(48.0)) <= REL
-    assert r.parameters["lambda_"] > 3 and fit.parameters["lambda_"] > 3
-    assert "not positive definite" in fit.note
 
 
-def test_no_interval_when_information_is_not_invertible():
+def test_the_reference_ridge_is_flat():
+    # What makes this a case with a known answer: from Q = 3 to 8 the profile
+    # log-likelihood (reference code only) stays within 1e-4 of the reference's maximum,
+    # far less than the 1.92 a 95% profile interval needs: Q is not determined.
+    top = ridge()[2].loglik
+    for _, loglik in ridge_points().values():
+        assert abs(loglik - top) < 1e-4
+
+
+def test_flat_likelihood_is_flagged_wherever_on_the_ridge_the_optimiser_stops():
+    d, ex, _ = ridge()
+    t, e = d.time.to_numpy(), d.event.to_numpy()
+    fitter = ex.fits[("all", "gengamma")].fitter
+    for q, (point, _) in ridge_points().items():
+        cov = _covariance(fitter, point, t, e)
+        assert "lambda_" in undetermined(fitter, point, cov, follow_up=float(t.max())), q
+    # And at the point this fit stopped, whichever it is: flagged, with no interval.
+    fit = ex.fits[("all", "gengamma")]
+    assert "lambda_" in fit.undetermined and "flat likelihood" in fit.note
+    assert not fit.determined
+
+
+def test_no_interval_when_the_likelihood_is_flat():
     _, ex, _ = ridge()
     assert ex.table.rmst_lower.isna().all() and ex.table.rmst_upper.isna().all()
     assert ex.landmarks.lower.isna().all() and ex.landmarks.upper.isna().all()
+
+
+@pytest.mark.parametrize("events", [1, 4, 100])
+def test_exponential_standard_error_on_the_log_scale_is_one_over_root_events(events):
+    # lambda_ = exposure / events and SE(log lambda_) = 1 / sqrt(events) (hand calculation):
+    # determined from a single event on (SE 1 <= 2).
+    t = np.linspace(1.0, 20.0, 200)
+    e = np.zeros(200)
+    e[np.linspace(0, 199, events).astype(int)] = 1
+    fitter = MODELS["exponential"].build(t, e)
+    point = np.array([t.sum() / events])
+    cov = _covariance(fitter, point, t, e)
+    se = scaled_standard_errors(fitter, point, cov, follow_up=20.0)
+    assert se[0] == pytest.approx(1.0 / math.sqrt(events), rel=1e-6)
+    assert undetermined(fitter, point, cov, follow_up=20.0) == ()
+
+
+@pytest.mark.parametrize(("name", "model"), CASES)
+def test_models_the_data_determine_are_not_flagged(name, model):
+    fit = library(name).fits[("all", model)]
+    assert fit.determined and fit.undetermined == () and "flat" not in fit.note
 
 
 def test_small_positive_times_are_fitted_as_given():

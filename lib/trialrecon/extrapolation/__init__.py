@@ -34,6 +34,7 @@ from lifelines.exceptions import ConvergenceError
 
 from ..analysis import km_steps
 from ..errors import InputError
+from .identifiability import SE_MAX, positive_definite, undetermined
 from .models import MODELS, STANDARD, ModelSpec, spline_knots
 
 __all__ = ["MODELS", "STANDARD", "Extrapolation", "FittedModel", "censor_at", "extrapolate",
@@ -89,6 +90,7 @@ class FittedModel:
     n: int
     note: str = ""
     valid: bool = True
+    undetermined: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -163,16 +165,14 @@ class FittedModel:
         return np.exp(self.fitter._log_hazard(self.params, t))
 
     @property
-    def has_covariance(self) -> bool:
-        """Whether the inverse information is a covariance (finite, positive definite)."""
-        if self.fitter is None:
-            return False
-        cov = self.covariance
-        return bool(np.all(np.isfinite(cov)) and np.linalg.eigvalsh(cov).min() > 0)
+    def determined(self) -> bool:
+        """Whether the data determine every parameter (:mod:`.identifiability`): only then
+        does the delta method give intervals."""
+        return self.fitter is not None and not self.undetermined
 
     def _delta(self, value, params) -> tuple[float, float]:
         estimate = float(value(params))
-        if not self.has_covariance:
+        if not self.determined:
             return estimate, math.nan
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -219,13 +219,17 @@ def _fit_one(spec: ModelSpec, arm: str, time: np.ndarray, event: np.ndarray) -> 
             return FittedModel(arm, spec, None, len(time), f"fit failed: {reason}")
     if not math.isfinite(float(fitter.log_likelihood_)):
         return FittedModel(arm, spec, None, len(time), "fit failed: no finite likelihood")
-    fit = FittedModel(arm, spec, fitter, len(time))
-    if not fit.has_covariance:
-        # A likelihood with a ridge (no interior maximum in some direction): the estimates
-        # of what is determined stand, the delta method has nothing to stand on.
-        fit = FittedModel(arm, spec, fitter, len(time), "information matrix not positive "
-                          "definite (a flat likelihood): no confidence interval")
-    return fit
+    flat = undetermined(fitter, fitter._fitted_parameters_, fitter.variance_matrix_,
+                        follow_up=float(time.max()))
+    if not flat:
+        return FittedModel(arm, spec, fitter, len(time))
+    # A likelihood with a ridge (no interior maximum in some direction): the estimates of
+    # what is determined stand, the delta method has nothing to stand on.
+    what = (f"the data do not determine {', '.join(p.rstrip('_') for p in flat)} (standard "
+            f"error above {SE_MAX:g} on its scale)" if positive_definite(fitter.variance_matrix_)
+            else "the information matrix is not positive definite")
+    return FittedModel(arm, spec, fitter, len(time),
+                       f"a flat likelihood: {what}; no confidence interval", undetermined=flat)
 
 
 def _arms(ipd: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
