@@ -409,7 +409,8 @@ def test_exponential_standard_error_on_the_log_scale_is_one_over_root_events(eve
     fitter = MODELS["exponential"].build(t, e)
     point = np.array([t.sum() / events])
     cov = _covariance(fitter, point, t, e)
-    se = scaled_standard_errors(fitter, point, cov, follow_up=20.0)
+    names, se = scaled_standard_errors(fitter, point, cov, follow_up=20.0)
+    assert names == ("lambda_",)
     assert se[0] == pytest.approx(1.0 / math.sqrt(events), rel=1e-6)
     assert undetermined(fitter, point, cov, follow_up=20.0) == ()
 

@@ -14,8 +14,10 @@ plausible values lie within a few units, against a stated threshold (:data:`SE_M
 * positive parameters (scales, rates, shapes bounded at 0): the log scale, where one unit
   is a factor of e;
 * parameters on the real line (log-normal and generalised gamma location ``mu_`` in log
-  time, ``ln_sigma_``, the generalised gamma's ``Q``, spline coefficients on the log
-  cumulative hazard or odds scale): their own scale;
+  time, ``ln_sigma_``, the generalised gamma's ``Q``): their own scale;
+* Royston-Parmar splines: not their coefficients, which are collinear and mean nothing one
+  by one, but the equivalent parameters the spline's values at its knots (the log
+  cumulative hazard, or log odds, there), on their own scale;
 * the Gompertz shape (per time unit): multiplied by the longest follow-up, the log hazard
   ratio between the end of follow-up and time 0.
 
@@ -53,7 +55,20 @@ def _log_scale(fitter, params: np.ndarray) -> np.ndarray:
                     dtype=bool)
 
 
-def scaled_standard_errors(fitter, params, covariance, follow_up: float) -> np.ndarray:
+def _spline_values(fitter) -> np.ndarray | None:
+    """For a Royston-Parmar spline: the matrix taking its coefficients to its values at the
+    knots (rows ``[1, x, v_1(x), ...]`` at each log knot x), else None."""
+    knots = getattr(fitter, "knot_locations", None)
+    if knots is None:
+        return None
+    logs = np.log(np.asarray(knots, dtype=float))
+    rows = [[1.0, x] + [float(fitter.basis(x, logs[j], logs[0], logs[-1]))
+                        for j in range(1, len(logs) - 1)] for x in logs]
+    return np.array(rows)
+
+
+def scaled_standard_errors(fitter, params, covariance, follow_up: float
+                           ) -> tuple[tuple[str, ...], np.ndarray]:
     """Standard error of each parameter on the scales of the module docstring.
 
     Parameters
@@ -67,17 +82,26 @@ def scaled_standard_errors(fitter, params, covariance, follow_up: float) -> np.n
 
     Returns
     -------
-    numpy.ndarray
-        One standard error per parameter (delta method for the log scale: SE / value).
+    names, numpy.ndarray
+        What each standard error is of, and the standard errors (delta method: SE / value
+        on the log scale). A spline's coefficients have no meaning one by one (another
+        basis gives others for the same curve), so a spline is judged by its values at
+        its knots, the log cumulative hazard (or odds) there, named ``s(t)``.
     """
     params = np.asarray(params, dtype=float)
-    se = np.sqrt(np.diag(np.asarray(covariance, dtype=float)))
+    cov = np.asarray(covariance, dtype=float)
+    names = list(fitter._fitted_parameter_names)
+    values = _spline_values(fitter)
+    if values is not None:
+        knots = np.asarray(fitter.knot_locations, dtype=float)
+        return (tuple(f"s({k:.3g})" for k in knots),
+                np.sqrt(np.diag(values @ cov @ values.T)))
+    se = np.sqrt(np.diag(cov))
     log_scale = _log_scale(fitter, params)
     se = np.where(log_scale, se / np.where(log_scale, params, 1.0), se)
-    names = list(fitter._fitted_parameter_names)
     if "shape_" in names and not log_scale[names.index("shape_")]:
         se[names.index("shape_")] *= float(follow_up)
-    return se
+    return tuple(names), se
 
 
 def positive_definite(covariance) -> bool:
@@ -89,9 +113,8 @@ def positive_definite(covariance) -> bool:
 def undetermined(fitter, params, covariance, follow_up: float) -> tuple[str, ...]:
     """Names of the parameters the data do not determine at this point (all of them when
     the information is not finite and positive definite: there is no interval at all)."""
-    names = tuple(fitter._fitted_parameter_names)
     cov = np.asarray(covariance, dtype=float)
     if not positive_definite(cov):
-        return names
-    se = scaled_standard_errors(fitter, params, cov, follow_up)
+        return tuple(fitter._fitted_parameter_names)
+    names, se = scaled_standard_errors(fitter, params, cov, follow_up)
     return tuple(n for n, s in zip(names, se, strict=True) if not s <= SE_MAX)
