@@ -45,15 +45,6 @@ OS_ANALYSIS = """\
 """
 
 
-def _simulate_imports() -> bool:
-    # simulate may be mid-rewrite; the end-to-end test runs whenever it imports.
-    try:
-        from trialrecon.simulate import fit_summary  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
 @pytest.fixture
 def user_file(trial_dir: Path) -> Path:
     """The demo trial under another name than its id, outside the registry."""
@@ -70,7 +61,7 @@ def two_analyses(user_file: Path) -> Path:
 
 @pytest.fixture
 def fake_fit(monkeypatch) -> list:
-    """Replace simulate.fit_summary by a stub (whether or not simulate imports); record calls."""
+    """Replace simulate.fit_summary by a quick stub (no fitting); record calls."""
     calls = []
 
     def fit_summary(analysis, *, seed=0):
@@ -177,7 +168,6 @@ def test_analysis_option_needs_a_file(tmp_path, capsys):
     assert capsys.readouterr().err.count("trialrecon: error: --analysis") == 2
 
 
-@pytest.mark.skipif(not _simulate_imports(), reason="trialrecon.simulate does not import")
 def test_simulate_template_end_to_end(tmp_path, capsys):
     out = tmp_path / "ipd.csv"
     template = paths.ROOT / "docs" / "trial-template.yaml"
@@ -188,7 +178,6 @@ def test_simulate_template_end_to_end(tmp_path, capsys):
     assert "example/itt/pfs/paper-2024: 300 pseudo patients" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not _simulate_imports(), reason="trialrecon.simulate does not import")
 def test_simulate_seed_moves_the_band_and_not_the_patients(tmp_path):
     def run(*seed):
         out, band = tmp_path / f"ipd{'-'.join(seed)}.csv", tmp_path / f"band{'-'.join(seed)}.csv"

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from conftest import FIXTURE_TRIALS
 from matplotlib.cbook import is_math_text
-from trialrecon import pages, paths, plots, registry
+from trialrecon import pages, plots, registry
 from trialrecon.report import Page, run_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -71,7 +72,7 @@ def planted_trials(tmp_path: Path) -> Path:
     """A registry folder holding one trial whose every text field carries the payload."""
     folder = tmp_path / "trials"
     folder.mkdir()
-    raw = yaml.safe_load((paths.DATA / "trials" / "clarinet.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((FIXTURE_TRIALS / "clarinet.yaml").read_text(encoding="utf-8"))
     (folder / f"{PLANTED_ID}.yaml").write_text(yaml.safe_dump(_plant(raw), sort_keys=False),
                                                encoding="utf-8")
     return folder
@@ -162,7 +163,11 @@ def test_planted_markup_does_not_run_in_headless_chromium(planted_trials, tmp_pa
                 page.on("console", lambda m, c=console: c.append(f"{m.type}: {m.text}"))
                 page.on("pageerror", lambda e, c=console: c.append(f"page error: {e}"))
                 page.goto((out / f"{p.name}.html").as_uri(), wait_until="load")
-                page.wait_for_timeout(300)  # let any injected handler or timer fire
+                # Planted markup runs while the page is parsed (scripts) or before its load
+                # event (an image's onerror); a javascript: link needs a click. Let the
+                # zero-delay tasks queued by then run too, and make a round trip, so that every
+                # console message sent before it has reached the handlers above (no sleep).
+                page.evaluate("() => new Promise(done => setTimeout(done, 0))")
                 found = page.evaluate(_INSPECT)
                 text = _squash(page.inner_text("body"))
                 heading = _squash(page.inner_text("h1"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import MINIMAL_TRIAL
+from conftest import FIXTURE_TRIALS, MINIMAL_TRIAL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from trialrecon import InputError, paths, summary
@@ -24,8 +24,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))  # per strategy
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-#: Real files to mutate: the minimal trial, the template and the smallest registry files.
-SMALLEST = sorted((paths.ROOT / "data" / "trials").glob("*.yaml"), key=lambda p: p.stat().st_size)
+#: Real files to mutate: the minimal trial, the template and the smallest trial records (the
+#: test copies of registry files).
+SMALLEST = sorted(FIXTURE_TRIALS.glob("*.yaml"), key=lambda p: p.stat().st_size)
 SEEDS = [MINIMAL_TRIAL, (paths.ROOT / "docs" / "trial-template.yaml").read_text("utf-8")] + [
     p.read_text("utf-8") for p in SMALLEST[:3]]
 

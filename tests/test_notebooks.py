@@ -91,7 +91,7 @@ def test_key_figures_are_kept_off_the_page():
     assert shown in to_html(nb)
 
 
-def test_portfolio_key_figures_survive_a_new_trial(tmp_path):
+def test_shipped_registry_portfolio_key_figures_survive_a_new_trial(tmp_path):
     """Adding a trial to the registry must not change the compared key figures."""
     trials = tmp_path / "trials"
     shutil.copytree(ROOT / "data" / "trials", trials)

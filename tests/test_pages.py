@@ -145,7 +145,7 @@ def test_extrapolation_tables_show_numbers_with_labels_and_units():
         100 * np.exp(-rate * 12), rel=1e-6)
 
 
-def test_trials_name_what_the_report_extrapolates():
+def test_shipped_registry_trials_name_what_the_report_extrapolates():
     from trialrecon import registry
 
     wanted = {i for t in registry.trials().values() for i in t.extrapolate}

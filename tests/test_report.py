@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -122,7 +121,7 @@ _PAGE_FACTS = """() => {
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install Debian's chromium package "
                     "(apt-get install chromium) to run the end-to-end report test")
-def test_report_end_to_end_in_headless_chromium(tmp_path):
+def test_shipped_registry_report_end_to_end_in_headless_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
 
     out = tmp_path / "reports"
@@ -230,19 +229,19 @@ def test_ctrl_c_cancels_queued_pages_kills_kernels_keeps_old_pages(tmp_path, fak
     names = [p.name for p in select_pages(["cabinet", "cabosun"])]
     _previous_report(out, names)
     # A stand-in kernel: its own session, as jupyter_client starts kernels.
-    kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                              start_new_session=True)
+    kernel = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"],
+                              start_new_session=True)  # runs until killed
     registered = threading.Event()
 
     def running_page(output, kwargs):
         manager = kwargs["kernel_manager_class"]()
         manager.provisioner = SimpleNamespace(process=kernel, pgid=os.getpgid(kernel.pid))
         registered.set()
-        kernel.wait(timeout=10)
+        kernel.wait(timeout=60)
         raise RuntimeError("Kernel died")  # what nbclient raises once its kernel is gone
 
     def ctrl_c(output, kwargs):
-        registered.wait(timeout=5)
+        assert registered.wait(timeout=60)
         raise KeyboardInterrupt
 
     fake.behaviour = {names[0]: running_page, names[1]: ctrl_c}
@@ -265,10 +264,24 @@ def test_ctrl_c_cancels_queued_pages_kills_kernels_keeps_old_pages(tmp_path, fak
     assert err.count("interrupted") == 1 and "Traceback" not in err
 
 
-def test_sigterm_is_handled_like_ctrl_c(tmp_path, fake, capsys):
+def _record_runs(monkeypatch) -> list:
+    """The builds (``report._Run``) started from now on, in order."""
+    runs = []
+
+    class Recorded(report._Run):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            runs.append(self)
+
+    monkeypatch.setattr(report, "_Run", Recorded)
+    return runs
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path, fake, capsys, monkeypatch):
     out = tmp_path / "reports"
     names = [p.name for p in select_pages(["cabinet"])]
     _previous_report(out, names)
+    runs = _record_runs(monkeypatch)
 
     class Escaped(Exception):
         pass
@@ -278,7 +291,9 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, fake, capsys):
 
     def sigterm(output, kwargs):
         os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.5)  # still running when the main thread handles the signal
+        # Still running when the main thread handles the signal: the page returns only once
+        # the run is cancelled (the generous timeout only keeps a broken runner from hanging).
+        assert runs[-1].cancel.wait(timeout=60), "the run was not cancelled"
 
     fake.behaviour = {name: sigterm for name in names}  # whichever page runs first
     previous = signal.signal(signal.SIGTERM, fallback)
@@ -308,10 +323,32 @@ def test_temporary_files_of_a_killed_run_are_removed_by_the_next(tmp_path, fake)
     assert _leftovers(out) == []
 
 
-def test_two_runs_at_once_both_succeed_one_after_the_other(tmp_path, fake, capsys):
+class _WatchedStream:
+    """A text stream that sets ``seen`` once ``text`` is written to it, and passes
+    everything on to ``inner``."""
+
+    def __init__(self, inner, text: str, seen: threading.Event) -> None:
+        self._inner, self._text, self._seen = inner, text, seen
+
+    def write(self, s: str) -> int:
+        written = self._inner.write(s)
+        if self._text in s:
+            self._seen.set()
+        return written
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_two_runs_at_once_both_succeed_one_after_the_other(tmp_path, fake, capsys,
+                                                           monkeypatch):
     out = tmp_path / "reports"
     names = [p.name for p in select_pages(["cabinet"])]
     first_started = threading.Event()
+    second_waits = threading.Event()
+    # The second run says on stderr that it waits for the lock, just before it blocks on it.
+    monkeypatch.setattr(sys, "stderr", _WatchedStream(sys.stderr, "waiting for it",
+                                                      second_waits))
     active = {"now": 0, "peak": 0}
     lock = threading.Lock()
 
@@ -320,7 +357,9 @@ def test_two_runs_at_once_both_succeed_one_after_the_other(tmp_path, fake, capsy
             active["now"] += 1
             active["peak"] = max(active["peak"], active["now"])
         first_started.set()
-        time.sleep(0.3)
+        # The first run's pages hold the lock until the second run has found it held: the
+        # runs overlap for certain. (The timeout only keeps a broken lock from hanging.)
+        second_waits.wait(timeout=60)
         with lock:
             active["now"] -= 1
 
@@ -336,10 +375,12 @@ def test_two_runs_at_once_both_succeed_one_after_the_other(tmp_path, fake, capsy
     first = threading.Thread(target=build, args=("first",))
     second = threading.Thread(target=build, args=("second",))
     first.start()
-    assert first_started.wait(timeout=10)
+    assert first_started.wait(timeout=60)
     second.start()
-    first.join(timeout=30)
-    second.join(timeout=30)
+    first.join(timeout=120)
+    second.join(timeout=120)
+    assert not first.is_alive() and not second.is_alive()
+    assert second_waits.is_set()
     assert results == {"first": 0, "second": 0}
     assert active["peak"] <= 2  # never both runs' pages at once: the second waited
     assert len(fake.outputs) == 4 and len(set(fake.outputs)) == 4  # unique temporary names

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHIPPED_TRIALS
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from trialrecon import corpus, registry
@@ -64,9 +65,11 @@ def test_a_print_that_cannot_hold_together_is_named_as_such():
 
 
 @pytest.fixture(scope="module")
-def registry_fits():
-    """Every reconstructable analysis of the registry with its fit (about a minute)."""
-    return [(a, fit_summary(a)) for a in reconstructable()]
+def shipped_registry_fits():
+    """Every reconstructable analysis of the shipped registry (``data/trials``) with its fit
+    (about a minute), for the tests named ``test_shipped_registry_...``."""
+    shipped = [a for t in registry.trials(SHIPPED_TRIALS).values() for a in t.analyses]
+    return [(a, fit_summary(a)) for a in reconstructable(shipped)]
 
 
 def _printed_figures(a):
@@ -153,7 +156,7 @@ def _cox_can_meet(a):
     return bool(ok.any())
 
 
-def test_every_reconstructable_analysis_runs(registry_fits):
+def test_shipped_registry_every_reconstructable_analysis_runs(shipped_registry_fits):
     # The selection, from the analyses as printed: two-arm time-to-event with arm sizes, a
     # median or a Kaplan-Meier landmark rate, and a hazard ratio.
     def wanted(a):
@@ -163,11 +166,11 @@ def test_every_reconstructable_analysis_runs(registry_fits):
                 and any(x.median is not None or any(lm.method == "km" for lm in x.landmarks)
                         for x in arms))
 
-    ids = [a.id for a, _ in registry_fits]
+    ids = [a.id for a, _ in shipped_registry_fits]
     assert ids == [a.id for a in registry.analyses() if wanted(a)]
     assert {"cabinet/pnet/pfs/nejm-2025", "clarinet/pfs/nejm-2014",
             "meteor/os/bjc-2018"} <= set(ids)
-    for a, fit in registry_fits:
+    for a, fit in shipped_registry_fits:
         ipd = fit.ipd
         assert list(ipd.columns) == ["time", "event", "arm"], a.id
         assert np.isfinite(ipd.time).all() and (ipd.time > 0).all(), a.id
@@ -183,9 +186,10 @@ def test_every_reconstructable_analysis_runs(registry_fits):
         assert fit.table.within.isin([True, False, None]).all(), a.id
 
 
-def test_every_miss_is_a_figure_outside_its_rounding_with_a_cause_that_holds(registry_fits):
+def test_shipped_registry_every_miss_is_outside_its_rounding_with_a_cause_that_holds(
+        shipped_registry_fits):
     causes = {"print": 0, "reconstruction": 0}
-    for a, fit in registry_fits:
+    for a, fit in shipped_registry_fits:
         printed = _printed_figures(a)
         named = {}
         for r in fit.table.itertuples():
@@ -224,9 +228,10 @@ def test_every_miss_is_a_figure_outside_its_rounding_with_a_cause_that_holds(reg
     assert causes["print"] >= 1, causes
 
 
-def test_table_marks_the_figures_the_pseudo_data_were_calibrated_to(registry_fits):
+def test_shipped_registry_table_marks_the_figures_the_pseudo_data_were_calibrated_to(
+        shipped_registry_fits):
     seen_p_left_aside = False
-    for a, fit in registry_fits:
+    for a, fit in shipped_registry_fits:
         t = fit.table
         assert t.calibrated.dtype == bool, a.id
         assert not t.quantity.str.contains("calibrat").any(), a.id
