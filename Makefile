@@ -12,7 +12,7 @@ LOCK       := requirements.lock
 UV_VERSION := 0.13.9
 LINTED     := lib tests benchmarks tools notebooks/*.py
 
-.PHONY: report test lint lab benchmark clean notebooks lock test-latest
+.PHONY: report test lint lab benchmark clean notebooks lock test-latest fuzz
 
 $(STAMP): $(LOCK) pyproject.toml
 	rm -rf $(VENV)
@@ -58,6 +58,12 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/pytest --nbval-lax tests notebooks
+
+# Many more fuzz examples than the test run: every subcommand, the CSV readers and the trial
+# files (2,000 examples per test; simulate, seconds per example, a fortieth of that).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_cli.py tests/test_fuzz_csv.py \
+	    tests/test_fuzz_yaml.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)

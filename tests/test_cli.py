@@ -522,3 +522,226 @@ def test_extrapolate_bad_inputs_are_one_line_errors(ipd_file, tmp_path, capsys):
     assert str(bad) in err and "row 4" in err and "event" in err
     assert main(["extrapolate", str(ipd_file), "--horizon", "-1"]) == 2
     assert "horizon must be a positive number" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- hardening, round two
+
+TEMPLATE = paths.ROOT / "docs" / "trial-template.yaml"
+PFS = "example/itt/pfs/paper-2024"
+
+
+def _template(tmp_path: Path, name: str = "t.yaml", **swaps: str) -> Path:
+    """The documented template with some printed text swapped (``old=new`` pairs)."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for old, new in swaps.values():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("trialrecon: error:") and "\n" not in err, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_null_trial_returns(tmp_path, capsys, hang_guard):
+    # A warning raised while the command ran once made the command line loop for ever.
+    trial = _template(
+        tmp_path, e1=("events: 136", "events: 150"), e2=("events: 88", "events: 75"),
+        m1=('"10.8 (9.0-12.9)"', '"8.0 (6.6-9.6)"'), m2=('"5.6 (4.2-7.0)"', '"8.1 (6.2-10.1)"'),
+        r1=('"46.3 (39.2-53.1)"', '"36.0 (29.0-43.0)"'),
+        r2=('"22.5 (14.8-31.2)"', '"36.5 (27.0-46.0)"'),
+        hr=('"0.52 (0.39-0.70)"', '"1.00 (0.75-1.33)"'), p=('printed: "<0.001"', 'printed: "1.00"'))
+    with hang_guard(120):
+        assert main(["simulate", str(trial), "--analysis", PFS, "-o", str(tmp_path / "o.csv")]) == 0
+    err = capsys.readouterr().err
+    # Nothing but warnings meant for the user: no numerical warning of the library's.
+    assert "RuntimeWarning" not in err
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 300
+
+
+def _small_inputs(tmp_path: Path) -> dict[str, list[str]]:
+    rng = np.random.default_rng(0)
+    t = rng.exponential(10.0, 60)
+    ipd = pd.DataFrame({"time": t.round(3), "event": (t < 15).astype(int),
+                        "arm": ["a"] * 30 + ["b"] * 30})
+    ipd.to_csv(tmp_path / "ipd.csv", index=False)
+    (tmp_path / "curve.csv").write_text("time,survival\n0,1\n1,0.9\n2,0.8\n3,0.7\n")
+    return {
+        "trials": ["trials"],
+        "check": ["check", "clarinet"],
+        "reconstruct": ["reconstruct", str(tmp_path / "curve.csv"), "--n-patients", "10",
+                        "-o", str(tmp_path / "r.csv")],
+        "compare": ["compare", str(tmp_path / "ipd.csv")],
+        "simulate": ["simulate", str(TEMPLATE), "--analysis", PFS, "-o",
+                     str(tmp_path / "s.csv")],
+        "extrapolate": ["extrapolate", str(tmp_path / "ipd.csv"), "--horizon", "60",
+                        "--models", "exponential"],
+        "report": ["report", "--trial", "no-such-trial"],
+    }
+
+
+@pytest.mark.parametrize("command", ["trials", "check", "reconstruct", "compare", "simulate",
+                                     "extrapolate", "report"])
+def test_warnings_are_shown_once_each_and_never_change_the_exit(tmp_path, capsys, monkeypatch,
+                                                                 hang_guard, command):
+    import warnings
+
+    from trialrecon import cli
+
+    argv = _small_inputs(tmp_path)[command]
+    with hang_guard(120):
+        expected = main(argv)
+    capsys.readouterr()
+    original = cli.COMMANDS[command]
+
+    def warned(args):
+        for _ in range(3):
+            warnings.warn("said three times", UserWarning, stacklevel=1)
+        warnings.warn("a numerical warning", RuntimeWarning, stacklevel=1)
+        return original(args)
+
+    monkeypatch.setitem(cli.COMMANDS, command, warned)
+    with hang_guard(120):
+        assert main(argv) == expected
+    err = capsys.readouterr().err
+    assert err.count("trialrecon: warning: said three times") == 1
+    assert err.count("trialrecon: warning: RuntimeWarning: a numerical warning") == 1
+
+
+@pytest.mark.parametrize(("swap", "field"), [
+    (('printed: "<0.001"', 'printed: "1e-99999"'), "p_value.printed"),
+    (("events: 136", "events: 0"), "hazard_ratio"),
+    (("n: 200 ", "n: yes "), "arms.drugx.n"),
+])
+def test_bad_prints_are_one_line_errors_naming_file_and_field(tmp_path, capsys, swap, field):
+    trial = _template(tmp_path, swap=swap)
+    if swap[1] == "events: 0":  # an HR with no event in either arm
+        trial = _template(tmp_path, a=swap, b=("events: 88", "events: 0"),
+                          c=("events_total: 224", "events_total: 0"))
+    assert main(["simulate", str(trial), "--analysis", PFS,
+                 "-o", str(tmp_path / "o.csv")]) == 2
+    err = _error_line(capsys)
+    assert "t.yaml" in err and f"field '{field}'" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_p_printed_as_zero_is_below_half_its_last_digit(tmp_path, capsys):
+    trial = _template(tmp_path, p=('printed: "<0.001"', 'printed: "0.000"'))
+    assert main(["check", str(trial), "--analysis", PFS, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    # 0.52 (0.39-0.70) implies p of about 1e-5: within "0.000" (below 0.0005), not 4e294 off.
+    p_rows = [r for r in rows if "p" in r["check"].lower() and r["verdict"] == "inconsistent"]
+    assert not p_rows, p_rows
+
+
+def test_extrapolate_bad_models_zero_times_and_seed(tmp_path, capsys):
+    (tmp_path / "z.csv").write_text("time,event\n0,1\n0,1\n0,0\n")
+    (tmp_path / "ok.csv").write_text("time,event\n1,1\n2,1\n3,0\n4,1\n")
+    assert main(["extrapolate", str(tmp_path / "ok.csv"), "--horizon", "10",
+                 "--models", ","]) == 2
+    assert "--models" in _error_line(capsys)
+    assert main(["extrapolate", str(tmp_path / "z.csv"), "--horizon", "10"]) == 2
+    err = _error_line(capsys)
+    assert "z.csv" in err and "column 'time'" in err
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", str(TEMPLATE), "--analysis", PFS, "-o", str(tmp_path / "o.csv"),
+              "--band", str(tmp_path / "b.csv"), "--seed", "-1"])
+    assert exit_.value.code == 2
+    assert "--seed" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("argv", [["check", "clarinet"],
+                                  ["extrapolate", "{ipd}", "--horizon", "10", "--models",
+                                   "exponential"],
+                                  ["reconstruct", "{curve}", "--n-patients", "10", "-o", "-"]])
+def test_a_full_output_is_one_line_not_a_traceback(tmp_path, argv):
+    import subprocess
+
+    ipd, curve = tmp_path / "ipd.csv", tmp_path / "curve.csv"
+    ipd.write_text("time,event\n1,1\n2,1\n3,0\n4,1\n")
+    curve.write_text("time,survival\n0,1\n1,0.9\n2,0.8\n")
+    argv = [a.format(ipd=ipd, curve=curve) for a in argv]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "trialrecon.cli", *argv], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=600,
+                              env={**os.environ, "TRIALRECON_TRIALS": str(paths.TRIALS)})
+    assert done.returncode == 1
+    lines = [x for x in done.stderr.splitlines() if not x.startswith("note:")]
+    assert lines == ["trialrecon: error: standard output: cannot be written (No space left "
+                     "on device)"], done.stderr
+
+
+def test_band_and_output_naming_one_file_is_refused_before_any_write(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", str(TEMPLATE), "--analysis", PFS, "-o", "o1.csv",
+                 "--band", "./o1.csv"]) == 2
+    assert "same output" in _error_line(capsys)
+    assert not (tmp_path / "o1.csv").exists()
+
+
+def test_terminal_never_receives_control_sequences_from_data(tmp_path, capsys, monkeypatch):
+    # YAML's own escapes: the file is plain text, the name it holds is not.
+    name = "EVIL\\x1b]0;owned\\x07\\x1b[2J trial \\u202eREVERSED"
+    text = TEMPLATE.read_text(encoding="utf-8").replace(
+        "name: EXAMPLE-1 (a made-up phase 3 trial)", f'name: "{name}"')
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    (folder / "example.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(paths, "TRIALS", folder)
+    assert main(["trials"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "\\x1b]0;owned\\x07" in out and "\\u202e" in out
+
+
+def test_a_huge_cell_is_quoted_briefly(tmp_path, capsys):
+    (tmp_path / "c.csv").write_text("time,survival\n0,1\n1," + "x" * 5_000_000 + "\n")
+    assert main(["reconstruct", str(tmp_path / "c.csv"), "--n-patients", "5",
+                 "-o", str(tmp_path / "o.csv")]) == 2
+    err = _error_line(capsys)
+    assert len(err) < 1200 and "c.csv" in err
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_a_device_is_refused_before_it_is_read(tmp_path, capsys, hang_guard):
+    with hang_guard(60):
+        assert main(["reconstruct", "/dev/zero", "--n-patients", "5",
+                     "-o", str(tmp_path / "o.csv")]) == 2
+    assert "not a regular file" in _error_line(capsys)
+
+
+def test_errors_about_an_arm_or_marks_name_their_file(tmp_path, capsys):
+    (tmp_path / "z1.csv").write_text("time,event\n0,1\n0,0\n")
+    (tmp_path / "z2.csv").write_text("time,event\n1,1\n2,0\n")
+    assert main(["compare", str(tmp_path / "z1.csv"), str(tmp_path / "z2.csv")]) == 2
+    assert "z1.csv" in _error_line(capsys)
+    (tmp_path / "c.csv").write_text("time,survival\n0,1\n1,0.9\n2,0.8\n3,0.7\n")
+    (tmp_path / "marks.csv").write_text("time\n50\n")
+    assert main(["reconstruct", str(tmp_path / "c.csv"), "--n-patients", "10",
+                 "--censor-marks", str(tmp_path / "marks.csv"),
+                 "-o", str(tmp_path / "o.csv")]) == 2
+    assert "marks.csv" in _error_line(capsys)
+
+
+def test_an_at_risk_table_the_curve_cannot_meet_gets_a_note(tmp_path, capsys):
+    (tmp_path / "c.csv").write_text("time,survival\n0,1\n1,0.8\n2,0.6\n3,0.5\n")
+    (tmp_path / "r.csv").write_text("time,n_at_risk\n0,1000000\n3,1\n")
+    assert main(["reconstruct", str(tmp_path / "c.csv"), "--at-risk", str(tmp_path / "r.csv"),
+                 "-o", str(tmp_path / "o.csv")]) == 0
+    notes = [x for x in capsys.readouterr().err.splitlines() if x.startswith("note:")]
+    assert any("from the digitised one" in x for x in notes), notes
+
+
+def test_times_no_follow_up_can_reach_are_refused(tmp_path, capsys):
+    pd.DataFrame({"time": [1e301, 2e301, 3e301, 4e301], "event": [1, 0, 1, 1],
+                  "arm": ["a", "a", "b", "b"]}).to_csv(tmp_path / "big.csv", index=False)
+    assert main(["compare", str(tmp_path / "big.csv")]) == 2
+    err = _error_line(capsys)
+    assert "big.csv" in err and "row 2" in err and "column 'time'" in err

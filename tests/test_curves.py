@@ -170,5 +170,5 @@ def test_scale_must_be_proportion_or_percent():
 
 
 def test_a_folder_is_no_csv_file(tmp_path):
-    with pytest.raises(InputError, match="cannot be read"):
+    with pytest.raises(InputError, match="not a regular file"):
         read_curve(tmp_path)

@@ -39,3 +39,24 @@ def test_unwritable_folder_is_one_line(tmp_path):
     with pytest.raises(InputError) as caught:
         write_downloads(blocked / "page", {"a": pd.DataFrame({"x": [1]})})
     assert "\n" not in str(caught.value) and "cannot write downloads" in str(caught.value)
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    labels = ['=HYPERLINK("http://example.invalid","x")', "=cmd|' /C calc'!A0", "+1+1",
+              "plain"]
+    write_downloads(tmp_path / "d", {"t": pd.DataFrame({"label": labels, "n": [1, 2, 3, 4]})})
+    sheet = load_workbook(tmp_path / "d" / WORKBOOK)["t"]
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert [c.value for c in sheet["A"][1:]] == labels
+
+
+def test_the_folder_has_the_permissions_the_umask_gives(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        write_downloads(tmp_path / "d", {"t": pd.DataFrame({"n": [1]})})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

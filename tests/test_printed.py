@@ -112,3 +112,20 @@ def test_p_value_forms_still_read(text, value, bound):
 def test_p_value_garbage_is_refused(bad):
     with pytest.raises(ValueError):
         parse_p(bad)
+
+
+@pytest.mark.parametrize(("text", "low", "high"), [
+    ("0.000", 0.0, 0.0005),   # printed as zero: below half its last digit, not exactly 0
+    ("0", 0.0, 0.5),
+    ("2e-5", 1.5e-5, 2.5e-5),  # one significant digit in powers of ten
+    ("1.2E-3", 0.00115, 0.00125),
+])
+def test_exact_prints_cover_half_a_unit_of_their_last_digit(text, low, high):
+    assert parse_p(text).two_sided() == pytest.approx((low, high))
+
+
+def test_a_p_value_too_small_for_floating_point_is_refused():
+    with pytest.raises(ValueError, match="too small") as info:
+        parse_p("1e-99999")
+    assert "<1e-300" in str(info.value)
+    assert parse_p("0e-5").two_sided()[0] == 0.0  # a printed zero is no underflow

@@ -592,3 +592,24 @@ def test_explicit_tag_on_the_wrong_text_names_the_line(trial_dir, capsys, tagged
         load_trial(path)
     assert info.value.row == 3
     _cli_error(path, capsys)
+
+
+def test_a_count_written_yes_is_refused_not_read_as_one():
+    with pytest.raises(InputError, match="whole number, not true") as info:
+        analysis_from_print(arms={"a": {"n": True, "median": "5.0"},
+                                  "b": {"n": 10, "median": "4.0"}})
+    assert info.value.column == "arms.a.n"
+
+
+@pytest.mark.parametrize(("unit", "follow_up", "ok"), [
+    ("months", 1200.0, True), ("months", 1201.0, False), ("years", 101.0, False),
+    ("weeks", 5200.0, True), ("months", 1e300, False)])
+def test_times_beyond_a_century_are_refused(unit, follow_up, ok):
+    kwargs = {"arms": {"a": {"n": 10, "median": "5.0"}, "b": {"n": 10, "median": "4.0"}},
+              "follow_up": follow_up, "time_unit": unit}
+    if ok:
+        analysis_from_print(**kwargs)
+        return
+    with pytest.raises(InputError, match="more than 100 years") as info:
+        analysis_from_print(**kwargs)
+    assert info.value.column == "follow_up"

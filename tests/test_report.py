@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
 from trialrecon import InputError, cli, registry, report
@@ -560,3 +561,33 @@ def test_longest_pages_are_started_first(tmp_path, fake):
     ran = [order[name] for name in fake.ran]
     assert ran == sorted(costs, reverse=True)
     assert order["trial-cabinet-epnet"] > order["trial-increlex"]
+
+
+def test_trial_ids_are_read_in_any_case():
+    assert [p.name for p in select_pages(["CABINET"])] == [
+        p.name for p in select_pages(["cabinet"])]
+
+
+def test_a_full_disk_keeps_the_previous_page_and_its_downloads_together(tmp_path, fake,
+                                                                        monkeypatch):
+    from trialrecon.downloads import write_downloads
+
+    out = tmp_path / "reports"
+    page = select_pages(["clarinet"])[0]
+    _previous_report(out, [page.name])
+    write_downloads(out / "downloads" / page.name, {"old": pd.DataFrame({"n": [1]})})
+
+    def new_downloads(output, kwargs):
+        write_downloads(kwargs["parameters"]["downloads"], {"new": pd.DataFrame({"n": [2]})})
+
+    fake.behaviour = {page.name: new_downloads}
+
+    def full(path, text):  # what writing the page meets on a full disk
+        raise report._write_error(path, OSError(28, "No space left on device"))
+
+    monkeypatch.setattr(report, "_write_temporary", full)
+    with pytest.raises(InputError, match="No space left"):
+        build_report(["clarinet"], jobs=1, out_dir=out)
+    assert (out / f"{page.name}.html").read_text() == f"previous {page.name}"
+    kept = sorted(p.name for p in (out / "downloads" / page.name).iterdir())
+    assert kept == ["old.csv", "tables.xlsx"]

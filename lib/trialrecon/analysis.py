@@ -9,12 +9,14 @@ came from; every figure it returns is derived.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
 from scipy import special, stats
@@ -86,10 +88,27 @@ class HazardRatio:
 
 
 def cox_hr(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame) -> HazardRatio:
-    """Unstratified Cox model with one treatment indicator (lifelines, Efron's ties)."""
+    """Unstratified Cox model with one treatment indicator (lifelines, Efron's ties).
+
+    Not estimable (every figure NaN) when an arm has no event, where the partial likelihood
+    has no maximum, or when the fit does not converge.
+    """
     both = pd.concat([ipd_experimental[["time", "event"]].assign(arm=1),
                       ipd_control[["time", "event"]].assign(arm=0)], ignore_index=True)
-    row = CoxPHFitter().fit(both, "time", "event").summary.loc["arm"]
+    nan = HazardRatio(math.nan, math.nan, math.nan, math.nan, math.nan)
+    if both.groupby("arm").event.sum().min() <= 0 or both.arm.nunique() < 2:
+        return nan
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            row = CoxPHFitter().fit(both, "time", "event").summary.loc["arm"]
+    except ConvergenceError:
+        return nan
+    # Newton-Raphson still moving at its end: the estimate runs off to 0 or infinity
+    # (complete separation, as in a tiny arm whose events all come first), no maximum.
+    if any(issubclass(w.category, ConvergenceWarning) and "norm(delta)" in str(w.message)
+           for w in caught):
+        return nan
     return HazardRatio(float(row["exp(coef)"]), float(row["exp(coef) lower 95%"]),
                        float(row["exp(coef) upper 95%"]), float(row["se(coef)"]), float(row["p"]))
 
@@ -121,9 +140,11 @@ def rmst(ipd: pd.DataFrame, tau: float) -> tuple[float, float]:
     areas = np.diff(edges) * heights
     mean = float(areas.sum())
     after = np.cumsum(areas[::-1])[::-1][1:]  # A_j: area from t_j to tau
+    # In units of tau, so that the squares stay finite whatever the time scale.
+    scale = tau if tau > 0 else 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(y_j > d_j, after**2 * d_j / (y_j * (y_j - d_j)), 0.0)
-    return mean, math.sqrt(float(terms.sum()))
+        terms = np.where(y_j > d_j, (after / scale) ** 2 * d_j / (y_j * (y_j - d_j)), 0.0)
+    return mean, scale * math.sqrt(float(terms.sum()))
 
 
 def _at(frame: pd.DataFrame, t: float) -> np.ndarray:
@@ -170,8 +191,10 @@ def compare_arms(ipd_experimental: pd.DataFrame, ipd_control: pd.DataFrame, *,
     if tau is None:
         tau = min(last.values())
         if not tau > 0:
-            raise InputError("an arm's follow-up ends at time 0: nothing to compare",
-                             column="time", advice="check the time column")
+            arm = min(last, key=last.get)
+            raise InputError(f"the follow-up of arm {arm!r} ends at time 0: nothing to "
+                             "compare", row=f"arm {arm}", column="time",
+                             advice="check the time column")
     else:
         tau = positive_time(tau, "tau")
     notes = []

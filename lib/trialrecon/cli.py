@@ -9,6 +9,7 @@ terminal (long text wraps inside its cell or moves to lines of its own; nothing 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -16,15 +17,17 @@ import secrets
 import shutil
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import date
 from itertools import zip_longest
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
 from .errors import InputError
+from .formatting import printable
 
 if TYPE_CHECKING:
     from .registry import Analysis
@@ -36,6 +39,8 @@ DEFAULT_WIDTH = 100
 MIN_COLUMN = 20
 #: Indent of a row's lines for the columns that did not fit beside the others.
 BELOW_INDENT = "    "
+#: Longest error or warning printed whole (it may quote a value megabytes long).
+MESSAGE_LENGTH = 1000
 
 
 def _width() -> int:
@@ -289,9 +294,13 @@ STDOUT = "-"
 
 
 def _same_file(a: str | Path, b: Path) -> bool:
+    """Whether two names are one file: the same path once resolved (whether or not it exists
+    yet: ``o.csv`` and ``./o.csv``), or one existing file under two names (a link)."""
     try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
         return Path(a).exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
+    except (OSError, RuntimeError):
         return False
 
 
@@ -335,7 +344,10 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
     curve = read_curve(args.curve, scale=args.scale)
     table = read_at_risk(args.at_risk) if args.at_risk else None
-    marks = read_censor_marks(args.censor_marks) if args.censor_marks else None
+    marks = None
+    if args.censor_marks:
+        marks = pd.DataFrame({"time": read_censor_marks(args.censor_marks)})
+        marks.attrs["source"] = args.censor_marks
     result = reconstruct(curve, table, method=args.method, n_patients=args.n_patients,
                          total_events=args.total_events, censor_marks=marks)
     for fix in result.fixes:
@@ -366,7 +378,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     names = tuple(name for part in parts for name in part)
     if names[0] == names[1]:
         names = ("experimental", "control")
-    result = compare_arms(*arms, landmarks=args.landmarks, tau=args.tau, names=names)
+    try:
+        result = compare_arms(*arms, landmarks=args.landmarks, tau=args.tau, names=names)
+    except InputError as exc:
+        # An arm's problem belongs to the file that holds the arm.
+        owner = [f for f, part in zip(files, parts, strict=True)
+                 if any(exc.row == f"arm {name}" for name in part)]
+        if exc.file is not None or not owner:
+            raise
+        raise InputError(exc.message, file=owner[0], row=exc.row, column=exc.column,
+                         advice=exc.advice) from None
     for note in result.notes:
         print(f"WARNING: {note}", file=sys.stderr)
     if args.format == "table":
@@ -425,7 +446,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError("--band and -o name the same output", file=args.band,
                          advice="give the band its own file")
     info = sys.stderr if STDOUT in (args.output, args.band) else sys.stdout
-    fit = fit_summary(target, seed=args.seed or 0)
+    try:
+        fit = fit_summary(target, seed=args.seed or 0)
+    except InputError as exc:
+        if exc.file is not None or not _is_trial_file(args.analysis):
+            raise
+        raise InputError(exc.message, file=args.analysis, row=exc.row, column=exc.column,
+                         advice=exc.advice) from None
     _write_csv(fit.ipd, args.output, inputs=(args.analysis,))
     print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}", file=info)
     if args.band:
@@ -448,7 +475,25 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _models(text: str | None) -> list[str] | None:
-    return None if text is None else [m.strip() for m in text.split(",") if m.strip()]
+    if text is None:
+        return None
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise InputError(f"--models {text!r} names no model",
+                         advice="give model names separated by commas, e.g. weibull,lognormal, "
+                         "or leave --models out for all")
+    return names
+
+
+def _seed(text: str) -> int:
+    """A seed for numpy's generator: a whole number from 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0")
+    return value
 
 
 def _cmd_extrapolate(args: argparse.Namespace) -> int:
@@ -562,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analysis", dest="pick", metavar="ID",
                    help="in a trial file with several analyses: which one (its id, e.g. "
                    "mytrial/os/v1, or its version if unique)")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=_seed, default=None,
                    help="with --band: seeds the band's draws (default 0); the pseudo data "
                    "themselves are deterministic")
     p.add_argument("--band", metavar="BAND.csv",
@@ -595,32 +640,97 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    import warnings
+def _show_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
+    """Each distinct warning once, one line on standard error, after the command's output."""
+    seen = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        key = (w.category, text)
+        if key in seen:
+            continue
+        seen.add(key)
+        kind = "" if issubclass(w.category, UserWarning) else f"{w.category.__name__}: "
+        print(f"trialrecon: warning: {kind}{printable(_clipped(text))}", file=sys.stderr)
 
+
+def _clipped(text: str) -> str:
+    """A message cut to :data:`MESSAGE_LENGTH` characters (it may quote a huge value)."""
+    if len(text) <= MESSAGE_LENGTH:
+        return text
+    return f"{text[:MESSAGE_LENGTH]}... ({len(text):,} characters)"
+
+
+class _Printable(io.TextIOBase):
+    """A text stream that writes what it is given through :func:`formatting.printable`:
+    a trial's names and labels can hold escape sequences a terminal would act on."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+
+def _writes_data(args: argparse.Namespace) -> bool:
+    """Whether standard output carries data (CSV or JSON), kept byte for byte."""
+    return (getattr(args, "format", "table") != "table"
+            or STDOUT in (getattr(args, "output", None), getattr(args, "band", None)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     from .registry import UnquotedFigureWarning
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    with warnings.catch_warnings(record=True) as caught:
-        # The registry's warnings about the input reach the user as one line each.
-        warnings.simplefilter("always", UnquotedFigureWarning)
-        try:
-            return COMMANDS[args.command](args)
-        except InputError as exc:
-            print(f"trialrecon: error: {exc}", file=sys.stderr)
-            return 2
-        except BrokenPipeError:
-            # The reader left (``trialrecon check | head``): no traceback, and none at exit
-            # when Python flushes the closed pipe again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
-        finally:
-            for w in caught:
-                if issubclass(w.category, UnquotedFigureWarning):
-                    print(f"trialrecon: warning: {w.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    caught: list[warnings.WarningMessage] = []
+    streams = sys.stdout, sys.stderr
+    # The report's progress bar redraws itself with carriage returns, and the report cleans
+    # its own lines; everything else shows data through the filter.
+    if args.command != "report":
+        sys.stderr = _Printable(sys.stderr)
+        if not _writes_data(args):
+            sys.stdout = _Printable(sys.stdout)
+    try:
+        # Recorded, not shown, while the command runs; shown after it, outside the recording
+        # (showing inside it would record them again, for ever).
+        with warnings.catch_warnings(record=True) as caught:
+            # The registry's warnings about the input reach the user every time.
+            warnings.simplefilter("always", UnquotedFigureWarning)
+            try:
+                return COMMANDS[args.command](args)
+            except InputError as exc:
+                print(f"trialrecon: error: {printable(_clipped(str(exc)))}", file=sys.stderr)
+                return 2
+            except BrokenPipeError:
+                # The reader left (``trialrecon check | head``): no traceback, and none at
+                # exit when Python flushes the closed pipe again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+                return 141
+            except OSError as exc:
+                # Output that cannot be written (a full disk, /dev/full): one line, and
+                # nothing more written to the stream that failed.
+                where = exc.filename or "standard output"
+                os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+                print(f"trialrecon: error: {where}: cannot be written "
+                      f"({exc.strerror or exc})", file=sys.stderr)
+                return 1
+    finally:
+        _show_warnings(caught)
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 
 from .errors import InputError
-from .limits import MAX_CLICKS, MAX_PATIENTS
+from .limits import MAX_CLICKS, MAX_PATIENTS, MAX_TIME, input_file
+from .printed import quote
 
 Scale = Literal["proportion", "percent"]
 
@@ -108,13 +109,15 @@ def _numeric(frame: pd.DataFrame, columns: tuple[str, ...], source: str,
         values = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            raise InputError(f"not a number: {frame[c].iloc[bad[0]]!r}", file=source,
+            raise InputError(f"not a number: {quote(frame[c].iloc[bad[0]])}", file=source,
                              row=int(bad[0]) + 2, column=c, advice="fix or delete the row")
         out.append(values)
     return out
 
 
 def _read_csv(path: str | PathLike[str]) -> pd.DataFrame:
+    if isinstance(path, str | PathLike):
+        input_file(path)
     try:
         return pd.read_csv(path, skipinitialspace=True)
     except FileNotFoundError:
@@ -348,12 +351,15 @@ def read_censor_marks(path: str | PathLike[str]) -> np.ndarray:
 
 def _ipd(frame: pd.DataFrame, path: str | PathLike[str]) -> pd.DataFrame:
     t, e = _numeric(frame, ("time", "event"), str(path), max_rows=2 * MAX_PATIENTS)
-    bad = np.flatnonzero(~np.isin(e, (0, 1)) | (t < 0))
+    bad = np.flatnonzero(~np.isin(e, (0, 1)) | (t < 0) | (t > MAX_TIME))
     if bad.size:
         k = int(bad[0])
         column = "event" if e[k] not in (0, 1) else "time"
-        raise InputError(f"{column} must be {'0 or 1' if column == 'event' else '>= 0'}",
-                         file=path, row=k + 2, column=column)
+        rule = ("0 or 1" if column == "event" else f"at most {MAX_TIME:g}" if t[k] > MAX_TIME
+                else ">= 0")
+        raise InputError(f"{column} must be {rule}", file=path, row=k + 2, column=column,
+                         advice="no follow-up is that long in any time unit"
+                         if column == "time" and t[k] > MAX_TIME else None)
     return pd.DataFrame({"time": t, "event": e.astype(int)})
 
 

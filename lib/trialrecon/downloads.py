@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,6 +37,16 @@ def _sheet_names(names: list[str]) -> list[str]:
             candidate, k = base[:_SHEET_LIMIT - len(suffix)] + suffix, k + 1
         out.append(candidate)
     return out
+
+
+def _text_not_formulas(workbook) -> None:
+    """Every cell openpyxl took for a formula (text starting with "=") kept as the text it
+    is: labels and arm names come from trial files, and a workbook must never run them."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def write_downloads(folder: str | Path, tables: Mapping[str, pd.DataFrame]) -> list[Path]:
@@ -65,7 +75,10 @@ def write_downloads(folder: str | Path, tables: Mapping[str, pd.DataFrame]) -> l
         raise ValueError(f"download names must be file names: {bad}")
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        # Not mkdtemp, which makes the folder private (0700): the folder this becomes is an
+        # ordinary one, with the permissions the user's umask gives.
+        tmp = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.mkdir()
     except OSError as exc:
         raise InputError(f"cannot write downloads: {exc.strerror}", file=folder,
                          advice="choose a folder you can write to") from None
@@ -75,6 +88,7 @@ def write_downloads(folder: str | Path, tables: Mapping[str, pd.DataFrame]) -> l
         with pd.ExcelWriter(tmp / WORKBOOK, engine="openpyxl") as book:
             for sheet, frame in zip(_sheet_names(list(tables)), tables.values(), strict=True):
                 frame.to_excel(book, sheet_name=sheet, index=False)
+            _text_not_formulas(book.book)
         old = folder.with_name(f".{folder.name}.old")
         if folder.exists():
             shutil.rmtree(old, ignore_errors=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,6 +25,27 @@ import pandas as pd
 
 NOT_REACHED = "NR"
 NOT_ESTIMABLE = "not estimable"
+
+
+#: What a terminal would act on rather than show: C0 and C1 control characters but newline
+#: and tab (ESC starts colour, cursor and title sequences), and the invisible or reordering
+#: format characters (U+202E turns the rest of a line around).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f"
+                          "\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe for a terminal: each control or reordering character written as its
+    code, everything else as it is.
+
+    >>> printable("ok\x1b[2J\u202e")
+    'ok\\x1b[2J\\u202e'
+    """
+    def code(match: re.Match[str]) -> str:
+        c = ord(match.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _UNPRINTABLE.sub(code, text)
 
 
 def _missing(x: object) -> bool:

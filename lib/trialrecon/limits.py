@@ -10,6 +10,8 @@ them every command's time and memory grow about linearly with the input
 from __future__ import annotations
 
 import math
+import os
+import stat
 from numbers import Integral, Real
 from os import PathLike
 
@@ -19,6 +21,31 @@ from .errors import InputError
 MAX_PATIENTS = 10_000_000
 #: Most clicks of one digitised curve, and most censoring marks.
 MAX_CLICKS = 1_000_000
+#: Longest time in patient data, in any unit (a million years in days is 3.7e8).
+MAX_TIME = 1e9
+#: Largest input file read (a CSV of MAX_PATIENTS patients takes about 300 MB).
+MAX_INPUT_BYTES = 1 << 30
+
+
+def input_file(path: str | PathLike[str]) -> None:
+    """Refuse, before reading it, an input that is not a regular file or is larger than
+    :data:`MAX_INPUT_BYTES` (``/dev/zero`` would be read until memory runs out).
+
+    A name that does not exist passes: the reader says so in its own words.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", file=path) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError("is not a regular file (a folder, a device or a pipe)", file=path,
+                         advice="give the path of a file on disk")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise InputError(f"is {info.st_size:,} bytes, more than {MAX_INPUT_BYTES:,}",
+                         file=path, advice="no trial's data come near this size; check the "
+                         "file")
 
 
 def whole_count(value: object, name: str, *, low: int = 0, high: int = MAX_PATIENTS,

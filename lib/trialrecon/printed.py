@@ -166,15 +166,17 @@ class PrintedP:
     sided: int = 2
 
     def two_sided(self) -> tuple[float, float]:
-        """The range of two-sided p-values that the printed figure allows."""
+        """The range of two-sided p-values that the printed figure allows.
+
+        An exact print covers half a unit of its last digit either way: "0.04" is 0.035 to
+        0.045, "0.000" is 0 to 0.0005, "0" is 0 to 0.5, "2e-5" is 1.5e-5 to 2.5e-5.
+        """
         factor = 2.0 if self.sided == 1 else 1.0
         if self.bound:
             return (0.0, min(1.0, self.value * factor))
-        digits = len(self.text.split(".")[-1]) if "." in self.text else 0
-        significant = self.text.split(".")[-1].lstrip("0") if "." in self.text else self.text
-        half = 0.5 * 10.0 ** (-digits) if significant else 0.0
-        if "e" in self.text.lower():
-            half = 0.0
+        mantissa, _, exponent = self.text.lower().partition("e")
+        digits = len(mantissa.split(".")[-1]) if "." in mantissa else 0
+        half = 0.5 * 10.0 ** (int(exponent or 0) - digits)
         return (max(0.0, (self.value - half) * factor), min(1.0, (self.value + half) * factor))
 
 
@@ -195,6 +197,9 @@ def parse_p(text: str | float, sided: int = 2) -> PrintedP:
     value = float(match["num"])
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"p-value {quote(raw)} is outside [0, 1]")
+    if value == 0.0 and any(c in "123456789" for c in match["num"].lower().partition("e")[0]):
+        raise ValueError(f"p-value {quote(raw)} is too small to compute with (below 1e-308); "
+                         "write it as '<1e-300'")
     if sided not in (1, 2):
         raise ValueError("sided must be 1 or 2")
     op = match["op"] or "="

@@ -44,13 +44,14 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from . import paths
 from .errors import InputError
-from .limits import MAX_PATIENTS
+from .limits import MAX_PATIENTS, input_file
 from .printed import Printed, PrintedP, parse_p, parse_printed, quote
 
 ENDPOINT_LABELS = {
@@ -85,6 +86,10 @@ Endpoint = Literal[
 #: typo, and would make the GRIM check enumerate that many counts (the one bound of
 #: :mod:`trialrecon.limits`).
 MAX_COUNT = MAX_PATIENTS
+#: Longest time any figure may give (follow-up, a median, a landmark), in years.
+MAX_YEARS = 100
+#: Each analysis time unit's length of a year.
+UNITS_PER_YEAR = {"months": 12.0, "weeks": 365.25 / 7.0, "years": 1.0}
 
 
 class UnquotedFigureWarning(UserWarning):
@@ -102,7 +107,16 @@ def _p(value: Any) -> Any:
     return {"printed": value} if isinstance(value, str | int | float) else value
 
 
+def _count(value: Any) -> Any:
+    # YAML reads yes/no/on/off as booleans, which would pass for 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError(f"a count must be a whole number, not {str(value).lower()} (YAML "
+                         "reads yes, no, on and off as true or false)")
+    return value
+
+
 PrintedField = Annotated[Printed, BeforeValidator(_printed)]
+Count = Annotated[int, BeforeValidator(_count)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
@@ -143,8 +157,8 @@ class Measurement(_Record):
 class Arm(_Record):
     """What was reported for one arm of one analysis."""
 
-    n: int | None = Field(default=None, gt=0, le=MAX_COUNT)
-    events: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    n: Count | None = Field(default=None, gt=0, le=MAX_COUNT)
+    events: Count | None = Field(default=None, ge=0, le=MAX_COUNT)
     median: PrintedField | None = None
     landmarks: tuple[Landmark, ...] = ()
     percent: PrintedField | None = None
@@ -224,16 +238,25 @@ class Analysis(_Record):
     source: str
     assessment: str | None = None
     data_cutoff: date | None = None
+    time_unit: Literal["months", "weeks", "years"] = "months"
     follow_up: float | None = Field(
         default=None, gt=0, description="median follow-up as printed, in time_unit")
-    time_unit: Literal["months", "weeks", "years"] = "months"
     arms: dict[str, Arm]
-    events_total: int | None = Field(default=None, ge=0, le=2 * MAX_COUNT)
+    events_total: Count | None = Field(default=None, ge=0, le=2 * MAX_COUNT)
     hazard_ratio: HazardRatio | None = None
     p_value: Annotated[PValue | None, BeforeValidator(_p)] = None
     notes: str | None = None
 
     _trial: Trial | None = PrivateAttr(default=None)
+
+    @field_validator("follow_up")
+    @classmethod
+    def _follow_up(cls, v: float | None, info: ValidationInfo) -> float | None:
+        unit = info.data.get("time_unit", "months")
+        if v is not None and v > MAX_YEARS * UNITS_PER_YEAR[unit]:
+            raise ValueError(f"{v:g} {unit} is more than {MAX_YEARS} years; check the figure "
+                             "and time_unit")
+        return v
 
     @model_validator(mode="after")
     def _shape(self) -> Analysis:
@@ -250,6 +273,18 @@ class Analysis(_Record):
                 raise ValueError(
                     f"'percent' is for binary endpoints; use 'landmarks' for {stray}"
                 )
+        # No trial follows anyone for a century: a larger time is a typo or a unit mix-up,
+        # and would overflow the reconstruction's arithmetic.
+        longest = MAX_YEARS * UNITS_PER_YEAR[self.time_unit]
+        times = [
+            (f"arms.{a}.{what}", t) for a, arm in self.arms.items()
+            for what, t in ([("median", x) for x in (arm.median.value, arm.median.lower,
+                                                      arm.median.upper)] if arm.median else [])
+            + [("landmarks.time", lm.time) for lm in arm.landmarks]]
+        for where, t in times:
+            if t is not None and t > longest:
+                raise ValueError(f"{where} {t:g} {self.time_unit} is more than {MAX_YEARS} years"
+                                 f"; check the figure and time_unit")
         return self
 
     @property
@@ -548,6 +583,7 @@ def _read_yaml(path: Path) -> tuple[Any, list[tuple[tuple[Any, ...], str, str, i
     InputError
         For anything that is not one YAML document in UTF-8 text, naming the line.
     """
+    input_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -41,6 +41,7 @@ from traitlets.config import Config
 from . import paths, registry
 from .downloads import WORKBOOK
 from .errors import InputError
+from .formatting import printable
 from .pages import report_pages
 
 TITLES = {"portfolio": "Portfolio overview: every reported hazard ratio and verdict",
@@ -114,6 +115,29 @@ def _move(source: Path, target: Path) -> None:
         raise _write_error(target, exc) from exc
 
 
+def _write_temporary(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path`` and return it (renamed into place
+    by the caller).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be written (read-only or missing folder, a full disk); the
+        temporary file is removed first.
+    """
+    tmp = path.with_name(f".{path.name}.{_token()}.tmp")
+    try:
+        # "x": never write through a file another run created under the same name.
+        with open(tmp, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except BaseException as exc:  # an interrupt half-way must not leave the file either
+        _discard(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
+        raise
+    return tmp
+
+
 def _atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file renamed into place.
 
@@ -123,17 +147,11 @@ def _atomic_write(path: Path, text: str) -> None:
         If the file cannot be written (read-only or missing folder, a folder in the way);
         the temporary file is removed first.
     """
-    tmp = path.with_name(f".{path.name}.{_token()}.tmp")
+    tmp = _write_temporary(path, text)
     try:
-        # "x": never write through a file another run created under the same name.
-        with open(tmp, "x", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException as exc:  # an interrupt half-way must not leave the file either
+        _move(tmp, path)
+    finally:
         _discard(tmp)
-        if isinstance(exc, OSError):
-            raise _write_error(path, exc) from exc
-        raise
 
 
 def _check_writable(folder: Path) -> None:
@@ -532,14 +550,27 @@ def run_page(page: Page, out_dir: Path, run: _Run | None = None) -> str | None:
             raise
         if run.cancel.is_set():
             return None
-        if fresh.is_dir():
-            old = out_dir / DOWNLOADS / f".{page.name}.{run.token}.old"
-            if downloads.exists():
-                _move(downloads, old)
-            _move(fresh, downloads)
-            shutil.rmtree(old, ignore_errors=True)
-        files = _download_files(downloads)
-        _atomic_write(out_dir / f"{page.name}.html", decorate(text, page, out_dir, files))
+        files = ([downloads / f.name for f in _download_files(fresh)] if fresh.is_dir()
+                 else _download_files(downloads))
+        # Everything that needs room is written first; then only renames, which a full disk
+        # does not stop, put the page and its downloads in place together.
+        target = out_dir / f"{page.name}.html"
+        page_tmp = _write_temporary(target, decorate(text, page, out_dir, files))
+        try:
+            if fresh.is_dir():
+                old = out_dir / DOWNLOADS / f".{page.name}.{run.token}.old"
+                if downloads.exists():
+                    _move(downloads, old)
+                try:
+                    _move(fresh, downloads)
+                except InputError:
+                    if old.exists():
+                        _move(old, downloads)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
+            _move(page_tmp, target)
+        finally:
+            _discard(page_tmp)
         _move(tmp, executed / f"{page.name}.ipynb")
         stale = executed / f"{page.name}.failed.ipynb"
         try:
@@ -620,11 +651,13 @@ def select_pages(trials: list[str] | None) -> list[Page]:
     if not trials:
         return pages
     valid = sorted(registry.trials())
-    unknown = [t for t in trials if t not in valid]
+    # Ids in any case, as everywhere on the command line (CABINET is cabinet).
+    wanted = [t.strip().lower() for t in trials]
+    unknown = [t for t, w in zip(trials, wanted, strict=True) if w not in valid]
     if unknown:
-        raise InputError(f"unknown trial(s) {unknown}", column="--trial",
-                         advice=f"valid trials: {', '.join(valid)}")
-    return [p for p in pages if p.parameters.get("trial") in trials]
+        raise InputError(f"unknown trial(s) {', '.join(map(repr, unknown))}",
+                         column="--trial", advice=f"valid trials: {', '.join(valid)}")
+    return [p for p in pages if p.parameters.get("trial") in wanted]
 
 
 def _stop(pool: ThreadPoolExecutor, futures: dict[Future[Any], Page], run: _Run) -> None:
@@ -710,7 +743,7 @@ def _build(chosen: list[Page], out: Path, jobs: int, run: _Run) -> int:
     print(f"{len(chosen) - len(errors)}/{len(chosen)} pages built in {seconds:.0f} s -> "
           f"{out / 'index.html'}")
     for message in errors:
-        print(f"failed: {message}", file=sys.stderr)
+        print(f"failed: {printable(message)}", file=sys.stderr)
     return 1 if errors else 0
 
 

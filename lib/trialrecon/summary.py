@@ -75,6 +75,14 @@ def se_log_hr(lower: float, upper: float, level: float = 95.0) -> float:
     return (math.log(upper) - math.log(lower)) / (2.0 * z_value(level))
 
 
+def wald_ci(hr: float, se: float, level: float = 95.0) -> tuple[float, float]:
+    """Wald CI of an HR from the SE of its log: ``HR exp(-+z SE)``; bounds beyond floating
+    point are 0 and inf (a tiny arm can give an SE of log HR in the hundreds)."""
+    log_hr, half = math.log(hr), z_value(level) * se
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.exp(log_hr - half)), float(np.exp(log_hr + half))
+
+
 def ci_asymmetry(hr: float, lower: float, upper: float) -> float:
     """``ln HR`` minus the centre of the log CI; zero for a Wald interval."""
     return math.log(hr) - 0.5 * (math.log(lower) + math.log(upper))

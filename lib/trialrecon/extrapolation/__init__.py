@@ -34,6 +34,7 @@ from lifelines.exceptions import ConvergenceError
 
 from ..analysis import km_steps
 from ..errors import InputError
+from ..printed import quote
 from .identifiability import SE_MAX, positive_definite, undetermined
 from .models import MODELS, STANDARD, ModelSpec, spline_knots
 
@@ -244,7 +245,7 @@ def _arms(ipd: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         bad = np.flatnonzero(~ok)
         if bad.size:
             raise InputError(f"{name} must be {'a number >= 0' if name == 'time' else '0 or 1'}"
-                             f", not {ipd[name].iloc[bad[0]]!r}", row=int(bad[0]) + 2,
+                             f", not {quote(ipd[name].iloc[bad[0]])}", row=int(bad[0]) + 2,
                              column=name)
     labels = (ipd["arm"].astype(str).to_numpy() if "arm" in ipd.columns
               else np.full(len(t), "all"))
@@ -258,6 +259,10 @@ def _arms(ipd: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         # Times of 0 (censored at randomisation) have no log: they alone are moved, to
         # below every positive time (a millionth of the longest, or half the shortest).
         positive = tt[tt > 0]
+        if not positive.size:
+            raise InputError(f"every time in arm '{name}' is 0: there is no follow-up to fit",
+                             column="time", advice="check that the time column holds the "
+                             "times to event or censoring")
         tiny = min(1e-6 * float(tt.max()), 0.5 * float(positive.min()))
         out[name] = (np.where(tt > 0, tt, tiny), ee)
     return out
@@ -434,6 +439,9 @@ def extrapolate(
         raise InputError(f"horizon must be a positive number, not {horizon!r}",
                          column="horizon")
     names = list(MODELS) if models is None else list(models)
+    if not names:
+        raise InputError("no model to fit", column="models",
+                         advice=f"choose from {', '.join(MODELS)}")
     unknown = [m for m in names if m not in MODELS]
     if unknown:
         raise InputError(f"unknown model '{unknown[0]}'", column="models",

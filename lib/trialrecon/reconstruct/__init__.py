@@ -66,6 +66,15 @@ class Reconstruction:
     exact_steps: bool = False
 
 
+#: Largest distance between the rebuilt and the digitised curve that passes without a note,
+#: beyond one patient's step there: five percentage points, several times what digitising
+#: error leaves when the inputs agree (the corpus benchmark's KM RMSE p90 is below 0.02 with
+#: 1% click jitter).
+MISFIT = 0.05
+#: Most of one patient's step allowed on top of MISFIT (where one or two are at risk).
+STEP_CAP = 0.1
+
+
 def _table(at_risk: pd.DataFrame | AtRisk | None, n_patients: int | None) -> AtRisk:
     if n_patients is not None:
         n_patients = whole_count(n_patients, "n_patients", low=1)
@@ -98,21 +107,25 @@ def _marks(censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None, cur
            ) -> np.ndarray | None:
     if censor_marks is None:
         return None
+    source = None
     if isinstance(censor_marks, pd.DataFrame):
+        source = censor_marks.attrs.get("source")  # the file they were read from, if any
         if "time" not in censor_marks.columns:
-            raise InputError("censoring marks need a column 'time'", column="time")
+            raise InputError("censoring marks need a column 'time'", file=source,
+                             column="time")
         censor_marks = censor_marks["time"].to_numpy()
     marks = np.asarray(censor_marks, dtype=float)
     if marks.size > MAX_CLICKS:
         raise InputError(f"{marks.size:,} censoring marks: more than {MAX_CLICKS:,}",
-                         column="time", advice="no figure has that many marks")
+                         file=source, column="time", advice="no figure has that many marks")
     if marks.ndim != 1 or not np.isfinite(marks).all():
-        raise InputError("censoring marks must be finite times", column="time")
+        raise InputError("censoring marks must be finite times", file=source, column="time")
     span = float(curve.time[-1])
     outside = (marks < -EDGE_TOLERANCE * span) | (marks > (1.0 + EDGE_TOLERANCE) * span)
     if outside.any():
         raise InputError(f"censoring mark at {marks[outside][0]:g} is outside the curve "
-                         f"(0 to {span:g})", column="time", advice="check the x-axis calibration")
+                         f"(0 to {span:g})", file=source, column="time",
+                         advice="check the x-axis calibration")
     return np.sort(np.clip(marks, 0.0, span))
 
 
@@ -130,13 +143,38 @@ def _intervals(ipd: pd.DataFrame, table: AtRisk) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _max_error(ipd: pd.DataFrame, curve: Curve) -> float:
+def _errors(ipd: pd.DataFrame, curve: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """At each digitised foot: |digitised - rebuilt KM|, and the rebuilt patients at risk."""
     times, levels = curve.feet()
-    km = km_steps(ipd["time"].to_numpy(float), ipd["event"].to_numpy(int))
+    t = ipd["time"].to_numpy(float)
+    km = km_steps(t, ipd["event"].to_numpy(int))
     k = np.searchsorted(km.times, times, side="right")
     fitted = (np.where(k > 0, km.survival[np.maximum(k - 1, 0)], 1.0) if km.times.size
               else np.ones(len(times)))
-    return float(np.max(np.abs(fitted - levels)))
+    at_risk = len(t) - np.searchsorted(np.sort(t), times, side="left")
+    return np.abs(fitted - levels), at_risk
+
+
+def _max_error(ipd: pd.DataFrame, curve: Curve) -> float:
+    return float(np.max(_errors(ipd, curve)[0]))
+
+
+def _misfit(ipd: pd.DataFrame, curve: Curve) -> tuple[float, float] | None:
+    """The worst (error, time) where the rebuilt curve is further from the digitised one than
+    :data:`MISFIT` plus one patient's step there (``S / Y``, at most :data:`STEP_CAP`: a
+    small arm moves in coarse steps), or None.
+
+    On the 152 corpus datasets (304 arms, each digitised exactly and with 0.3% and 1%
+    jitter, 912 rebuilds) no rebuild gets the note; without the step allowance 3 would.
+    """
+    errors, at_risk = _errors(ipd, curve)
+    times, levels = curve.feet()
+    allowed = MISFIT + np.minimum(levels / np.maximum(at_risk, 1), STEP_CAP)
+    over = errors - allowed
+    if not (over > 0).any():
+        return None
+    i = int(np.argmax(over))
+    return float(errors[i]), float(times[i])
 
 
 def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None, *,
@@ -210,6 +248,12 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     if not diagnostics:
         return Reconstruction(ipd, pd.DataFrame(), float("nan"), fixes, method,
                               placed.exact_steps)
+    misfit = _misfit(ipd, clean)
+    if misfit is not None:
+        fixes += (f"the rebuilt Kaplan-Meier curve is {misfit[0]:.3f} from the digitised one at "
+                  f"{misfit[1]:g} (more than {MISFIT:g} and a patient's step): the curve and the "
+                  "at-risk table do not describe the same patients; check both against the "
+                  "figure before using these data",)
     return Reconstruction(ipd, _intervals(ipd, table), _max_error(ipd, clean), fixes, method,
                           placed.exact_steps)
 

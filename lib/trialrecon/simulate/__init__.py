@@ -218,6 +218,12 @@ def fit_summary(analysis: Analysis | str, *, seed: int = 0) -> SummaryFit:
     if tg.hr is not None and (tg.ci is None or tg.ci[0] <= 0):
         raise InputError("the hazard ratio needs a positive CI", row=a.id,
                          column="hazard_ratio")
+    no_events = [name for name, arm in zip(tg.names, tg.arms, strict=True) if arm.events == 0]
+    if tg.hr is not None and (no_events or tg.events_total == 0):
+        # A Cox model has no estimate where an arm has no event: the print contradicts itself.
+        raise InputError(f"a hazard ratio is printed but {' and '.join(no_events) or 'the arms'}"
+                         f" had 0 events", row=f"analysis {a.id}", column="hazard_ratio",
+                         advice="check the events and the hazard ratio against the source")
     fitted = fit_model(tg)
     m, c = fitted.models()
     result = sample.calibrate(m, c, tg, fitted.layout.cox_target)

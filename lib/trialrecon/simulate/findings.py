@@ -19,7 +19,7 @@ from scipy import stats
 
 from ..analysis import cox_hr, fit_km, median_follow_up
 from ..registry import Analysis
-from ..summary import WIDE_SHAPE, p_from_ci, z_value
+from ..summary import WIDE_SHAPE, p_from_ci, wald_ci
 from .model import Censoring, PiecewiseHazards
 from .targets import CI_TOLERANCE, Targets, cox_aim, cox_box
 
@@ -80,8 +80,7 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
             float(tg.events_total), 0.5)
     if tg.hr is not None:
         cox = cox_hr(arms[0], arms[1])
-        z = z_value(tg.level)
-        lo, hi = (math.exp(math.log(cox.hr) + s * z * cox.se) for s in (-1, 1))
+        lo, hi = wald_ci(cox.hr, cox.se, tg.level)
         hr = a.hazard_ratio
         add("hazard ratio", "", hr.printed.text, cox.hr, tg.hr, tg.hr_tol)
         digits = hr.printed.decimals
@@ -126,6 +125,12 @@ def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:
                        f"together (the Wald p of the printed HR and CI is {p_ci:.2g}); the p "
                        "probably comes from another test, such as a stratified log-rank "
                        "test (a property of the printed numbers)")
+        elif missed[cox_rows].reconstructed.isna().any():
+            out.append(f"{what}: the pseudo data have no Cox estimate (an arm's events all "
+                       "come before the other's, so the partial likelihood has no maximum); "
+                       "too few patients or events for the printed comparison to be rebuilt "
+                       "(a limitation of the reconstruction, not evidence against the "
+                       "publication)")
         else:
             out.append(f"{what}: not reproduced by this reconstruction although the printed "
                        "HR, CI and p can hold together; the pseudo data's event counts move "
@@ -143,6 +148,7 @@ def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:
 def _row(r) -> str:
     got = r.reconstructed
     shown = "NR" if isinstance(got, float) and math.isinf(got) else (
+        "not estimable" if got != got else
         f"{got:.3g}" if r.quantity.startswith("p-value") else f"{got:.2f}")
     return f"{r.quantity}{' (' + r.arm + ')' if r.arm else ''} {shown} vs {r.reported}"
 

@@ -195,7 +195,8 @@ def tune_landmarks(arm: Arm, at: ArmTargets) -> Arm:
             if abs(levels[j] - p) <= 0.4 * tol or j == 0:
                 break
             step_time = km.times[j - 1]
-            need = math.log(p / levels[j])
+            # A curve already at 0 there can only rise by moving censorings: need is inf.
+            need = math.log(p / levels[j]) if levels[j] > 0 else math.inf
             events_before = km.times[:j]
             y = km.at_risk[:j]
             if need > 0:  # later: censorings before the step move just after it
@@ -400,9 +401,10 @@ def misses(fig: Figures, tg: Targets) -> dict[str, float]:
         if tg.p_interval is not None:
             plo, phi = tg.p_interval
             p = cox.p
-            out["p"] = 0.0 if plo <= p <= phi else 1.0 + min(abs(math.log(max(p, 1e-300)
-                                                                   / max(plo, 1e-300))),
-                                                               abs(math.log(p / phi)))
+            tiny = 1e-300  # logs of a p of 0 (or a printed range from 0)
+            out["p"] = 0.0 if plo <= p <= phi else 1.0 + min(
+                abs(math.log(max(p, tiny) / max(plo, tiny))),
+                abs(math.log(max(p, tiny) / max(phi, tiny))))
     if tg.follow_up is not None:
         out["follow-up"] = abs(fig.follow_up - tg.follow_up) / 0.05
     return out
