@@ -386,8 +386,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                  if any(exc.row == f"arm {name}" for name in part)]
         if exc.file is not None or not owner:
             raise
-        raise InputError(exc.message, file=owner[0], row=exc.row, column=exc.column,
-                         advice=exc.advice) from None
+        raise exc.located(owner[0]) from None
     for note in result.notes:
         print(f"WARNING: {note}", file=sys.stderr)
     if args.format == "table":
@@ -451,8 +450,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     except InputError as exc:
         if exc.file is not None or not _is_trial_file(args.analysis):
             raise
-        raise InputError(exc.message, file=args.analysis, row=exc.row, column=exc.column,
-                         advice=exc.advice) from None
+        raise exc.located(args.analysis) from None
     _write_csv(fit.ipd, args.output, inputs=(args.analysis,))
     print(f"{fit.analysis_id}: {len(fit.ipd)} pseudo patients -> {args.output}", file=info)
     if args.band:
@@ -509,8 +507,7 @@ def _cmd_extrapolate(args: argparse.Namespace) -> int:
     except InputError as exc:
         if exc.file is not None or exc.column not in ("time", "event", "arm"):
             raise
-        raise InputError(exc.message, file=args.ipd, column=exc.column,
-                         advice=exc.advice) from None
+        raise exc.located(args.ipd) from None
     table = result.table.merge(
         result.landmarks.pivot_table(index=["arm", "model"], columns="time",
                                      values="survival", sort=False)

@@ -39,6 +39,12 @@ class InputError(ValueError):
         self.advice = advice
         super().__init__(self.__str__())
 
+    def located(self, file: str | PathLike[str]) -> InputError:
+        """The same error, said of ``file`` (for a caller that knows where the input came
+        from when the code that found the problem did not)."""
+        return InputError(self.message, file=file, row=self.row, column=self.column,
+                          advice=self.advice)
+
     def __str__(self) -> str:
         where = []
         if self.file:
