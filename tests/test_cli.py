@@ -745,3 +745,11 @@ def test_times_no_follow_up_can_reach_are_refused(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "big.csv")]) == 2
     err = _error_line(capsys)
     assert "big.csv" in err and "row 2" in err and "column 'time'" in err
+
+
+def test_a_landmark_printed_as_zero_percent_is_rebuilt(tmp_path, capsys):
+    # Found by the fuzz test: tuning a 0% rate took log(0).
+    trial = _template(tmp_path, r=('percent: "21.3 (15.2-28.1)"', 'percent: "0.0"'))
+    assert main(["simulate", str(trial), "--analysis", PFS,
+                 "-o", str(tmp_path / "o.csv")]) == 0
+    assert "Traceback" not in capsys.readouterr().err

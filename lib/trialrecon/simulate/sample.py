@@ -188,6 +188,8 @@ def tune_landmarks(arm: Arm, at: ArmTargets) -> Arm:
     """
     time, event = arm[0].copy(), arm[1]
     for _, p, tol in _landmark_levels(at):
+        if p <= 0:
+            continue  # a printed 0%: only events reach it, moving censorings cannot
         for _ in range(3):
             km = km_steps(time, event)
             levels = np.r_[1.0, km.survival]
