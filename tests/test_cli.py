@@ -753,3 +753,27 @@ def test_a_landmark_printed_as_zero_percent_is_rebuilt(tmp_path, capsys):
     assert main(["simulate", str(trial), "--analysis", PFS,
                  "-o", str(tmp_path / "o.csv")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("horizon", "models", "unit"), [
+    ("1", "weibull,gompertz", "days"),      # a Gompertz's cumulative hazard overflows
+    ("0.001", "gamma,loglogistic", "years"),  # a CI of survival beyond floating point
+])
+def test_extrapolation_far_beyond_the_data_warns_the_user_of_nothing_numerical(
+        tmp_path, capsys, horizon, models, unit):
+    # Found by the fuzz test: times of 1e-6 to 1e4 of the horizon's unit.
+    rng = np.random.default_rng(3)
+    scale = 1e-6 if unit == "days" else 1e4
+    pd.DataFrame({"time": rng.uniform(0, 50, 40) * scale, "event": rng.integers(0, 2, 40),
+                  "arm": ["a", "b"] * 20}).to_csv(tmp_path / "ipd.csv", index=False)
+    code = main(["extrapolate", str(tmp_path / "ipd.csv"), "--horizon", horizon,
+                 "--models", models, "--time-unit", unit])
+    err = capsys.readouterr().err
+    assert code == 0 and "RuntimeWarning" not in err and "Traceback" not in err, err
+
+
+def test_a_horizon_beyond_a_century_is_refused(tmp_path, capsys):
+    pd.DataFrame({"time": [1.0, 2.0, 3.0, 4.0], "event": [1, 1, 0, 1]}).to_csv(
+        tmp_path / "ipd.csv", index=False)
+    assert main(["extrapolate", str(tmp_path / "ipd.csv"), "--horizon", "1e300"]) == 2
+    assert "more than 100 years" in _error_line(capsys)

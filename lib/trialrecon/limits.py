@@ -21,6 +21,8 @@ from .errors import InputError
 MAX_PATIENTS = 10_000_000
 #: Most clicks of one digitised curve, and most censoring marks.
 MAX_CLICKS = 1_000_000
+#: Longest time a trial's figures or a model's horizon may reach, in years.
+MAX_YEARS = 100
 #: Longest time in patient data, in any unit (a million years in days is 3.7e8).
 MAX_TIME = 1e9
 #: Largest input file read (a CSV of MAX_PATIENTS patients takes about 300 MB).

@@ -51,7 +51,7 @@ from pydantic import (
 
 from . import paths
 from .errors import InputError
-from .limits import MAX_PATIENTS, input_file
+from .limits import MAX_PATIENTS, MAX_YEARS, input_file
 from .printed import Printed, PrintedP, parse_p, parse_printed, quote
 
 ENDPOINT_LABELS = {
@@ -86,8 +86,6 @@ Endpoint = Literal[
 #: typo, and would make the GRIM check enumerate that many counts (the one bound of
 #: :mod:`trialrecon.limits`).
 MAX_COUNT = MAX_PATIENTS
-#: Longest time any figure may give (follow-up, a median, a landmark), in years.
-MAX_YEARS = 100
 #: Each analysis time unit's length of a year.
 UNITS_PER_YEAR = {"months": 12.0, "weeks": 365.25 / 7.0, "years": 1.0}
 

@@ -34,6 +34,7 @@ from lifelines.exceptions import ConvergenceError
 
 from ..analysis import km_steps
 from ..errors import InputError
+from ..limits import MAX_YEARS
 from ..printed import quote
 from .identifiability import SE_MAX, positive_definite, undetermined
 from .models import MODELS, STANDARD, ModelSpec, spline_knots
@@ -58,6 +59,14 @@ _PANELS, _NODES = 48, 12
 #: independent maximum-likelihood fit to 1e-4 relative (tests/test_extrapolation.py).
 _FIT_OPTIONS = {"L-BFGS-B": {"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000},
                 "SLSQP": {"ftol": 1e-14, "maxiter": 5000}}
+
+
+def _log_ci(value: float, se_log: float) -> tuple[float, float]:
+    """95% CI of a positive quantity on the log scale, ``value exp(-+z se)``; a bound beyond
+    floating point is 0 or inf (an SE in the hundreds on a flat likelihood)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        lower, upper = value * np.exp(np.array([-_Z, _Z]) * se_log)
+    return float(lower), float(upper)
 
 
 def landmark_times(time_unit: str) -> tuple[float, ...]:
@@ -144,7 +153,10 @@ class FittedModel:
         return self.spec.n_params * math.log(self.n) - 2.0 * self.loglik
 
     def _surv(self, params, t):
-        return self.fitter._survival_function(params, t)
+        # Far beyond follow-up a cumulative hazard overflows (a Gompertz's expm1): survival
+        # is then 0, as exp(-inf) gives; no warning about it is meant for the user.
+        with np.errstate(over="ignore", under="ignore"):
+            return self.fitter._survival_function(params, t)
 
     def survival(self, times) -> np.ndarray:
         """Model survival at ``times`` (1 at time 0)."""
@@ -163,7 +175,8 @@ class FittedModel:
         t = np.atleast_1d(np.asarray(times, dtype=float))
         if self.fitter is None:
             return np.full(t.shape, np.nan)
-        return np.exp(self.fitter._log_hazard(self.params, t))
+        with np.errstate(over="ignore"):
+            return np.exp(self.fitter._log_hazard(self.params, t))
 
     @property
     def determined(self) -> bool:
@@ -205,7 +218,9 @@ class FittedModel:
         u, se = self._delta(lambda p: anp.log(-anp.log(self._surv(p, tt)[0])), self.params)
         if not math.isfinite(se):
             return surv, math.nan, math.nan
-        return surv, math.exp(-math.exp(u + _Z * se)), math.exp(-math.exp(u - _Z * se))
+        with np.errstate(over="ignore", under="ignore"):
+            lower, upper = np.exp(-np.exp(u + np.array([_Z, -_Z]) * se))
+        return surv, float(lower), float(upper)
 
 
 def _fit_one(spec: ModelSpec, arm: str, time: np.ndarray, event: np.ndarray) -> FittedModel:
@@ -438,6 +453,10 @@ def extrapolate(
     if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
         raise InputError(f"horizon must be a positive number, not {horizon!r}",
                          column="horizon")
+    if time_unit in YEAR and horizon > MAX_YEARS * YEAR[time_unit]:
+        raise InputError(f"horizon {horizon:g} {time_unit} is more than {MAX_YEARS} years",
+                         column="horizon", advice="a lifetime horizon is at most 100 years; "
+                         "check the number and --time-unit")
     names = list(MODELS) if models is None else list(models)
     if not names:
         raise InputError("no model to fit", column="models",
@@ -467,8 +486,8 @@ def extrapolate(
         rows.append({"arm": arm, "model": name, "label": fit.spec.label,
                      "n_params": fit.spec.n_params, "loglik": fit.loglik, "aic": fit.aic,
                      "bic": fit.bic, "rmst": rmst, "rmst_se": se,
-                     "rmst_lower": rmst * math.exp(-_Z * se / rmst) if rmst > 0 else math.nan,
-                     "rmst_upper": rmst * math.exp(_Z * se / rmst) if rmst > 0 else math.nan,
+                     **dict(zip(("rmst_lower", "rmst_upper"), _log_ci(rmst, se / rmst)
+                                if rmst > 0 else (math.nan, math.nan), strict=True)),
                      "beyond": 1.0 - inside / rmst if rmst > 0 else math.nan,
                      "converged": fit.converged, "note": fit.note})
         for when in marks:
@@ -494,7 +513,7 @@ def extrapolate(
         table = _combine(table, members)
     longest = float(observed.follow_up.max())
     if horizon > 2 * longest:
-        notes.append(f"The horizon ({horizon:g} {time_unit}) is {horizon / longest:.1f} times "
+        notes.append(f"The horizon ({horizon:g} {time_unit}) is {horizon / longest:.3g} times "
                      f"the longest follow-up ({longest:.1f}); most of each restricted mean is "
                      "extrapolated (column 'beyond').")
     return Extrapolation(float(horizon), time_unit, fits, ipd, table, pd.DataFrame(lm_rows),
@@ -549,8 +568,8 @@ def _combine(table: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         total = math.sqrt(within + (1 + 1 / m) * float(np.var(q, ddof=1)))
         stats.append({"arm": arm, "model": model, "ensemble_members": m,
                       "ensemble_low": float(low), "ensemble_high": float(high),
-                      "total_lower": math.exp(q.mean() - _Z * total),
-                      "total_upper": math.exp(q.mean() + _Z * total)})
+                      **dict(zip(("total_lower", "total_upper"),
+                                 _log_ci(math.exp(q.mean()), total), strict=True))})
     columns = ["arm", "model", "ensemble_members", "ensemble_low", "ensemble_high",
                "total_lower", "total_upper"]
     return table.merge(pd.DataFrame(stats, columns=columns), on=["arm", "model"], how="left")
