@@ -777,3 +777,11 @@ def test_a_horizon_beyond_a_century_is_refused(tmp_path, capsys):
         tmp_path / "ipd.csv", index=False)
     assert main(["extrapolate", str(tmp_path / "ipd.csv"), "--horizon", "1e300"]) == 2
     assert "more than 100 years" in _error_line(capsys)
+
+
+def test_a_landmark_printed_as_not_reached_constrains_nothing(tmp_path, capsys):
+    # Found by the fuzz test: a rate printed "NR" was divided by 100.
+    trial = _template(tmp_path, r=('percent: "21.3 (15.2-28.1)"', 'percent: "NR"'))
+    assert main(["simulate", str(trial), "--analysis", PFS,
+                 "-o", str(tmp_path / "o.csv")]) == 0
+    assert "Traceback" not in capsys.readouterr().err

@@ -71,7 +71,8 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
                     add(f"median 95% CI {bound}", name,
                         _as_printed(printed, arm.median.decimals[i + 1]), float(got), printed,
                         at.median_tol)
-        marks = [lm for lm in arm.landmarks if lm.method == "km"]
+        marks = [lm for lm in arm.landmarks
+                 if lm.method == "km" and lm.percent.value is not None]  # as targets() keeps
         for (t, p, tol), lm in zip(at.landmarks, marks, strict=True):
             got = float(kmf.survival_function_at_times(t).iloc[0])
             add(f"{t:g}-month rate (%)", name, lm.percent.text, 100 * got, 100 * p, 100 * tol)

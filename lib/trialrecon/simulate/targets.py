@@ -114,7 +114,9 @@ def targets(a: Analysis) -> Targets:
         median, lower, upper, tol = _median(arm, TIME_TOLERANCE)
         marks = tuple((lm.time, lm.percent.value / 100.0,
                        max(lm.percent.half_unit(), RATE_TOLERANCE) / 100.0)
-                      for lm in arm.landmarks if lm.method == "km")
+                      for lm in arm.landmarks
+                      # A rate printed "NR" constrains nothing, as an NR median.
+                      if lm.method == "km" and lm.percent.value is not None)
         arms.append(ArmTargets(name, arm.n, arm.events, median, lower, upper, tol, marks))
     if not any(x.median is not None or x.landmarks for x in arms):
         raise InputError("neither a median nor a landmark rate is reported", row=a.id,
