@@ -98,6 +98,12 @@ def test_not_reached_prints_one_landmark_for_both_arms_and_follow_up():
     everyone = pd.concat([FEW_X, FEW_Y])
     follow_up = hand_median(everyone.time, 1 - everyone.event)
     assert record["analyses"][0]["follow_up"] == float(f"{follow_up:.1f}")
+    # The longest time of either arm, rounded up to a tenth of a month.
+    longest = float(everyone.time.max())
+    assert record["analyses"][0]["follow_up_max"] == math.ceil(10 * longest - 1e-9) / 10
+    assert record["analyses"][0]["follow_up_max"] >= longest
+    assert "follow_up_max" not in corpus.print_summary(
+        ipd, arms=("drug_x", "control"), outcome="DFS", follow_up_max=False)["analyses"][0]
     no_ci = corpus.print_summary(ipd, arms=("drug_x", "control"), outcome="DFS",
                                  median_ci=False, landmark_decimals=0)
     assert no_ci["analyses"][0]["arms"]["drug-x"]["median"] == "NR"

@@ -558,6 +558,37 @@ def test_rubins_rules_by_hand():
     assert row.ensemble_low == pytest.approx(np.quantile(q, 0.05), rel=1e-6)
 
 
+def test_aic_order_over_the_pseudo_datasets():
+    d = _two_arms(2)
+    members = [_two_arms(s) for s in (3, 4, 5)]
+    ex = extrapolate(d, horizon=60.0, models=["exponential", "weibull", "gompertz"],
+                     ensemble=members, ensemble_models=["exponential", "weibull"])
+    # Each member's exponential AIC in closed form: 2 - 2 (d ln rate - rate T).
+    m = ex.members[(ex.members.arm == "a") & (ex.members.model == "exponential")]
+    for frame, aic in zip([d, *members], m.aic, strict=True):
+        rows = frame[frame.arm == "a"]
+        d_, total = rows.event.sum(), rows.time.sum()
+        rate = d_ / total
+        assert aic == pytest.approx(2 - 2 * (d_ * math.log(rate) - rate * total), rel=1e-6)
+    t = ex.table.set_index(["arm", "model"])
+    for arm in ("a", "b"):
+        # Ranked among the models fitted to every member: each of the 4 datasets has one
+        # AIC-best model (no ties here), and ranks run 1-2.
+        shared = t.loc[arm].loc[["exponential", "weibull"]]
+        assert shared.aic_best_members.sum() == 4
+        assert (shared.aic_rank_low <= shared.aic_rank_high).all()
+        assert set(shared.aic_rank_low) | set(shared.aic_rank_high) <= {1, 2}
+        # Ranks recomputed from the members' AICs.
+        for model, row in shared.iterrows():
+            own = ex.members[(ex.members.arm == arm)].pivot(index="member", columns="model",
+                                                            values="aic")
+            ranks = own[["exponential", "weibull"]].rank(axis=1, method="min")[model]
+            assert (row.aic_rank_low, row.aic_rank_high) == (ranks.min(), ranks.max())
+            assert row.aic_best_members == int((ranks == 1).sum())
+        # The Gompertz, fitted to the central dataset alone, has no order over them.
+        assert pd.isna(t.loc[(arm, "gompertz"), "aic_best_members"])
+
+
 def test_a_model_fitted_to_the_central_dataset_alone_has_no_spread():
     d = _two_arms(2)
     ex = extrapolate(d, horizon=60.0, models=["exponential", "weibull"],

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import trialrecon
 import yaml
+from conftest import SHIPPED_TRIALS
 from pydantic import BaseModel
 from trialrecon import InputError, paths, printed, registry
 from trialrecon.registry import analysis_from_print, load_trial
@@ -613,3 +614,70 @@ def test_times_beyond_a_century_are_refused(unit, follow_up, ok):
     with pytest.raises(InputError, match="more than 100 years") as info:
         analysis_from_print(**kwargs)
     assert info.value.column == "follow_up"
+
+
+def test_calendar_as_printed_gives_the_longest_follow_up(trial_dir):
+    # Enrolment printed to the month, the cut-off to the day: 1 Mar 2019 to 31 Jan 2021 is
+    # 366 (to 1 Mar 2020, a leap year) + 306 (to 1 Jan 2021) + 30 = 702 days, 703 counting
+    # both ends; 703 / (365.25 / 12) = 23.10 months.
+    path = _edit(trial_dir, "blinding: double-blind}",
+                 'blinding: double-blind, enrolment_start: "2019-03", enrolment_end: "2020-06",'
+                 " calendar_source: paper}")
+    path = _edit(trial_dir, "    p_value:", "    data_cutoff: 2021-01-31\n    p_value:")
+    a = load_trial(path).analyses[0]
+    assert str(a.trial.design.enrolment_start) == "2019-03"
+    bound = a.follow_up_bound
+    assert bound.longest == pytest.approx(703 / 30.4375)
+    assert "minus the first randomisation" in bound.reason
+    # A printed longest follow-up shorter than the calendar allows is the bound.
+    path.write_text(path.read_text().replace("    data_cutoff: 2021-01-31\n",
+                                             "    data_cutoff: 2021-01-31\n"
+                                             "    follow_up: 12.0\n    follow_up_max: 20.4\n"))
+    a = load_trial(path).analyses[0]
+    assert a.follow_up_bound.longest == 20.4
+    assert a.half_unit("follow_up") == pytest.approx(0.05)  # "12.0": the written digits
+    assert a.half_unit("follow_up_max") == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(("design", "analysis", "column", "words"), [
+    # The last randomisation before the first.
+    ('enrolment_start: "2020-06", enrolment_end: "2019-03", calendar_source: paper', "",
+     "design", "before enrolment_start"),
+    # Dates without the source that prints them.
+    ('enrolment_start: "2019-03"', "", None, "calendar_source"),
+    # A cut-off before anyone was randomised.
+    ('enrolment_start: "2019-03", calendar_source: paper', "    data_cutoff: 2019-01-31\n",
+     None, "before design.enrolment_start"),
+    # A longest follow-up shorter than the median.
+    ("calendar_source: paper", "    follow_up: 12.0\n    follow_up_max: 10.0\n",
+     "follow_up_max", "shorter than the median"),
+    # A median printed beyond the longest follow-up the calendar allows (8.0 months after
+    # 2019-03 is past a cut-off of 31 Mar 2019).
+    ('enrolment_start: "2019-03", calendar_source: paper', "    data_cutoff: 2019-03-31\n",
+     None, "beyond the longest follow-up"),
+])
+def test_calendar_that_cannot_be_is_refused_naming_the_field(trial_dir, capsys, design,
+                                                            analysis, column, words):
+    path = _edit(trial_dir, "blinding: double-blind}", f"blinding: double-blind, {design}}}")
+    if analysis:
+        path = _edit(trial_dir, "    p_value:", f"{analysis}    p_value:")
+    with pytest.raises(InputError) as info:
+        load_trial(path)
+    assert words in info.value.message
+    if column is not None:
+        assert column in info.value.column
+    _cli_error(path, capsys)
+
+
+def test_shipped_registry_calendars_cite_a_source_and_fit_the_median_follow_up():
+    calendars = 0
+    for trial in registry.trials(SHIPPED_TRIALS).values():
+        if trial.design.enrolment_start is not None:
+            assert trial.design.calendar_source in trial.sources, trial.trial
+        for a in trial.analyses:
+            bound = a.follow_up_bound
+            if bound is not None and bound.longest != float("inf"):
+                calendars += 1
+                assert a.follow_up is None or a.follow_up <= bound.longest, a.id
+    # CheckMate 9ER, METEOR, CABOSUN, COSMIC-311 and CABINET print theirs.
+    assert calendars >= 10

@@ -8,8 +8,6 @@ from scipy import stats
 from trialrecon.errors import InputError
 from trialrecon.registry import analysis_from_print
 from trialrecon.simulate.targets import (
-    CI_TOLERANCE,
-    HR_TOLERANCE,
     best_log_hr,
     cox_aim,
     cox_box,
@@ -44,8 +42,9 @@ def test_targets_medians_with_ci_and_not_reached_bounds():
     # "NR (30.2-NR)": median not reached, lower bound 30.2, upper not reached.
     assert (drug.median, drug.median_lower, drug.median_upper) == (math.inf, 30.2, math.inf)
     assert (placebo.median, placebo.median_lower, placebo.median_upper) == (13.8, 8.9, 17.0)
-    # One decimal: half a unit is 0.05 months, which is also the floor.
+    # One decimal: half a unit is 0.05 months, for the median and each CI bound.
     assert placebo.median_tol == pytest.approx(0.05)
+    assert placebo.bound_tols == pytest.approx((0.05, 0.05))
     assert (drug.events, placebo.events, tg.events_total) == (120, 150, 270)
     assert tg.follow_up == 20.5
     # Every finite, positive printed time: follow-up, median bounds, landmarks.
@@ -78,13 +77,20 @@ def test_targets_landmarks_and_tolerances():
 def test_targets_hazard_ratio_and_p_interval():
     tg = targets(_analysis())
     assert tg.hr == 0.70 and tg.ci == (0.58, 0.85) and tg.level == 95.0
-    assert tg.hr_tol == pytest.approx(HR_TOLERANCE)  # 2 decimals: 0.005
+    assert tg.hr_tol == pytest.approx(0.005)  # 2 decimals: half a unit, 0.005
+    assert tg.ci_tols == pytest.approx((0.005, 0.005))
+    assert tg.follow_up_tol == pytest.approx(0.05)  # "20.5"
+    # Every figure at its own half-unit, with no floor: three decimals are 0.0005, and the
+    # bounds of "0.702 (0.58-0.9)" have their own.
+    fine = targets(_analysis(hr="0.702 (0.58-0.9)", p="0.01"))
+    assert fine.hr_tol == pytest.approx(0.0005)
+    assert fine.ci_tols == pytest.approx((0.005, 0.05))
     # "0.0002": two-sided p values that round to it.
     assert tg.p_interval == pytest.approx((0.00015, 0.00025))
     # SE of a Wald CI: (ln 0.85 - ln 0.58) / (2 * 1.959964) = 0.382245 / 3.919928 = 0.097511
     assert tg.se == pytest.approx((math.log(0.85) - math.log(0.58)) / (2 * Z95))
     assert tg.se == pytest.approx(0.0975, abs=5e-5)
-    # One decimal HR: half a unit (0.05) is coarser than the 0.005 floor.
+    # One decimal HR: half a unit, 0.05.
     assert targets(_analysis(hr="0.7 (0.58-0.85)")).hr_tol == pytest.approx(0.05)
     # A one-sided p doubles.
     one_sided = targets(_analysis(p={"printed": "0.01", "sided": 1}))
@@ -118,8 +124,8 @@ def test_cox_box_reproduces_every_printed_figure():
     assert _wald(math.log(0.70), tg.se)[3] > 0.00025
     beta, se = cox_box(tg)
     hr, lo, hi, p = _wald(beta, se)
-    assert round(hr, 2) == 0.70
-    assert abs(lo - 0.58) <= CI_TOLERANCE and abs(hi - 0.85) <= CI_TOLERANCE
+    # Every figure prints as printed.
+    assert (f"{hr:.2f}", f"{lo:.2f}", f"{hi:.2f}") == ("0.70", "0.58", "0.85")
     assert 0.00015 <= p <= 0.00025
     assert cox_margin(tg, beta, se) > 0
 
@@ -128,7 +134,7 @@ def test_cox_margin_by_hand():
     tg = targets(_analysis())
     beta, se = math.log(0.70), tg.se
     # HR margin 1 - 0/0.005 = 1; the CI is centred on 0.70: 0.70 / exp(z se) = 0.578233 and
-    # 0.70 * exp(z se) = 0.847410, margins 1 - 0.1767 = 0.8233 and 1 - 0.2590 = 0.7410; the
+    # 0.70 * exp(z se) = 0.847410, margins 1 - 0.3534 = 0.6466 and 1 - 0.5180 = 0.4820; the
     # p box in log p: centre (ln 0.00025 + ln 0.00015) / 2, half-width ln(5/3) / 2 = 0.25541;
     # p = 0.00025413: margin 1 - (ln p - centre) / 0.25541 = -0.0642, the smallest.
     p = _wald(beta, se)[3]
@@ -142,10 +148,10 @@ def test_cox_margin_by_hand():
 
 
 def test_cox_margin_of_a_p_bound():
-    # At log 0.70 with the SE of the CI: CI margins 0.8233 and 0.7410, p = 0.00025413.
+    # At log 0.70 with the SE of the CI: CI margins 0.6466 and 0.4820, p = 0.00025413.
     beta = math.log(0.70)
-    ci_margin = 1 - abs(0.70 * math.exp(Z95 * targets(_analysis()).se) - 0.85) / 0.01
-    assert ci_margin == pytest.approx(0.7410, abs=1e-4)
+    ci_margin = 1 - abs(0.70 * math.exp(Z95 * targets(_analysis()).se) - 0.85) / 0.005
+    assert ci_margin == pytest.approx(0.4820, abs=1e-4)
     # "<0.001": (ln 0.001 - ln p) / 0.2 = 6.85, capped at 1: the CI margin is the smallest.
     tg = targets(_analysis(p="<0.001"))
     assert tg.p_interval == (0.0, 0.001)
@@ -179,8 +185,7 @@ def test_best_log_hr_meets_the_printed_p():
     hr, lo, hi, p = _wald(beta, se)
     assert 0.00015 <= p <= 0.00025
     assert 0.695 <= hr <= 0.701644
-    assert round(hr, 2) == 0.70
-    assert abs(lo - 0.58) <= CI_TOLERANCE and abs(hi - 0.85) <= CI_TOLERANCE
+    assert (f"{hr:.2f}", f"{lo:.2f}", f"{hi:.2f}") == ("0.70", "0.58", "0.85")
     # It is the most central of its grid: no other HR in the box has a larger margin.
     grid = np.log(0.70 + np.linspace(-0.005, 0.005, 1001))
     assert cox_margin(tg, beta, se) >= cox_margin(tg, grid, np.full_like(grid, se)).max() - 0.01

@@ -86,6 +86,38 @@ def test_weibull_shape_and_exponential_hr():
     assert c.verdict == summary.CONSISTENT
 
 
+@pytest.mark.parametrize(("hr", "verdict"), [
+    # The CI includes 1: the point estimates give k = ln 1.20 / ln(10/12) = -1.00, which no
+    # pair of Weibull curves has, and the shape is not determined either way.
+    ("1.20 (0.80-1.80)", summary.UNTESTABLE),
+    # Medians going the other way from a significant HR: k < 0 over the whole CI.
+    ("0.50 (0.40-0.62)", summary.INCONSISTENT),
+])
+def test_a_shape_without_meaning_is_not_shown_as_a_number(hr, verdict):
+    a = registry.analysis_from_print(arms={"drug": {"n": 100, "median": "10.0"},
+                                           "placebo": {"n": 100, "median": "12.0"}},
+                                     hazard_ratio=hr)
+    c = {x.check: x for x in summary.check_analysis(a)}["Weibull shape reconciling medians "
+                                                        "and HR"]
+    assert c.verdict == verdict
+    assert math.isnan(c.value) and c.reason.startswith("no meaningful shape")
+    from trialrecon.formatting import derived
+    assert derived(c) == "none meaningful"
+
+
+def test_a_shape_the_model_rejects_is_not_shown():
+    a = registry.analysis_from_print(arms={"drug": {"n": 300, "median": "10.5"},
+                                           "placebo": {"n": 300, "median": "10.0"}},
+                                     hazard_ratio="0.30 (0.25-0.36)")
+    # With the experimental median longer: k = ln HR / ln(10.0 / 10.5) = ln HR / -0.04879,
+    # from ln 0.36 / -0.04879 = 20.9 to ln 0.25 / -0.04879 = 28.4: beyond any plausible
+    # shape, so the PH Weibull model is rejected and its shape describes no curve.
+    c = {x.check: x for x in summary.check_analysis(a)}["Weibull shape reconciling medians "
+                                                        "and HR"]
+    assert c.verdict == summary.INCONSISTENT
+    assert math.isnan(c.value) and "20.9" in c.reason and "28.4" in c.reason
+
+
 def test_landmark_under_proportional_hazards():
     # CLARINET: 33.0% ^ 0.47 = 59.4%; CI 0.30-0.73 gives 44.5-71.7%, which holds 65.1%.
     c = checks("clarinet/pfs/nejm-2014")["24-month rate under PH"]

@@ -31,6 +31,9 @@ Fixed, so that results stay comparable between runs:
 * Median follow-up by the reverse Kaplan-Meier method (the censoring indicator as event), to
   one decimal, as ``follow_up`` (in months, the record's default ``time_unit``); left out,
   with a note, where it is not estimable.
+* The longest follow-up, ``follow_up_max``: the dataset's longest time rounded up to a tenth
+  of a month, as in "median 24.8 months (range 0.1-61.2)"; left out with
+  ``follow_up_max=False``.
 * The endpoint is the corpus' ``outcome`` if it is one of
   :data:`trialrecon.registry.TIME_TO_EVENT`, else ``PFS`` (with a note).
 * Ids: the trial slug is the dataset name lowercased, with every run of characters other than
@@ -395,7 +398,8 @@ def citation(dataset: str, journal: str | None = None, year: int | str | None = 
 def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
                   dataset: str = "synthetic", journal: str | None = None,
                   year: int | str | None = None, pmid: int | str | None = None,
-                  median_ci: bool = True, landmark_decimals: int = 1) -> dict[str, Any]:
+                  median_ci: bool = True, landmark_decimals: int = 1,
+                  follow_up_max: bool = True) -> dict[str, Any]:
     """What a paper prints from two arms' patient data, as a trial record (see module doc).
 
     Parameters
@@ -413,6 +417,8 @@ def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
         Print the 95% CI of the medians.
     landmark_decimals
         Decimals of the landmark rate (percent), printed where a median is not reached.
+    follow_up_max
+        Print the longest follow-up.
 
     Returns
     -------
@@ -469,6 +475,9 @@ def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
                                                              positive=True))
     else:
         notes.append("median follow-up (reverse Kaplan-Meier) not estimable; not printed")
+    longest = max(float(part["time"].max()) for part in parts)
+    if follow_up_max and longest > 0:
+        analysis["follow_up_max"] = math.ceil(round(10.0 * longest, 6)) / 10.0
     analysis["arms"] = records
     analysis["hazard_ratio"] = {
         "printed": format_estimate(cox.hr, cox.lower, cox.upper, decimals=2, positive=True),
@@ -498,13 +507,13 @@ def print_summary(ipd: pd.DataFrame, *, arms: tuple[str, str], outcome: str,
 
 
 def print_dataset(entry: Mapping[str, Any], directory: str | Path, *, median_ci: bool = True,
-                  landmark_decimals: int = 1) -> dict[str, Any]:
+                  landmark_decimals: int = 1, follow_up_max: bool = True) -> dict[str, Any]:
     """Read the dataset of one ``index.csv`` entry and print it (see :func:`print_summary`)."""
     ipd = read_dataset(Path(directory) / str(entry["file"]))
     return print_summary(ipd, arms=dataset_arms(entry), outcome=str(entry["outcome"]),
                          dataset=str(entry["dataset"]), journal=entry.get("journal"),
                          year=entry.get("year"), pmid=entry.get("pmid"), median_ci=median_ci,
-                         landmark_decimals=landmark_decimals)
+                         landmark_decimals=landmark_decimals, follow_up_max=follow_up_max)
 
 
 def write_trial_yaml(record: Mapping[str, Any], directory: str | Path) -> Path:

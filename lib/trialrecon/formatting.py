@@ -307,6 +307,8 @@ def derived(check: object) -> str:
     if _missing(value):
         # A percentage no count can round to has a verdict; an unprinted one has none.
         testable = getattr(check, "verdict", "") != "not testable"
+        if kind == "shape":
+            return "none meaningful"
         return "no count fits" if kind == "count" and testable else "not computable"
     if kind == "count":
         counts = count(low) if low == high else f"{count(low)} to {count(high)}"

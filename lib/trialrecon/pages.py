@@ -294,6 +294,10 @@ def extrapolation_table(result: Extrapolation) -> Table:
                                      "range", 1, ("ensemble_low", "ensemble_high"))
         columns["total"] = Column("Total (Rubin's rules), 95% CI", "range", 1,
                                   ("total_lower", "total_upper"))
+        members = 0 if result.members is None else result.members.member.nunique()
+        columns["aic_ranks"] = Column("AIC rank over pseudo datasets", "range", 0,
+                                      ("aic_rank_low", "aic_rank_high"))
+        columns["aic_best_members"] = Column(f"AIC-best in (of {members} datasets)", "count")
     columns["beyond"] = Column("Share after follow-up", "percent", 0)
     columns["note"] = Column("Note")
     return Table(t, columns, caption=f"Parametric models per arm, ranked by AIC and BIC; "
@@ -361,6 +365,17 @@ def extrapolation_benchmark(path: Path = EXTRAPOLATION_BENCHMARK) -> tuple[Table
     return table, text
 
 
+def _aic_spread(table: pd.DataFrame, arm: str, model: str) -> str:
+    """How often the central dataset's AIC-best model led over the pseudo datasets."""
+    if "aic_best_members" not in table.columns:
+        return ""
+    row = table[(table.arm == arm) & (table.model == model)].iloc[0]
+    if pd.isna(row.aic_best_members):
+        return ""
+    return (f" (best in {int(row.aic_best_members)} of {int(row.ensemble_members)} pseudo "
+            "datasets)")
+
+
 def extrapolation_section(result: Extrapolation, name: str, members: int | None = None,
                           end: float | None = None) -> list:
     """Heading, what AIC/BIC prefer and what that does not settle, the three figures and
@@ -387,6 +402,16 @@ def extrapolation_section(result: Extrapolation, name: str, members: int | None 
     elif members is not None:
         spread += (f" Only {members} further pseudo dataset reproduced each arm's printed "
                    "figures: no spread over datasets is given.")
+    if members is not None:
+        spread += ("\n\n**The fit statistics reflect the rebuild, not the trial.** These "
+                   "patients were rebuilt from the printed summary: between and beyond the "
+                   "printed figures their curves follow the reconstruction's own model "
+                   "(piecewise-constant hazards with a prior that prefers Weibull-like, "
+                   "proportional curves). AIC and BIC therefore partly measure how close each "
+                   "model comes to that prior, and their order is no evidence about the "
+                   "trial's patients; read the spread of ranks and restricted means over the "
+                   "pseudo datasets, not one AIC order. A digitised Kaplan-Meier curve (the "
+                   "curve road) carries the trial's own shape.")
     warned = "".join(f"\n\n**Warning (derived):** {e(w)}" for w in result.warnings)
     figures = [plots.extrapolation_plot(result, title=f"{name}: fitted and extrapolated "
                                         "(derived)"),
@@ -471,6 +496,11 @@ class TrialPage:
         cutoffs = sorted({str(a.data_cutoff) for a in self.analyses if a.data_cutoff})
         data = f"Data cut-off(s): {e(', '.join(cutoffs))}." if cutoffs else \
             "Data cut-offs: as in each source."
+        d = t.design
+        if d.enrolment_start or d.enrolment_end:
+            data += (f" Randomised from {e(str(d.enrolment_start or 'not printed'))} to "
+                     f"{e(str(d.enrolment_end or 'not printed'))} ({e(d.calendar_source)}, "
+                     "reported).")
         return (f"# {e(self.name)}\n\n**{e(t.drug)}{comparator}** in "
                 f"{e(t.indication.lower())}. {e(t.nct or '')} · {e(t.company)} · phase "
                 f"{e(t.design.phase)}, allocation {e(t.design.allocation)}, "
@@ -532,6 +562,9 @@ class TrialPage:
                                  ("Weibull shape", "Weibull shape reconciling medians and HR")):
                 if check in own.index and np.isfinite(own.loc[check, "value"]):
                     parts.append(f"{label} {e(formatting.derived(own.loc[check]))}")
+                elif check in own.index and own.loc[check, "kind"] == "shape":
+                    # A shape without meaning is not shown as a number; the reason is.
+                    parts.append(f"{label}: {e(own.loc[check, 'reason'])}")
             lines.append(f"- **{e(analysis_name(a))}:** " + "; ".join(parts) + " (derived).")
         for fit in self.fits:
             judged = fit.table[fit.table.within.notna()]
@@ -548,13 +581,16 @@ class TrialPage:
             name = analysis_name(registry.get(analysis_id))
             best = result.preferred("aic")
             t = result.table[result.table.converged]
-            parts = [f"{e(arm)}: AIC prefers {e(t[(t.arm == arm) & (t.model == m)].label.iloc[0])}"
-                     f", RMST {rows.rmst.min():.1f} to {rows.rmst.max():.1f} {result.time_unit}"
-                     " across models"
+            parts = [f"{e(arm)}: AIC on the rebuilt data prefers "
+                     f"{e(t[(t.arm == arm) & (t.model == m)].label.iloc[0])}"
+                     f"{_aic_spread(t, arm, m)}, RMST {rows.rmst.min():.1f} to "
+                     f"{rows.rmst.max():.1f} {result.time_unit} across models"
                      for arm, m in best.items() for rows in [t[t.arm == arm]]]
             lines.append(f"- **Extrapolation to {result.horizon:g} {result.time_unit} "
-                         f"(derived), {e(name)}:** " + "; ".join(parts) + ". Fit alone does "
-                         "not choose the model (see the section).")
+                         f"(derived), {e(name)}:** " + "; ".join(parts) + ". The data are "
+                         "rebuilt from the summary, so the AIC order reflects the rebuild's "
+                         "assumptions, and fit alone does not choose the model (see the "
+                         "section).")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ sections

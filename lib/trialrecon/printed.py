@@ -68,6 +68,27 @@ def _decimals(text: str) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
 
+def half_unit(decimals: int | None) -> float:
+    """Half a unit of the last printed digit: every true value within it prints the same.
+
+    The one definition of "within rounding": 0.005 for two decimals, 0.5 for none; 0 where
+    nothing was printed (``decimals`` None).
+    """
+    return 0.0 if decimals is None else 0.5 * 10.0 ** (-decimals)
+
+
+def printed_decimals(value: object) -> int | None:
+    """Decimals of a number as written: text keeps them (``"44.0"``: 1); a float (typed in
+    Python) gives those of its shortest form, which drops a trailing zero. None for what is
+    not a plain decimal number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = value.strip() if isinstance(value, str) else repr(value)
+    if isinstance(value, float) and text.endswith(".0"):
+        text = text[:-2]
+    return _decimals(text) if re.fullmatch(r"[+-]?\d+(\.\d+)?", text) else None
+
+
 @dataclass(frozen=True)
 class Printed:
     """A printed estimate with an optional interval, e.g. ``"8.4 (7.6-12.7)"``.
@@ -97,8 +118,7 @@ class Printed:
     def half_unit(self, which: str = "value") -> float:
         """Half a unit of the last printed digit: the largest rounding error of that number."""
         index = ("value", "lower", "upper").index(which)
-        digits = self.decimals[index]
-        return 0.0 if digits is None else 0.5 * 10.0 ** (-digits)
+        return half_unit(self.decimals[index])
 
     def bounds(self, which: str = "value") -> tuple[float, float]:
         """The interval of true values that round to the printed number."""

@@ -30,7 +30,6 @@ import difflib
 import math
 import re
 import warnings
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,9 +49,18 @@ from pydantic import (
 )
 
 from . import paths
+from .dates import FollowUpBound, PrintedDate, follow_up_bound, parse_date
 from .errors import InputError
 from .limits import MAX_PATIENTS, MAX_YEARS, input_file
-from .printed import Printed, PrintedP, parse_p, parse_printed, quote
+from .printed import (
+    Printed,
+    PrintedP,
+    half_unit,
+    parse_p,
+    parse_printed,
+    printed_decimals,
+    quote,
+)
 
 ENDPOINT_LABELS = {
     "PFS": "Progression-free survival",
@@ -114,6 +122,8 @@ def _count(value: Any) -> Any:
 
 
 PrintedField = Annotated[Printed, BeforeValidator(_printed)]
+#: A date as printed, to the day (``2020-03-30``) or to the month (``"2017-09"``).
+DateField = Annotated[PrintedDate, BeforeValidator(parse_date)]
 Count = Annotated[int, BeforeValidator(_count)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
@@ -235,10 +245,12 @@ class Analysis(_Record):
     population: str | None = None
     source: str
     assessment: str | None = None
-    data_cutoff: date | None = None
+    data_cutoff: DateField | None = None
     time_unit: Literal["months", "weeks", "years"] = "months"
     follow_up: float | None = Field(
         default=None, gt=0, description="median follow-up as printed, in time_unit")
+    follow_up_max: float | None = Field(
+        default=None, gt=0, description="longest follow-up as printed, in time_unit")
     arms: dict[str, Arm]
     events_total: Count | None = Field(default=None, ge=0, le=2 * MAX_COUNT)
     hazard_ratio: HazardRatio | None = None
@@ -246,14 +258,34 @@ class Analysis(_Record):
     notes: str | None = None
 
     _trial: Trial | None = PrivateAttr(default=None)
+    #: Decimals of the follow-up figures as written (a float drops a printed trailing zero).
+    _decimals: dict[str, int | None] = PrivateAttr(default_factory=dict)
 
-    @field_validator("follow_up")
+    @model_validator(mode="wrap")
+    @classmethod
+    def _printed_decimals(cls, data: Any, handler: Any) -> Analysis:
+        out = handler(data)
+        if isinstance(data, dict):
+            out._decimals = {k: printed_decimals(data[k]) for k in ("follow_up", "follow_up_max")
+                             if data.get(k) is not None}
+        return out
+
+    def half_unit(self, name: str) -> float:
+        """Half a unit of the last digit of ``follow_up`` or ``follow_up_max`` as written."""
+        return half_unit(self._decimals.get(name))
+
+    @field_validator("follow_up", "follow_up_max")
     @classmethod
     def _follow_up(cls, v: float | None, info: ValidationInfo) -> float | None:
         unit = info.data.get("time_unit", "months")
         if v is not None and v > MAX_YEARS * UNITS_PER_YEAR[unit]:
             raise ValueError(f"{v:g} {unit} is more than {MAX_YEARS} years; check the figure "
                              "and time_unit")
+        if info.field_name == "follow_up_max" and v is not None:
+            median = info.data.get("follow_up")
+            if median is not None and v < median:
+                raise ValueError(f"the longest follow-up ({v:g}) is shorter than the median "
+                                 f"follow-up ({median:g}); check both against the source")
         return v
 
     @model_validator(mode="after")
@@ -284,6 +316,17 @@ class Analysis(_Record):
                 raise ValueError(f"{where} {t:g} {self.time_unit} is more than {MAX_YEARS} years"
                                  f"; check the figure and time_unit")
         return self
+
+    @property
+    def follow_up_bound(self) -> FollowUpBound | None:
+        """The longest follow-up this analysis' print allows (in its time unit): the data
+        cut-off minus the trial's first randomisation, or the printed longest follow-up; None
+        where neither is printed (see :func:`trialrecon.dates.follow_up_bound`)."""
+        design = self.trial.design
+        return follow_up_bound(enrolment_start=design.enrolment_start,
+                               enrolment_end=design.enrolment_end,
+                               data_cutoff=self.data_cutoff, follow_up_max=self.follow_up_max,
+                               follow_up=self.follow_up, unit=self.time_unit)
 
     @property
     def trial(self) -> Trial:
@@ -325,6 +368,17 @@ class Design(_Record):
     blinding: str
     cohorts: dict[Slug, str] = Field(default_factory=dict)
     enrolment: str | None = None
+    #: First and last randomisation as printed, and the key of the source printing them.
+    enrolment_start: DateField | None = None
+    enrolment_end: DateField | None = None
+    calendar_source: str | None = None
+
+    @model_validator(mode="after")
+    def _enrolment(self) -> Design:
+        start, end = self.enrolment_start, self.enrolment_end
+        if start is not None and end is not None and end.latest < start.earliest:
+            raise ValueError(f"enrolment_end {end} is before enrolment_start {start}")
+        return self
 
     @field_validator("allocation")
     @classmethod
@@ -396,8 +450,13 @@ class Trial(_Record):
                     f"analysis {a.version!r}: cohort {a.cohort!r} is not in design.cohorts "
                     f"({sorted(self.design.cohorts)})"
                 )
+        calendar = (self.design.enrolment_start, self.design.enrolment_end)
+        if any(calendar) and self.design.calendar_source not in self.sources:
+            raise ValueError(f"design.calendar_source {self.design.calendar_source!r} must name "
+                             f"the source printing the enrolment dates ({sorted(self.sources)})")
         for a in self.analyses:
             a._trial = self
+            _check_calendar(a)
         ids = [a.id for a in self.analyses]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
@@ -412,6 +471,29 @@ class Trial(_Record):
     def cohorts(self) -> tuple[str | None, ...]:
         """Cohorts of the trial, or ``(None,)`` for a trial without cohorts."""
         return tuple(self.design.cohorts) or (None,)
+
+
+def _check_calendar(a: Analysis) -> None:
+    """The printed times of an analysis fit within its trial's calendar."""
+    start = a.trial.design.enrolment_start
+    if a.data_cutoff is not None and start is not None and a.data_cutoff.latest < start.earliest:
+        raise ValueError(f"analysis {a.version!r}: data_cutoff {a.data_cutoff} is before "
+                         f"design.enrolment_start {start}")
+    bound = a.follow_up_bound
+    if bound is None or not math.isfinite(bound.longest):
+        return
+    unit = a.time_unit
+    times = [("follow_up (median follow-up)", a.follow_up)] + [
+        (f"arms.{name}.{what}", t) for name, arm in a.arms.items()
+        for what, t in ([("median", x) for x in (arm.median.value, arm.median.lower,
+                                                  arm.median.upper)] if arm.median else [])
+        + [("landmarks.time", lm.time) for lm in arm.landmarks]]
+    for where, t in times:
+        # A Kaplan-Meier figure at a time nobody reached was not estimated from these data.
+        if t is not None and t > bound.longest * (1.0 + 1e-9):
+            raise ValueError(f"analysis {a.version!r}: {where} {t:g} {unit} is beyond the "
+                             f"longest follow-up the print allows, {bound.longest:.1f} {unit} "
+                             f"({bound.reason}); check the dates, follow_up_max and the figure")
 
 
 def _check_interval(v: Printed) -> None:
@@ -450,6 +532,8 @@ _PRINTED_PATHS = (
     ("analyses", "[]", "hazard_ratio", "printed"),
     ("analyses", "[]", "p_value"),
     ("analyses", "[]", "p_value", "printed"),
+    ("analyses", "[]", "follow_up"),
+    ("analyses", "[]", "follow_up_max"),
 )
 
 
@@ -814,9 +898,10 @@ def get(analysis_id: str | Analysis) -> Analysis:
 #: Keywords of :func:`analysis_from_print` beyond its named ones, by the record they fill.
 _FROM_PRINT_FIELDS = {
     "trial": ("name", "nct", "company", "drug", "comparator", "indication", "context", "design"),
-    "design": ("phase", "allocation", "blinding", "cohorts", "enrolment"),
+    "design": ("phase", "allocation", "blinding", "cohorts", "enrolment", "enrolment_start",
+               "enrolment_end", "calendar_source"),
     "analysis": ("version", "cohort", "population", "assessment", "data_cutoff", "time_unit",
-                 "notes"),
+                 "follow_up_max", "notes"),
 }
 
 
@@ -922,6 +1007,8 @@ def analysis_from_print(
     if isinstance(design, dict):
         design = {"phase": "not stated", "blinding": "not stated",
                   "allocation": _allocation(arms)} | design | pick["design"]
+        if {"enrolment_start", "enrolment_end"} & set(design):
+            design.setdefault("calendar_source", "user")
         if "cohort" in entry and "cohorts" not in design:
             design["cohorts"] = {entry["cohort"]: str(entry["cohort"])}
     raw: dict[str, Any] = {
@@ -972,6 +1059,7 @@ def reported_table(items: list[Analysis]) -> pd.DataFrame:
             add("", "p-value" + (" (one-sided)" if a.p_value.sided == 1 else ""),
                 a.p_value.printed)
         add("", f"median follow-up ({a.time_unit})", a.follow_up)
+        add("", f"longest follow-up ({a.time_unit})", a.follow_up_max)
         add("", "data cut-off", a.data_cutoff)
     return pd.DataFrame(rows, columns=["analysis_id", "version", "endpoint", "cohort", "arm",
                                        "quantity", "reported", "source"])

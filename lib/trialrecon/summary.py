@@ -366,17 +366,19 @@ def _median_checks(a: Analysis) -> list[Check]:
     k = weibull_shape(hr.value, me.value, mc.value)
     if hr.lower <= 1.0 <= hr.upper:
         # The shape is then undetermined (the HR may lie on either side of 1): no verdict,
-        # and never "consistent" for a shape that no curve pair could have.
-        verdict, why = UNTESTABLE, (
-            "HR CI includes 1, so the medians do not determine a hazard shape"
+        # and no number: the point estimate's k may be any size, or negative, which no pair
+        # of curves has.
+        k, verdict, why = math.nan, UNTESTABLE, (
+            "no meaningful shape: the HR CI includes 1, so the medians do not determine a "
+            "hazard shape"
             + ("; the point estimates favour different arms (crossing curves, or chance)"
-               if k <= 0 else ""))
+               if weibull_shape(hr.value, me.value, mc.value) <= 0 else ""))
     else:
         ks = sorted(weibull_shape(h, me.value, mc.value) for h in (hr.lower, hr.upper))
         if ks[1] <= 0:
-            verdict, why = INCONSISTENT, (
-                "under proportional hazards the arm with the lower hazard must have the longer "
-                "median; these medians go the other way")
+            k, verdict, why = math.nan, INCONSISTENT, (
+                "no meaningful shape: under proportional hazards the arm with the lower hazard "
+                "must have the longer median; these medians go the other way")
         elif ks[0] <= PLAUSIBLE_SHAPE[1] and ks[1] >= PLAUSIBLE_SHAPE[0]:
             verdict, why = CONSISTENT, (
                 f"a common Weibull shape in {ks[0]:.2f}-{ks[1]:.2f} (from the CI) reconciles "
@@ -387,9 +389,11 @@ def _median_checks(a: Analysis) -> list[Check]:
                 f"needs an unusual Weibull shape ({ks[0]:.2f}-{ks[1]:.2f}); hazards may be "
                 "non-proportional")
         else:
-            verdict, why = INCONSISTENT, (
-                f"needs a Weibull shape of {ks[0]:.2f}-{ks[1]:.2f}: medians and HR do not fit "
-                "one proportional-hazards Weibull model")
+            # The model is rejected: a shape estimated under it describes no curve.
+            k, verdict, why = math.nan, INCONSISTENT, (
+                f"no meaningful shape: it would need a Weibull shape of {ks[0]:.2f}-"
+                f"{ks[1]:.2f}, so medians and HR do not fit one proportional-hazards Weibull "
+                "model")
     out.append(Check(a.id, "Weibull shape reconciling medians and HR", label, k, verdict, why,
                      kind="shape"))
     return out

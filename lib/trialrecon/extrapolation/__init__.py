@@ -316,9 +316,10 @@ class Extrapolation:
         ``beyond`` the share of it that lies after the arm's last observed time
         (what the data do not show). With an ensemble, also ``ensemble_members,
         ensemble_low, ensemble_high`` (5th and 95th percentiles of the members' restricted
-        means, the central dataset counted as one of them) and ``total_lower, total_upper``
-        (Rubin's rules on the log scale, centred on the members' mean); a model fitted to
-        the central dataset alone has none.
+        means, the central dataset counted as one of them), ``total_lower, total_upper``
+        (Rubin's rules on the log scale, centred on the members' mean) and
+        ``aic_rank_low, aic_rank_high, aic_best_members`` (the AIC order over the members);
+        a model fitted to the central dataset alone has none.
     landmarks
         ``arm, model, time, survival, lower, upper``: survival at 1, 2, 5 and 10 years in
         the data's unit, 95% CI on the log(-log) scale.
@@ -326,7 +327,7 @@ class Extrapolation:
         Per arm: ``arm, n, events, follow_up`` (last observed time) and ``km_rmst``, the
         Kaplan-Meier restricted mean up to that time.
     members
-        With an ensemble: ``member, arm, model, rmst, rmst_se`` for every member's fit
+        With an ensemble: ``member, arm, model, rmst, rmst_se, aic`` for every member's fit
         (member 0 is the central dataset ``ipd``).
     """
 
@@ -506,7 +507,9 @@ def extrapolate(
     members = None
     if len(ensemble):
         central = pd.DataFrame([{"member": 0, "arm": r["arm"], "model": r["model"],
-                                 "rmst": r["rmst"], "rmst_se": r["rmst_se"]} for r in rows])
+                                 "rmst": r["rmst"], "rmst_se": r["rmst_se"],
+                                 "aic": r["aic"] if r["converged"] else math.nan}
+                                for r in rows])
         members = pd.concat([central, _members(ensemble, [MODELS[m] for m in
                                                           (ensemble_models or names)],
                                                horizon)], ignore_index=True)
@@ -544,7 +547,7 @@ def _members(ensemble: Sequence[pd.DataFrame], specs: list[ModelSpec], horizon: 
         for (arm, name), fit in _fit_arms(_arms(frame), specs).items():
             rmst, se = fit.rmst(horizon)
             rows.append({"member": i + 1, "arm": arm, "model": name, "rmst": rmst,
-                         "rmst_se": se})
+                         "rmst_se": se, "aic": fit.aic if fit.converged else math.nan})
     return pd.DataFrame(rows)
 
 
@@ -555,7 +558,17 @@ def _combine(table: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     and within variances u_i = (SE_i / RMST_i)^2, T = mean(u) + (1 + 1/m) var(q) (Rubin
     1987), the members playing the part of multiple imputations of the patients. A model
     fitted to the central dataset alone has no spread.
+
+    The AIC order over the members: each member's models (those fitted to every member)
+    ranked by AIC within each arm; ``aic_rank_low`` and ``aic_rank_high`` are the best and
+    worst rank a model took, ``aic_best_members`` how many members' AIC it led.
     """
+    shared = set(members.loc[members.member > 0, "model"])
+    judged = members[members.model.isin(shared)].copy()
+    judged["rank"] = judged.groupby(["member", "arm"]).aic.rank(method="min")
+    ranks = judged.groupby(["arm", "model"], sort=False)["rank"].agg(
+        aic_rank_low="min", aic_rank_high="max",
+        aic_best_members=lambda r: int((r == 1).sum())).reset_index()
     stats = []
     for (arm, model), rows in members.groupby(["arm", "model"], sort=False):
         ok = rows[np.isfinite(rows.rmst) & (rows.rmst > 0)]
@@ -572,4 +585,5 @@ def _combine(table: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
                                  _log_ci(math.exp(q.mean()), total), strict=True))})
     columns = ["arm", "model", "ensemble_members", "ensemble_low", "ensemble_high",
                "total_lower", "total_upper"]
-    return table.merge(pd.DataFrame(stats, columns=columns), on=["arm", "model"], how="left")
+    out = table.merge(pd.DataFrame(stats, columns=columns), on=["arm", "model"], how="left")
+    return out.merge(ranks, on=["arm", "model"], how="left")

@@ -92,6 +92,24 @@ class SummaryFit:
         rather than any printed figure; an extrapolation censors them here."""
         return float(self.censoring.end)
 
+    @property
+    def longest_follow_up(self) -> tuple[float, str]:
+        """The longest follow-up any pseudo patient may have (months) and why.
+
+        The bound the print allows (:attr:`trialrecon.registry.Analysis.follow_up_bound`:
+        the data cut-off minus the first randomisation, or the printed longest follow-up);
+        where neither is printed, the data cut-off of the fitted censoring model, inferred
+        from the printed figures (the median follow-up, when printed).
+        """
+        tg = self.targets
+        if tg.longest is not None:
+            return tg.longest, tg.longest_reason
+        source = ("the printed median follow-up" if tg.follow_up is not None
+                  else "the printed figures")
+        return self.censoring.last, (f"no calendar or longest follow-up is printed: the data "
+                                     f"cut-off inferred from {source} under the censoring "
+                                     "model")
+
     def describe(self) -> str:
         """The fitted models in words, for people (all figures derived)."""
         m, c = self.model, self.censoring
@@ -115,12 +133,14 @@ class SummaryFit:
         early = (f"; {100 * c.early:.0f}% censored at the start (no assessment after "
                  "randomisation)" if c.early >= 0.01 else "")
         early += (f"; {100 * c.at_end:.0f}% of patients followed on to {c.last:.1f} months, "
-                  "where the data end" if c.at_end >= 0.01 else "")
+                  "the longest follow-up" if c.at_end >= 0.01 else "")
+        longest, why = self.longest_follow_up
         return (f"Piecewise-exponential model; {'; '.join(parts)}; {ph} while both arms are "
                 f"followed. Censoring: data cut-off {c.end:.1f} months after the first "
                 f"randomisation, accrual over {100 * c.accrual_fraction:.0f}% of it "
-                f"({pace}), drop-out {c.dropout:.3f} per month{early}. Events in the pseudo "
-                f"data: {events}.")
+                f"({pace}), drop-out {c.dropout:.3f} per month{early}. Nobody is followed "
+                f"beyond {longest:.1f} months ({why}); the longest pseudo follow-up is "
+                f"{self.follow_up_end:.1f} months. Events in the pseudo data: {events}.")
 
     # ------------------------------------------------------------------ uncertainty
 

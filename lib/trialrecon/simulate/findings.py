@@ -11,6 +11,7 @@ other.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -21,7 +22,7 @@ from ..analysis import cox_hr, fit_km, median_follow_up
 from ..registry import Analysis
 from ..summary import WIDE_SHAPE, p_from_ci, wald_ci
 from .model import Censoring, PiecewiseHazards
-from .targets import CI_TOLERANCE, Targets, cox_aim, cox_box
+from .targets import EVENTS_TOLERANCE, Targets, cox_aim, cox_box
 
 
 def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +61,7 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
         events = float(arms[k].event.sum())
         add("events", name, "not reported" if arm.events is None else str(arm.events),
             events, None if arm.events is None else float(arm.events),
-            None if arm.events is None else 0.5)
+            None if arm.events is None else EVENTS_TOLERANCE)
         if arm.median is not None:
             add("median (months)", name, arm.median.text, float(kmf.median_survival_time_),
                 at.median, at.median_tol)
@@ -70,7 +71,7 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
                 if printed is not None:
                     add(f"median 95% CI {bound}", name,
                         _as_printed(printed, arm.median.decimals[i + 1]), float(got), printed,
-                        at.median_tol)
+                        at.bound_tols[i])
         marks = [lm for lm in arm.landmarks
                  if lm.method == "km" and lm.percent.value is not None]  # as targets() keeps
         for (t, p, tol), lm in zip(at.landmarks, marks, strict=True):
@@ -78,7 +79,7 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
             add(f"{t:g}-month rate (%)", name, lm.percent.text, 100 * got, 100 * p, 100 * tol)
     if tg.events_total is not None and any(x.events is None for x in tg.arms):
         add("events (total)", "", str(tg.events_total), float(ipd.event.sum()),
-            float(tg.events_total), 0.5)
+            float(tg.events_total), EVENTS_TOLERANCE)
     if tg.hr is not None:
         cox = cox_hr(arms[0], arms[1])
         lo, hi = wald_ci(cox.hr, cox.se, tg.level)
@@ -86,9 +87,9 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
         add("hazard ratio", "", hr.printed.text, cox.hr, tg.hr, tg.hr_tol)
         digits = hr.printed.decimals
         add(f"HR {tg.level:g}% CI lower", "", _as_printed(tg.ci[0], digits[1]), lo, tg.ci[0],
-            CI_TOLERANCE)
+            tg.ci_tols[0])
         add(f"HR {tg.level:g}% CI upper", "", _as_printed(tg.ci[1], digits[2]), hi, tg.ci[1],
-            CI_TOLERANCE)
+            tg.ci_tols[1])
         if a.p_value is not None:
             p = float(2 * stats.norm.sf(abs(math.log(cox.hr)) / cox.se))
             qlo, qhi = tg.p_interval
@@ -99,7 +100,8 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
                          "calibrated": cox_aim(tg).p_interval is not None})
     if tg.follow_up is not None:
         got = median_follow_up(ipd)
-        add("median follow-up (months)", "", f"{tg.follow_up:g}", got, tg.follow_up, 0.05)
+        add("median follow-up (months)", "", f"{tg.follow_up:g}", got, tg.follow_up,
+            tg.follow_up_tol)
     return pd.DataFrame(rows)
 
 
@@ -119,7 +121,15 @@ def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:
     out = []
     if cox_rows.any():
         what = "; ".join(_row(r) for r in missed[cox_rows].itertuples())
-        if cox_box(tg) is None:
+        if cox_box(dataclasses.replace(tg, p_interval=None)) is None:
+            printed = a.hazard_ratio.printed
+            out.append(f"{what}: no Wald interval exp(log HR ± z SE) joins the printed HR "
+                       f"{printed.text} and both CI bounds within their rounding "
+                       f"(±{printed.half_unit('lower'):g} and ±{printed.half_unit('upper'):g})"
+                       ": the CI is not symmetric about "
+                       "the HR on the log scale, as a profile-likelihood, exact or stratified "
+                       "interval need not be (a property of the printed numbers)")
+        elif cox_box(tg) is None:
             p_ci = p_from_ci(tg.hr, *tg.ci, tg.level)
             out.append(f"{what}: no Cox estimate lies within the rounding of the printed HR "
                        f"{a.hazard_ratio.printed.text}, its CI and p {a.p_value.printed} "

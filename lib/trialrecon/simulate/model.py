@@ -10,12 +10,15 @@ Event times
     reachable, at a stated cost.
 Censoring
     Uniform accrual over a fraction ``w`` of the time to the data cut-off ``C`` (time to
-    cut-off uniform on ``[C (1 - w), C]``), drop-out at a constant rate ``rho``, and a share
-    of patients followed on to where the data end (:class:`Censoring`). Without that share,
-    the events the HR's CI implies had to come from patients followed far beyond the data's
-    end, and the fit answered with a falling hazard: front-loaded curves. A printed median
-    follow-up (reverse Kaplan-Meier) is the median of the censoring distribution,
-    ``G(FU) = 1/2``, which fixes ``C`` given the other parameters.
+    cut-off uniform on ``[C (1 - w), C]``), drop-out at a constant rate ``rho``, and, where
+    no calendar is printed, a share of patients followed to the longest follow-up
+    (:class:`Censoring`). Nobody is followed beyond what the print allows: the data cut-off
+    minus the first randomisation, or the printed longest follow-up
+    (:attr:`Targets.longest`); where neither is printed, the share ends at the fitted
+    cut-off, the bound inferred from the print. A printed calendar also pins ``C`` and the
+    accrual period ``w C``. A printed median follow-up (reverse Kaplan-Meier) is the median
+    of the censoring distribution, ``G(FU) = 1/2``, which fixes ``C`` given the other
+    parameters.
 
 Fit
     The model's expected printed figures (:func:`expected`) are computed in closed form on a
@@ -63,14 +66,22 @@ PRIOR_HR_SLOPE = 0.5
 #: median 1.27 and quartiles 1.10-1.46 (``benchmarks/prior_check.py``); the centre and the
 #: standard deviation are set wider and nearer the exponential than that.
 PRIOR_SLOPE_CENTRE = 0.15
-#: Priors (centre, sd) of the censoring's long-follow-up part: the logit of its share
-#: relative to the most the printed follow-up allows, and the log of ``reach - 1``.
+#: Prior (centre, sd) of the censoring's long-follow-up part: the logit of its share
+#: relative to the most the printed follow-up allows.
 AT_END_PRIOR = (-1.0, 3.0)
-REACH_PRIOR = (math.log(0.5), 1.0)
+#: How closely a printed calendar pins the censoring model: the cut-off time (first
+#: randomisation to data cut-off) and the accrual period (first to last randomisation)
+#: each within a month or 3%, whichever is larger (dates printed to the month).
+CALENDAR_TIME_SD = 1.0
+CALENDAR_TIME_RELATIVE_SD = 0.03
 #: Uncertainty of the smooth curve at a printed Kaplan-Meier point, in survival: the
 #: finite sample's steps and noise around the curve it follows.
 ANCHOR_SD = 0.01
 ANCHOR_KM_SE = 0.5
+#: A landmark rate printed in the last tenth of the longest follow-up: the pseudo data have
+#: no events after it to anchor on, so the curve must pass nearer (a third of the above).
+LATE_LANDMARK = 0.9
+LATE_LANDMARK_SD_SCALE = 0.3
 #: d log(-log S) / dS at S = 1/2, to express a survival uncertainty on the log-log scale.
 LL_PER_S = 1.0 / (0.5 * math.log(2.0))
 
@@ -135,9 +146,8 @@ class Censoring:
     down to 0 at ``C``; ``p = 1`` is uniform accrual, ``p > 1`` accrual that speeds up (many
     recent patients with short follow-up), ``p < 1`` accrual that slows down. A fraction
     ``m`` (``at_end``) of potential follow-ups instead last until ``R C`` (``reach``
-    ``R >= 1``), where the data or the figure end and whoever is still followed is censored
-    together, as in patient data rebuilt from a published figure (Guyot et al. 2012 censor
-    the patients left at the figure's last time). A fraction ``e`` (``early``) is censored
+    ``R >= 1``), the longest follow-up the print allows (:meth:`Layout.models` sets ``R``
+    from it; 1 where nothing bounds it). A fraction ``e`` (``early``) is censored
     at once (at 2% of the cut-off time): patients without any assessment after
     randomisation, whom a progression-free survival analysis censors at its start.
     """
@@ -279,9 +289,23 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return 2 * self.pieces + 6 + (self.tg.follow_up is None)
+        return 2 * self.pieces + 5 + (self.tg.follow_up is None)
+
+    @property
+    def at_end_free(self) -> bool:
+        """Whether a share of patients may be followed on to the longest follow-up.
+
+        Not where the accrual period is printed: it then spreads the follow-ups, and
+        nothing suggests patients piled at the longest one."""
+        return self.long_follow_up and self.tg.accrual_time is None
 
     def models(self, x: np.ndarray) -> tuple[PiecewiseHazards, Censoring]:
+        """The event-time and censoring models of a parameter vector.
+
+        The long-follow-up share reaches the longest follow-up the print allows
+        (:attr:`Targets.longest`); where nothing bounds it, it ends at the cut-off, which is
+        then the bound inferred from the print.
+        """
         k = self.pieces
         log_hazard = np.vstack([x[:k], x[k:2 * k]])
         w = 1.0 / (1.0 + math.exp(-x[2 * k]))
@@ -294,16 +318,16 @@ class Layout:
             # Below the share that alone would keep half the patients followed at FU.
             ceiling = 0.5 * math.exp(rho * self.tg.follow_up) / (1.0 - early)
             at_end = 0.98 * min(ceiling, 1.0) / (1.0 + math.exp(-x[2 * k + 4])) \
-                if self.long_follow_up else 0.0
+                if self.at_end_free else 0.0
             cens = Censoring.with_follow_up(self.tg.follow_up, w, rho,
-                                            math.exp(x[2 * k + 2]), early, at_end,
-                                            1.0 + math.exp(x[2 * k + 5]))
+                                            math.exp(x[2 * k + 2]), early, at_end)
         else:
-            cens = Censoring(math.exp(x[2 * k + 6]), min(w, 0.999), x[2 * k + 1] ** 2,
+            cens = Censoring(math.exp(x[2 * k + 5]), min(w, 0.999), x[2 * k + 1] ** 2,
                              math.exp(x[2 * k + 2]), 0.4 / (1.0 + math.exp(-x[2 * k + 3])),
-                             0.98 / (1.0 + math.exp(-x[2 * k + 4])) * self.long_follow_up,
-                             1.0 + math.exp(x[2 * k + 5]))
-        return PiecewiseHazards(self.edges, log_hazard), cens
+                             0.98 / (1.0 + math.exp(-x[2 * k + 4])) * self.at_end_free)
+        longest = self.tg.longest
+        reach = 1.0 if longest is None else max(longest / cens.end, 1.0)
+        return PiecewiseHazards(self.edges, log_hazard), dataclasses.replace(cens, reach=reach)
 
 
 def layout(tg: Targets) -> Layout:
@@ -313,7 +337,7 @@ def layout(tg: Targets) -> Layout:
     hi = 3.0 * times.max()
     edges = np.geomspace(lo, hi, PIECES - 1)
     centres = np.log(np.r_[0.5 * lo, np.sqrt(edges[:-1] * edges[1:]), 1.5 * hi])
-    size = 2 * PIECES + 6 + (tg.follow_up is None)
+    size = 2 * PIECES + 5 + (tg.follow_up is None)
     matrix, offset = _prior(size, PIECES, centres, tg.follow_up, tg.times)
     return Layout(tg, edges, centres, cox_box(cox_aim(tg)), matrix, offset)
 
@@ -344,9 +368,10 @@ def _start(lay: Layout) -> np.ndarray:
         w = min(max(w, 2.0 * (1.0 - tg.follow_up / (1.15 * max(tg.times)))), 0.98)
     x = np.r_[np.full(lay.pieces, math.log(rates[0])), np.full(lay.pieces, math.log(rates[1])),
               math.log(w / (1.0 - w)), 0.05]
-    x = np.r_[x, 0.0, -4.0, AT_END_PRIOR[0], REACH_PRIOR[0]]
+    x = np.r_[x, 0.0, -4.0, AT_END_PRIOR[0]]
     if tg.follow_up is None:
-        x = np.r_[x, math.log(2.0 * max(tg.times))]
+        end = 2.0 * max(tg.times)
+        x = np.r_[x, math.log(end if tg.longest is None else min(end, tg.longest))]
     return x
 
 
@@ -391,14 +416,27 @@ def misses(x: np.ndarray, lay: Layout) -> np.ndarray:
                     ll, width = ex.end_band[a]
                     out.append(max(0.0, ll - width - LOG_LOG_HALF) / (ANCHOR_SD * LL_PER_S))
         for t, p, tol in arm.landmarks:
-            out.append((ex.survival[(a, t)] - p) / max(tol, sd(a, t)))
+            late = tg.longest is not None and t >= LATE_LANDMARK * tg.longest
+            scale = LATE_LANDMARK_SD_SCALE if late else 1.0
+            out.append((ex.survival[(a, t)] - p) / max(tol, scale * sd(a, t)))
         if arm.events is not None:
             out.append((ex.events[a] - arm.events) / 1.0)
     if tg.events_total is not None and any(arm.events is None for arm in tg.arms):
         out.append((sum(ex.events) - tg.events_total) / 1.0)
     # A Kaplan-Meier figure printed at a time needs patients followed beyond it.
     latest = max(tg.times)
-    out.append(max(0.0, 1.05 * latest - cens.last) / (0.005 * latest))
+    reach = 1.05 * latest if tg.longest is None else min(1.05 * latest, tg.longest)
+    out.append(max(0.0, reach - cens.last) / (0.005 * latest))
+    if tg.longest is not None:  # nobody is followed beyond what the print allows
+        out.append(max(0.0, cens.end - tg.longest) / (0.005 * tg.longest))
+    if tg.longest is not None and tg.cutoff_time is None:
+        # A printed longest follow-up says someone was followed that long.
+        out.append(max(0.0, 0.97 * tg.longest - cens.last) / (0.005 * tg.longest))
+    # The calendar: the cut-off time and the accrual period, where printed.
+    for got, aim in ((cens.end, tg.cutoff_time and min(tg.cutoff_time, tg.longest)),
+                     (cens.end * cens.accrual_fraction, tg.accrual_time)):
+        if aim is not None:
+            out.append((got - aim) / max(CALENDAR_TIME_SD, CALENDAR_TIME_RELATIVE_SD * aim))
     if lay.cox_target is not None:
         beta, se = lay.cox_target
         out.append((ex.log_hr - beta) / (0.5 * tg.hr_tol / tg.hr))
@@ -445,10 +483,9 @@ def _prior(size: int, pieces: int, centres: np.ndarray, follow_up: float | None,
     add(second, -second, PRIOR_HR_CURVATURE)
     add(slope, -slope, PRIOR_HR_SLOPE)
     censoring = [(2 * k, 0.4, 1.5), (2 * k + 1, 0.0, 1.0), (2 * k + 2, 0.0, 0.5),
-                 (2 * k + 3, -4.0, 1.5), (2 * k + 4, *AT_END_PRIOR),
-                 (2 * k + 5, *REACH_PRIOR)]
+                 (2 * k + 3, -4.0, 1.5), (2 * k + 4, *AT_END_PRIOR)]
     if follow_up is None:
-        censoring.append((2 * k + 6, math.log(2.0 * max(times)), 1.0))
+        censoring.append((2 * k + 5, math.log(2.0 * max(times)), 1.0))
     for index, centre, sd in censoring:
         row = np.zeros((1, size))
         row[0, index] = 1.0 / sd
@@ -472,8 +509,11 @@ class ModelFit:
     def draws(self, count: int, seed: int) -> np.ndarray:
         """Parameter vectors from the Laplace approximation (seeded)."""
         rng = np.random.default_rng(seed)
-        chol = np.linalg.cholesky(self.covariance + 1e-12 * np.eye(len(self.x)))
-        return self.x + rng.standard_normal((count, len(self.x))) @ chol.T
+        # The pseudo-inverse of a Gauss-Newton matrix is positive semi-definite only up to
+        # rounding: a square root from its eigenvalues, the negative ones (rounding) at 0.
+        values, vectors = np.linalg.eigh(0.5 * (self.covariance + self.covariance.T))
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))
+        return self.x + rng.standard_normal((count, len(self.x))) @ root.T
 
 
 def fit_model(tg: Targets, anchor_km_se: float = ANCHOR_KM_SE,

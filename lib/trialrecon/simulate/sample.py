@@ -20,7 +20,11 @@ Cox calibration (:func:`calibrate`)
     if it misses, events are added to or taken from the arms one at a time.
 Follow-up
     The reverse Kaplan-Meier median is one censoring time; it is moved onto the printed
-    median follow-up when that keeps its arm's order of events and censorings.
+    median follow-up when that keeps its arm's order of events and censorings. The warps
+    may stretch the tail; a last map of both arms' time axes, the identity up to the latest
+    printed time and linear after it, brings the longest follow-up within the bound the
+    print allows (:func:`within`). It keeps the order of all patients of both arms, so the
+    Kaplan-Meier steps and the Cox fit stay as they are.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import numpy as np
 
 from ..analysis import HazardRatio, KMSteps, cox_two_arm, km_steps, reverse_km_median
 from .model import Censoring, PiecewiseHazards
-from .targets import CI_TOLERANCE, ArmTargets, Targets, best_log_hr, cox_aim
+from .targets import EVENTS_TOLERANCE, ArmTargets, Targets, best_log_hr, cox_aim
 
 #: Arm: times (months) and event indicators.
 Arm = tuple[np.ndarray, np.ndarray]
@@ -124,11 +128,13 @@ def _anchors(arm: Arm, at: ArmTargets) -> Anchors:
         hi = km.times[j] if j < len(km.times) else time.max() * 1.05
         source = math.sqrt(max(lo, 1e-3 * hi) * hi)
         wanted.append((2, source, t))
-        # A median or CI bound printed at the landmark's own time whose event comes after
-        # the landmark's level: that event goes just after the landmark, within the bound's
-        # rounding, so that it does not pull the level at the landmark down with it.
-        wanted = [(k, s, d + 0.8 * at.median_tol) if k < 2 and d == t and s > source
-                  else (k, s, d) for k, s, d in wanted]
+        # A median or CI bound printed at the landmark's own time goes just after the
+        # landmark if its event comes after the landmark's level, just before if it comes
+        # before, within the bound's rounding: on the same time, the warp would tie them and
+        # every censoring between them, and the tied censorings would count as at risk.
+        tol = (at.median_tol, min(at.bound_tols))
+        wanted = [(k, s, d + math.copysign(0.8 * tol[k], s - source))
+                  if k < 2 and d == t and s != source else (k, s, d) for k, s, d in wanted]
     kept: list[tuple[float, float]] = []
     for _, source, target in sorted(wanted):
         # Order must agree; two events may share a printed time (visits on a schedule tie
@@ -177,61 +183,64 @@ def _bump(time: np.ndarray, anchors: Anchors, end: float) -> np.ndarray:
     return np.interp(np.log(time), px, py)
 
 
-def tune_landmarks(arm: Arm, at: ArmTargets) -> Arm:
+def tune_landmarks(arm: Arm, at: ArmTargets, moves: int = 12) -> Arm:
     """Move censorings across events until each landmark has a step within its rounding.
 
     The survival after ``j`` events is a product of ``1 - 1/Y_i``; moving one censoring from
-    before event ``i`` to after the landmark's step raises ``Y_i`` by one and the level by a
-    factor ``Y_i^2 / (Y_i^2 - 1)``, moving one the other way lowers it. Printed to a tenth of
-    a percent, a rate is finer than the steps of most arms; the true data met it by where
-    their censorings fell, so the pseudo data may move theirs.
+    before event ``i`` to after event ``m - 1`` raises ``Y`` by one at events ``i`` to
+    ``m - 1`` and the level by a factor ``prod Y^2 / (Y^2 - 1)`` over them; moving one from
+    after the landmark's step to before event ``k`` lowers it by ``prod Y (Y - 2) / (Y - 1)^2``
+    over events ``k`` to the step. Each move is the one whose change comes nearest the
+    change still needed (up to ``moves`` of them). Printed to a tenth of a percent, a rate
+    is finer than the steps of most arms; the true data met it by where their censorings
+    fell, so the pseudo data may move theirs.
     """
     time, event = arm[0].copy(), arm[1]
     for _, p, tol in _landmark_levels(at):
         if p <= 0:
             continue  # a printed 0%: only events reach it, moving censorings cannot
-        for _ in range(3):
+        for _ in range(moves):
             km = km_steps(time, event)
             levels = np.r_[1.0, km.survival]
             j = int(np.argmin(np.abs(levels - p)))
             if abs(levels[j] - p) <= 0.4 * tol or j == 0:
                 break
-            step_time = km.times[j - 1]
             # A curve already at 0 there can only rise by moving censorings: need is inf.
             need = math.log(p / levels[j]) if levels[j] > 0 else math.inf
+            step_time = km.times[j - 1]
             events_before = km.times[:j]
-            y = km.at_risk[:j]
-            if need > 0:  # later: censorings before the step move just after it
-                gain_each = np.log(y * y / np.maximum(y * y - 1.0, 1e-9))
-                tail = np.cumsum(gain_each[::-1])[::-1]  # gain when moved from before event i
-                candidates = np.flatnonzero((event == 0) & (time < step_time))
-                if len(candidates) == 0:
-                    break
+            y = km.at_risk[:j].astype(float)
+            # Log-level change of passing each event, for a censoring moved later (gain) or
+            # earlier (loss), and the changes of every move as differences of their sums.
+            gain = np.r_[np.cumsum(np.log(y * y / np.maximum(y * y - 1.0, 1e-9))[::-1])[::-1],
+                         0.0]
+            loss = np.r_[np.cumsum(np.log(np.maximum(y * (y - 2.0), 1e-9)
+                                          / np.maximum((y - 1.0) ** 2, 1e-9))[::-1])[::-1],
+                         0.0]
+            best = (abs(need), None, None)
+            later = np.flatnonzero((event == 0) & (time < step_time))
+            if need > 0 and len(later):
+                first = np.searchsorted(events_before, time[later], side="right")
+                for c, f in zip(later, first, strict=True):
+                    change = gain[f] - gain[f + 1:]  # moved to just before event m (or after j)
+                    m = int(np.argmin(np.abs(need - change)))
+                    if abs(need - change[m]) < best[0]:
+                        best = (abs(need - change[m]), c, f + 1 + m)
+            earlier = np.flatnonzero((event == 0) & (time > step_time))
+            if need < 0 and len(earlier):
+                change = loss[:j]  # moved to just before event k, passing events k..j-1
+                k = int(np.argmin(np.abs(need - change)))
+                if abs(need - change[k]) < best[0]:
+                    best = (abs(need - change[k]), earlier[0], k)
+            _, c, m = best
+            if c is None or best[0] >= abs(need) - 1e-12:
+                break
+            if m >= j:  # just after the landmark's step
                 nxt = km.times[j] if j < len(km.times) else step_time * 1.01
-                slot = step_time + 1e-6 * (nxt - step_time)
-                for c in candidates[::-1]:
-                    if need <= 0.2 * tol / p:
-                        break
-                    first = int(np.searchsorted(events_before, time[c], side="right"))
-                    gain = tail[first] if first < j else 0.0
-                    if gain <= 1.5 * need:
-                        time[c] = slot
-                        need -= gain
-            else:  # earlier: censorings after the step move before events up to it
-                loss_each = np.log(np.maximum(y * (y - 2.0), 1e-9) / np.maximum((y - 1.0) ** 2,
-                                                                                 1e-9))
-                candidates = np.flatnonzero((event == 0) & (time > step_time))
-                for c in candidates:
-                    if need >= -0.2 * tol / p:
-                        break
-                    # The earliest position whose passed events lose no more than needed.
-                    total = np.cumsum(loss_each[::-1])  # passing events j, j-1, ...
-                    k = int(np.searchsorted(-total, -need * 1.0, side="left"))
-                    k = min(max(k, 1), j)
-                    lo = events_before[j - k - 1] if j - k - 1 >= 0 else 0.0
-                    hi = events_before[j - k]
-                    time[c] = lo + 0.5 * (hi - lo) if lo > 0 else 0.5 * hi
-                    need -= total[k - 1]
+                time[c] = step_time + 1e-6 * (nxt - step_time)
+            else:  # between events m - 1 and m
+                lo = events_before[m - 1] if m > 0 else 0.0
+                time[c] = lo + 0.5 * (events_before[m] - lo)
             order = np.argsort(time, kind="stable")
             time, event = time[order], event[order]
     return time, event
@@ -271,6 +280,28 @@ def _shifted(prep: Prepared, kappa: float) -> list[Arm]:
     return [(time * np.exp(sign * kappa * bump), event)
             for (time, event), bump, sign in zip(prep.arms, prep.bumps, (1.0, -1.0),
                                                  strict=True)]
+
+
+def within(arms: list[Arm], longest: float, keep: float) -> list[Arm]:
+    """Both arms with nobody followed beyond ``longest`` (months).
+
+    One monotone map of the shared time axis: the identity up to ``keep`` (the latest printed
+    time), then linear from ``keep`` to ``longest`` at the last patient. Every patient of
+    either arm keeps their place among the others, and everyone after ``keep`` stays after
+    it, so Kaplan-Meier levels, the figures printed up to ``keep`` and the Cox partial
+    likelihood are unchanged. Where a figure is printed at the bound itself, there is no
+    room: whoever is followed beyond it is censored there, as the data cut-off censors
+    events that come after it.
+    """
+    end = max(float(t.max(initial=0.0)) for t, _ in arms)
+    if end <= longest * (1.0 + 1e-9):
+        return arms
+    if keep >= longest:
+        # A figure printed at the bound was anchored there, up to floating-point error.
+        beyond = longest * (1.0 + 1e-9)
+        return [(np.minimum(t, longest), np.where(t > beyond, 0, e)) for t, e in arms]
+    scale = (longest - keep) / (end - keep)
+    return [(np.where(t > keep, keep + (t - keep) * scale, t), e) for t, e in arms]
 
 
 def _cox(arms: list[Arm]) -> HazardRatio:
@@ -379,16 +410,18 @@ def misses(fig: Figures, tg: Targets) -> dict[str, float]:
             if at.median_lower is not None or at.median_upper is not None:
                 lo, hi = km.median_interval()
                 if at.median_lower is not None:
-                    out[f"median lower {a}"] = _time_miss(lo, at.median_lower, at.median_tol)
+                    out[f"median lower {a}"] = _time_miss(lo, at.median_lower,
+                                                          at.bound_tols[0])
                 if at.median_upper is not None:
-                    out[f"median upper {a}"] = _time_miss(hi, at.median_upper, at.median_tol)
+                    out[f"median upper {a}"] = _time_miss(hi, at.median_upper,
+                                                          at.bound_tols[1])
         for t, p, tol in at.landmarks:
             out[f"landmark {a} {t:g}"] = abs(km.at(t) - p) / tol
         if at.events is not None:
-            out[f"events {a}"] = abs(float(km.deaths.sum()) - at.events) / 0.5
+            out[f"events {a}"] = abs(float(km.deaths.sum()) - at.events) / EVENTS_TOLERANCE
     if tg.events_total is not None and any(at.events is None for at in tg.arms):
         got = sum(float(km.deaths.sum()) for km in fig.km)
-        out["events"] = abs(got - tg.events_total) / 0.5
+        out["events"] = abs(got - tg.events_total) / EVENTS_TOLERANCE
     if tg.hr is not None:
         cox = fig.cox
         if not (math.isfinite(cox.se) and 0 < cox.hr < math.inf):
@@ -398,8 +431,8 @@ def misses(fig: Figures, tg: Targets) -> dict[str, float]:
         z = float(np.log(cox.upper / cox.hr)) / cox.se if cox.se > 0 else 0.0
         lo = cox.hr * math.exp(-z * cox.se)
         hi = cox.hr * math.exp(z * cox.se)
-        out["ci lower"] = abs(lo - tg.ci[0]) / CI_TOLERANCE
-        out["ci upper"] = abs(hi - tg.ci[1]) / CI_TOLERANCE
+        out["ci lower"] = abs(lo - tg.ci[0]) / tg.ci_tols[0]
+        out["ci upper"] = abs(hi - tg.ci[1]) / tg.ci_tols[1]
         if tg.p_interval is not None:
             plo, phi = tg.p_interval
             p = cox.p
@@ -408,7 +441,7 @@ def misses(fig: Figures, tg: Targets) -> dict[str, float]:
                 abs(math.log(max(p, tiny) / max(plo, tiny))),
                 abs(math.log(max(p, tiny) / max(phi, tiny))))
     if tg.follow_up is not None:
-        out["follow-up"] = abs(fig.follow_up - tg.follow_up) / 0.05
+        out["follow-up"] = abs(fig.follow_up - tg.follow_up) / tg.follow_up_tol
     return out
 
 
@@ -473,6 +506,8 @@ def respect_not_reached(arm: Arm, at: ArmTargets) -> Arm:
 
     Where few remain at risk, the last events of a pseudo arm can drop its curve (or a band)
     below one half after all; a trial whose print says NR had its last patients censored.
+    Where the arm's events are printed, the count holds: the earliest censoring becomes an
+    event instead, where the most are at risk and the curve moves least.
     """
     checks = []
     if at.median is not None and math.isinf(at.median):
@@ -488,7 +523,14 @@ def respect_not_reached(arm: Arm, at: ArmTargets) -> Arm:
         km = km_steps(time, event)
         if not any(reached(km) for reached in checks):
             break
-        event[np.flatnonzero(event)[-1]] = 0
+        last = np.flatnonzero(event)[-1]
+        event[last] = 0
+        if at.events is not None:
+            earlier = np.flatnonzero((event == 0) & (time < time[last]))
+            if len(earlier) == 0:
+                event[last] = 1  # no censoring to trade: the count comes first
+                break
+            event[earlier[np.argmin(time[earlier])]] = 1
     return time, event
 
 
@@ -514,7 +556,9 @@ def calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
     """
     if budget is None:
         budget = 20 if sum(tg.n) <= 1000 else 8
-    result = _calibrate(model, cens, tg, cox_target, budget)
+    # The longest follow-up the print allows, or else the fitted model's (inferred).
+    longest = cens.last if tg.longest is None else tg.longest
+    result = _calibrate(model, cens, tg, cox_target, budget, longest)
     aim = tg.follow_up
     for _ in range(3):
         if tg.follow_up is None or result.misses.get("follow-up", 0.0) <= 1.0:
@@ -523,14 +567,15 @@ def calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
         moved = Censoring.with_follow_up(aim, cens.accrual_fraction, cens.dropout,
                                          cens.accrual_power, cens.early, cens.at_end,
                                          cens.reach)
-        again = _calibrate(model, moved, tg, cox_target, budget)
+        again = _calibrate(model, moved, tg, cox_target, budget, longest)
         if again.worst < result.worst:
             result = again
     return result
 
 
 def _calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
-               cox_target: tuple[float, float] | None, budget: int) -> Calibrated:
+               cox_target: tuple[float, float] | None, budget: int, longest: float
+               ) -> Calibrated:
     """Construct, anchor and Cox-calibrate pseudo patients (see the module docstring).
 
     Tries event adjustments, the most promising first (``budget`` of them at most), and
@@ -555,6 +600,7 @@ def _calibrate(model: PiecewiseHazards, cens: Censoring, tg: Targets,
             final = _shifted(shaped, kappa)
             if tg.follow_up is not None:
                 final = place_follow_up(shaped, final, tg.follow_up)
+            final = within(final, longest, max(tg.times))
             fig = figures(final)
             result = Calibrated(final, fig, misses(fig, tg), kappa, extra)
             if result.misses.get("follow-up", 0.0) > 1.0:

@@ -20,12 +20,10 @@ from ..errors import InputError
 from ..registry import TIME_TO_EVENT, Analysis
 from ..summary import se_log_hr, z_value
 
-#: Tolerances for a reproduction "within rounding" where the print is coarser than these:
-#: HR to 2 decimals (0.005), CI bounds 0.01, times 0.05 months, rates 0.05 percentage points.
-HR_TOLERANCE = 0.005
-CI_TOLERANCE = 0.01
-TIME_TOLERANCE = 0.05
-RATE_TOLERANCE = 0.05
+#: A reproduced figure is "within rounding" when it prints the same digits: within half a
+#: unit of the printed figure's last digit (:func:`trialrecon.printed.half_unit`), for every
+#: figure, with no floor. Events and counts are whole numbers (half a unit: 0.5).
+EVENTS_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,9 @@ class ArmTargets:
     """The printed figures of one arm (times in months, rates as proportions).
 
     ``median`` is ``None`` when not printed and ``math.inf`` when printed as not reached; the
-    same for the bounds of its CI (``median_lower``, ``median_upper``).
+    same for the bounds of its CI (``median_lower``, ``median_upper``). Each tolerance is
+    half a unit of the figure's last printed digit: ``median_tol`` of the median,
+    ``bound_tols`` of its CI bounds, the third entry of a landmark of its rate.
     """
 
     name: str
@@ -44,6 +44,7 @@ class ArmTargets:
     median_upper: float | None
     median_tol: float
     landmarks: tuple[tuple[float, float, float], ...]  # (time, proportion, tolerance)
+    bound_tols: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,19 @@ class Targets:
     hr: float | None
     hr_tol: float
     ci: tuple[float, float] | None
+    ci_tols: tuple[float, float] | None
     level: float
     p_interval: tuple[float, float] | None  # two-sided p values that round to the print
     events_total: int | None
     follow_up: float | None
+    follow_up_tol: float = 0.0
+    #: The longest follow-up the print allows (:attr:`Analysis.follow_up_bound`), why, and
+    #: the calendar's cut-off time and accrual period (first randomisation to the data
+    #: cut-off, and to the last randomisation) where printed; None where not.
+    longest: float | None = None
+    longest_reason: str = ""
+    cutoff_time: float | None = None
+    accrual_time: float | None = None
 
     @property
     def names(self) -> tuple[str, str]:
@@ -82,10 +92,10 @@ class Targets:
         return out
 
 
-def _median(arm, tol_floor: float) -> tuple[float | None, float | None, float | None, float]:
+def _median(arm) -> tuple[float | None, float | None, float | None, tuple[float, ...]]:
     m = arm.median
     if m is None:
-        return None, None, None, tol_floor
+        return None, None, None, (0.0, 0.0, 0.0)
 
     def read(x: float | None, printed: bool) -> float | None:
         if x is not None:
@@ -95,7 +105,7 @@ def _median(arm, tol_floor: float) -> tuple[float | None, float | None, float | 
     # A bound printed as NR parses to None; an absent CI leaves the text without brackets.
     has_ci = "(" in m.text
     return (read(m.value, True), read(m.lower, has_ci), read(m.upper, has_ci),
-            max(m.half_unit(), tol_floor))
+            tuple(m.half_unit(which) for which in ("value", "lower", "upper")))
 
 
 def targets(a: Analysis) -> Targets:
@@ -111,27 +121,35 @@ def targets(a: Analysis) -> Targets:
             raise InputError("arm sizes are not reported in this version, so patients cannot "
                              "be rebuilt", row=a.id, column=f"arms.{name}.n",
                              advice="use a version of the analysis that prints them")
-        median, lower, upper, tol = _median(arm, TIME_TOLERANCE)
-        marks = tuple((lm.time, lm.percent.value / 100.0,
-                       max(lm.percent.half_unit(), RATE_TOLERANCE) / 100.0)
+        median, lower, upper, tols = _median(arm)
+        marks = tuple((lm.time, lm.percent.value / 100.0, lm.percent.half_unit() / 100.0)
                       for lm in arm.landmarks
                       # A rate printed "NR" constrains nothing, as an NR median.
                       if lm.method == "km" and lm.percent.value is not None)
-        arms.append(ArmTargets(name, arm.n, arm.events, median, lower, upper, tol, marks))
+        arms.append(ArmTargets(name, arm.n, arm.events, median, lower, upper, tols[0], marks,
+                               (tols[1], tols[2])))
     if not any(x.median is not None or x.landmarks for x in arms):
         raise InputError("neither a median nor a landmark rate is reported", row=a.id,
                          column="arms.median", advice="the curves' level cannot be pinned")
     hr = a.hazard_ratio
     per_arm = [x.events for x in arms]
     events = sum(per_arm) if None not in per_arm else a.events_total
+    bound = a.follow_up_bound
+    calendar = {} if bound is None else {
+        "longest": bound.longest if math.isfinite(bound.longest) else None,
+        "longest_reason": bound.reason, "cutoff_time": bound.cutoff_time,
+        "accrual_time": bound.accrual_time}
     return Targets(
         arms=(arms[0], arms[1]),
         hr=None if hr is None else hr.printed.value,
-        hr_tol=HR_TOLERANCE if hr is None else max(hr.printed.half_unit(), HR_TOLERANCE),
+        hr_tol=0.0 if hr is None else hr.printed.half_unit(),
         ci=None if hr is None else (hr.printed.lower, hr.printed.upper),
+        ci_tols=None if hr is None else (hr.printed.half_unit("lower"),
+                                         hr.printed.half_unit("upper")),
         level=95.0 if hr is None else hr.level,
         p_interval=None if a.p_value is None else a.p_value.parsed.two_sided(),
-        events_total=events, follow_up=a.follow_up)
+        events_total=events, follow_up=a.follow_up, follow_up_tol=a.half_unit("follow_up"),
+        **calendar)
 
 
 def cox_margin(tg: Targets, beta: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -144,8 +162,8 @@ def cox_margin(tg: Targets, beta: np.ndarray, se: np.ndarray) -> np.ndarray:
     beta, se = np.broadcast_arrays(np.asarray(beta, float), np.asarray(se, float))
     lo, hi = np.exp(beta - z * se), np.exp(beta + z * se)
     margins = [1.0 - np.abs(np.exp(beta) - tg.hr) / tg.hr_tol,
-               1.0 - np.abs(lo - tg.ci[0]) / CI_TOLERANCE,
-               1.0 - np.abs(hi - tg.ci[1]) / CI_TOLERANCE]
+               1.0 - np.abs(lo - tg.ci[0]) / tg.ci_tols[0],
+               1.0 - np.abs(hi - tg.ci[1]) / tg.ci_tols[1]]
     if tg.p_interval is not None:
         p = 2.0 * special.ndtr(-np.abs(beta) / se)
         plo, phi = tg.p_interval
@@ -162,7 +180,7 @@ def cox_box(tg: Targets) -> tuple[float, float] | None:
     """A point ``(log HR, SE)`` inside every printed rounding box of HR, CI and p, or None.
 
     The Cox estimate of a reconstruction is judged by its HR (within ``hr_tol``), its CI
-    bounds ``exp(log HR +- z SE)`` (within :data:`CI_TOLERANCE`) and the Wald p of
+    bounds ``exp(log HR +- z SE)`` (within ``ci_tols``) and the Wald p of
     ``|log HR| / SE``. The feasible set is scanned on a fine grid and its most central point
     (the largest margin, :func:`cox_margin`) returned; ``None`` means the printed figures
     cannot all hold for one Wald interval, a property of the print alone.
