@@ -129,3 +129,19 @@ def test_a_p_value_too_small_for_floating_point_is_refused():
         parse_p("1e-99999")
     assert "<1e-300" in str(info.value)
     assert parse_p("0e-5").two_sided()[0] == 0.0  # a printed zero is no underflow
+
+
+@pytest.mark.parametrize(("value", "decimals", "half"), [
+    ("44.0", 1, 0.05),      # text keeps a trailing zero
+    ("18.10", 2, 0.005),
+    (44.0, 0, 0.5),         # a float cannot: its shortest form is 44
+    (18.1, 1, 0.05),
+    (12, 0, 0.5),
+    ("1e-07", 7, 5e-8),     # e-notation shifts the last digit
+    ("2.5e3", -2, 50.0),
+    (True, None, 0.0),      # no number: nothing printed, no tolerance
+    ("NR", None, 0.0),
+])
+def test_printed_decimals_and_their_half_unit(value, decimals, half):
+    assert printed.printed_decimals(value) == decimals
+    assert printed.half_unit(decimals) == pytest.approx(half)

@@ -86,21 +86,21 @@ def test_weibull_shape_and_exponential_hr():
     assert c.verdict == summary.CONSISTENT
 
 
-@pytest.mark.parametrize(("hr", "verdict"), [
+@pytest.mark.parametrize(("hr", "verdict", "why"), [
     # The CI includes 1: the point estimates give k = ln 1.20 / ln(10/12) = -1.00, which no
     # pair of Weibull curves has, and the shape is not determined either way.
-    ("1.20 (0.80-1.80)", summary.UNTESTABLE),
+    ("1.20 (0.80-1.80)", summary.UNTESTABLE, "CI includes 1"),
     # Medians going the other way from a significant HR: k < 0 over the whole CI.
-    ("0.50 (0.40-0.62)", summary.INCONSISTENT),
+    ("0.50 (0.40-0.62)", summary.INCONSISTENT, "go the other way"),
 ])
-def test_a_shape_without_meaning_is_not_shown_as_a_number(hr, verdict):
+def test_a_shape_without_meaning_is_not_shown_as_a_number(hr, verdict, why):
     a = registry.analysis_from_print(arms={"drug": {"n": 100, "median": "10.0"},
                                            "placebo": {"n": 100, "median": "12.0"}},
                                      hazard_ratio=hr)
     c = {x.check: x for x in summary.check_analysis(a)}["Weibull shape reconciling medians "
                                                         "and HR"]
     assert c.verdict == verdict
-    assert math.isnan(c.value) and c.reason.startswith("no meaningful shape")
+    assert math.isnan(c.value) and why in c.reason
     from trialrecon.formatting import derived
     assert derived(c) == "none meaningful"
 

@@ -564,17 +564,19 @@ class TrialPage:
                     parts.append(f"{label} {e(formatting.derived(own.loc[check]))}")
                 elif check in own.index and own.loc[check, "kind"] == "shape":
                     # A shape without meaning is not shown as a number; the reason is.
-                    parts.append(f"{label}: {e(own.loc[check, 'reason'])}")
+                    parts.append(f"no meaningful {label} ({e(own.loc[check, 'reason'])})")
             lines.append(f"- **{e(analysis_name(a))}:** " + "; ".join(parts) + " (derived).")
         for fit in self.fits:
             judged = fit.table[fit.table.within.notna()]
             held = int(judged.within.astype(bool).sum())
             warned = f" {len(fit.warnings)} plausibility warning(s)." if fit.warnings else ""
             name = analysis_name(registry.get(fit.analysis_id))
+            missed = "".join(f" Not reproduced: {e(m)}." for m in fit.misses)
             lines.append(f"- **Rebuilt patient data (derived), {e(name)}:** "
                          f"{held} of {len(judged)} printed figures reproduced within their "
-                         f"rounding; the figures the paper did not print are given below with "
-                         f"the range the print allows.{warned}")
+                         f"rounding (printing the same digits).{missed} The figures the paper "
+                         f"did not print are given below with the range the print allows."
+                         f"{warned}")
         for a, why in self.not_rebuilt():
             lines.append(f"- **Not rebuilt: {e(analysis_name(a))}:** {e(why)}.")
         for analysis_id, (result, _, _) in self._extrapolations.items():

@@ -79,14 +79,17 @@ def half_unit(decimals: int | None) -> float:
 
 def printed_decimals(value: object) -> int | None:
     """Decimals of a number as written: text keeps them (``"44.0"``: 1); a float (typed in
-    Python) gives those of its shortest form, which drops a trailing zero. None for what is
-    not a plain decimal number."""
+    Python) gives those of its shortest form, which drops a trailing zero. In e-notation the
+    exponent shifts them (``"1e-07"``: 7, ``"2.5e3"``: -2). None for what is no number."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
     text = value.strip() if isinstance(value, str) else repr(value)
     if isinstance(value, float) and text.endswith(".0"):
         text = text[:-2]
-    return _decimals(text) if re.fullmatch(r"[+-]?\d+(\.\d+)?", text) else None
+    match = re.fullmatch(r"[+-]?\d+(?:\.(\d+))?(?:[eE]([+-]?\d+))?", text)
+    if match is None:
+        return None
+    return len(match.group(1) or "") - int(match.group(2) or 0)
 
 
 @dataclass(frozen=True)

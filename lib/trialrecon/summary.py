@@ -369,16 +369,15 @@ def _median_checks(a: Analysis) -> list[Check]:
         # and no number: the point estimate's k may be any size, or negative, which no pair
         # of curves has.
         k, verdict, why = math.nan, UNTESTABLE, (
-            "no meaningful shape: the HR CI includes 1, so the medians do not determine a "
-            "hazard shape"
+            "the HR CI includes 1, so the medians do not determine a hazard shape"
             + ("; the point estimates favour different arms (crossing curves, or chance)"
                if weibull_shape(hr.value, me.value, mc.value) <= 0 else ""))
     else:
         ks = sorted(weibull_shape(h, me.value, mc.value) for h in (hr.lower, hr.upper))
         if ks[1] <= 0:
             k, verdict, why = math.nan, INCONSISTENT, (
-                "no meaningful shape: under proportional hazards the arm with the lower hazard "
-                "must have the longer median; these medians go the other way")
+                "under proportional hazards the arm with the lower hazard must have the longer "
+                "median; these medians go the other way")
         elif ks[0] <= PLAUSIBLE_SHAPE[1] and ks[1] >= PLAUSIBLE_SHAPE[0]:
             verdict, why = CONSISTENT, (
                 f"a common Weibull shape in {ks[0]:.2f}-{ks[1]:.2f} (from the CI) reconciles "
@@ -391,9 +390,8 @@ def _median_checks(a: Analysis) -> list[Check]:
         else:
             # The model is rejected: a shape estimated under it describes no curve.
             k, verdict, why = math.nan, INCONSISTENT, (
-                f"no meaningful shape: it would need a Weibull shape of {ks[0]:.2f}-"
-                f"{ks[1]:.2f}, so medians and HR do not fit one proportional-hazards Weibull "
-                "model")
+                f"it would need a Weibull shape of {ks[0]:.2f}-{ks[1]:.2f}, so medians and HR "
+                "do not fit one proportional-hazards Weibull model")
     out.append(Check(a.id, "Weibull shape reconciling medians and HR", label, k, verdict, why,
                      kind="shape"))
     return out

@@ -117,37 +117,46 @@ def explain(tab: pd.DataFrame, a: Analysis, tg: Targets) -> tuple[str, ...]:
     missed = tab[tab.within == False]  # noqa: E712
     if missed.empty:
         return ()
-    cox_rows = missed.quantity.str.startswith(("hazard ratio", "HR ", "p-value"))
+    is_cox = missed.quantity.str.startswith(("hazard ratio", "HR ", "p-value"))
+    cox_rows = is_cox.copy()  # the Cox figures not yet explained
+    p_row = missed.quantity.str.startswith("p-value")
     out = []
+    symmetric = cox_box(dataclasses.replace(tg, p_interval=None)) is not None
+    if cox_rows.any() and not symmetric:
+        printed = a.hazard_ratio.printed
+        what = "; ".join(_row(r) for r in missed[cox_rows].itertuples())
+        out.append(f"{what}: no Wald interval exp(log HR ± z SE) joins the printed HR "
+                   f"{printed.text} and both CI bounds within their rounding "
+                   f"(±{printed.half_unit('lower'):g} and ±{printed.half_unit('upper'):g}): "
+                   "the CI is not symmetric about the HR on the log scale, as a "
+                   "profile-likelihood, exact or stratified interval need not be (a property "
+                   "of the printed numbers)")
+        cox_rows &= False
+    elif p_row.any() and cox_box(tg) is None:
+        # The p cannot hold with the HR and CI: a finding about the print, for the p alone;
+        # an HR or CI bound missed as well is the reconstruction's (they can hold together).
+        p_ci = p_from_ci(tg.hr, *tg.ci, tg.level)
+        out.append(f"{_row(missed[p_row].iloc[0])}: no Cox estimate lies within the rounding "
+                   f"of the printed HR {a.hazard_ratio.printed.text}, its CI and p "
+                   f"{a.p_value.printed} together (the Wald p of the printed HR and CI is "
+                   f"{p_ci:.2g}); the p probably comes from another test, such as a "
+                   "stratified log-rank test (a property of the printed numbers)")
+        cox_rows &= ~p_row
     if cox_rows.any():
         what = "; ".join(_row(r) for r in missed[cox_rows].itertuples())
-        if cox_box(dataclasses.replace(tg, p_interval=None)) is None:
-            printed = a.hazard_ratio.printed
-            out.append(f"{what}: no Wald interval exp(log HR ± z SE) joins the printed HR "
-                       f"{printed.text} and both CI bounds within their rounding "
-                       f"(±{printed.half_unit('lower'):g} and ±{printed.half_unit('upper'):g})"
-                       ": the CI is not symmetric about "
-                       "the HR on the log scale, as a profile-likelihood, exact or stratified "
-                       "interval need not be (a property of the printed numbers)")
-        elif cox_box(tg) is None:
-            p_ci = p_from_ci(tg.hr, *tg.ci, tg.level)
-            out.append(f"{what}: no Cox estimate lies within the rounding of the printed HR "
-                       f"{a.hazard_ratio.printed.text}, its CI and p {a.p_value.printed} "
-                       f"together (the Wald p of the printed HR and CI is {p_ci:.2g}); the p "
-                       "probably comes from another test, such as a stratified log-rank "
-                       "test (a property of the printed numbers)")
-        elif missed[cox_rows].reconstructed.isna().any():
+        if missed[cox_rows].reconstructed.isna().any():
             out.append(f"{what}: the pseudo data have no Cox estimate (an arm's events all "
                        "come before the other's, so the partial likelihood has no maximum); "
                        "too few patients or events for the printed comparison to be rebuilt "
                        "(a limitation of the reconstruction, not evidence against the "
                        "publication)")
         else:
+            can = "HR and CI" if cox_box(tg) is None else "HR, CI and p"
             out.append(f"{what}: not reproduced by this reconstruction although the printed "
-                       "HR, CI and p can hold together; the pseudo data's event counts move "
-                       "the SE in steps coarser than the print (a limitation of the "
-                       "reconstruction, not evidence against the publication)")
-    rest = missed[~cox_rows]
+                       f"{can} can hold together; the pseudo data's event counts move the SE "
+                       "in steps coarser than the print (a limitation of the reconstruction, "
+                       "not evidence against the publication)")
+    rest = missed[~is_cox]
     if not rest.empty:
         what = "; ".join(_row(r) for r in rest.itertuples())
         out.append(f"{what}: not reproduced by this reconstruction; with the other printed "

@@ -11,7 +11,7 @@ Event times
 Censoring
     Uniform accrual over a fraction ``w`` of the time to the data cut-off ``C`` (time to
     cut-off uniform on ``[C (1 - w), C]``), drop-out at a constant rate ``rho``, and, where
-    no calendar is printed, a share of patients followed to the longest follow-up
+    no accrual period is printed, a share of patients followed to the longest follow-up
     (:class:`Censoring`). Nobody is followed beyond what the print allows: the data cut-off
     minus the first randomisation, or the printed longest follow-up
     (:attr:`Targets.longest`); where neither is printed, the share ends at the fitted
