@@ -573,3 +573,18 @@ def test_within_rounding_means_printing_the_same_digits():
             if decimals is None:
                 decimals = _decimals(r.reported)[0]
             assert r.tolerance == pytest.approx(0.5 * 10.0 ** -decimals), r.quantity
+
+
+def test_draws_from_a_covariance_positive_semi_definite_only_up_to_rounding():
+    # A pseudo-inverse of a Gauss-Newton matrix may carry an eigenvalue of -1e-13; Cholesky
+    # refuses it (the band crashed on one corpus print). The draws keep the rest of the
+    # covariance: here variances 4 and 0 (the negative rounding) on rotated axes.
+    from trialrecon.simulate.model import ModelFit
+    rot = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
+    cov = rot @ np.diag([4.0, -1e-13]) @ rot.T
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(cov)
+    fit = ModelFit(layout=None, x=np.zeros(2), covariance=cov, cost=0.0)
+    draws = fit.draws(20000, seed=1)
+    assert np.isfinite(draws).all()
+    assert np.cov(draws.T) == pytest.approx(rot @ np.diag([4.0, 0.0]) @ rot.T, abs=0.1)
