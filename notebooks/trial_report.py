@@ -74,12 +74,15 @@ display(diffs if len(diffs) else Markdown("_No printed figure differs between ve
 # ## Patient data rebuilt from the printed summary (derived)
 # Pseudo patient data per arm rebuilt from the printed figures alone. A flexible survival
 # model (piecewise-constant hazards whose prior prefers Weibull-like, proportional curves) and
-# a censoring model (accrual, cut-off, drop-out, early censoring, a share followed on to where
-# the data end) are fitted to everything printed: medians and their confidence intervals,
-# landmark rates, the HR with its CI and p, events and median follow-up. Pseudo patients that
-# follow the model are then placed so that their re-analysis (Kaplan-Meier medians and
-# intervals, Cox HR with Efron ties, reverse-KM follow-up) reproduces each printed figure
-# within its rounding. Dashed lines mark the printed medians; the box gives the printed and
+# a censoring model (accrual, cut-off, drop-out, early censoring) are fitted to everything
+# printed: medians and their confidence intervals, landmark rates, the HR with its CI and p,
+# events, median follow-up and the trial's calendar. Nobody is followed longer than the
+# calendar allows (data cut-off minus first randomisation, or the printed longest follow-up;
+# where neither is printed, the cut-off inferred from the print, as the fitted model below
+# says). Pseudo patients that follow the model are then placed so that their re-analysis
+# (Kaplan-Meier medians and intervals, Cox HR with Efron ties, reverse-KM follow-up) prints
+# each printed figure with the same digits: within half a unit of its last printed digit.
+# Dashed lines mark the printed medians; the box gives the printed and
 # the reconstructed HR. The shaded band holds 90% of the curves the print allows: the print
 # does not pin down one curve, and the band says how much it leaves open. A figure that is not
 # reproduced is a finding, which says whether the printed numbers themselves conflict or the
