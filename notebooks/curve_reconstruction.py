@@ -15,28 +15,27 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill -p NAME VALUE). No file given: the bundled example.
-curve_experimental = ""  # digitised curve of the experimental arm: CSV, columns time,survival
-at_risk_experimental = ""  # its numbers at risk: CSV, columns time,n_at_risk
-curve_control = ""  # digitised curve of the control arm
-at_risk_control = ""  # its numbers at risk
-scale = "proportion"  # unit of the survival column: proportion or percent
-method = "integer"  # reconstruction method: integer (default) or guyot
-experimental_name = ""  # arm name; "" takes it from the file name (placebo_curve.csv: placebo)
-control_name = ""  # arm name of the control arm
-endpoint = ""  # endpoint label, e.g. Overall survival; "" for Survival
-time_unit = ""  # unit of the time axis; "" for months
-landmarks = ""  # comma-separated times of landmark survival; "" chooses them within follow-up
-title = ""  # page title; "" makes one from the endpoint and the arm names
-horizon = ""  # extrapolation horizon in the time unit; "" for 10 years, none for no extrapolation
-downloads = ""  # folder for the page's tables as CSV and Excel files; "" writes none
+curve_experimental: str = ""  # digitised curve of the experimental arm: CSV, columns time,survival
+at_risk_experimental: str = ""  # its numbers at risk: CSV, columns time,n_at_risk
+curve_control: str = ""  # digitised curve of the control arm
+at_risk_control: str = ""  # its numbers at risk
+scale: str = "proportion"  # unit of the survival column: proportion or percent
+method: str = "integer"  # reconstruction method: integer (default) or guyot
+experimental_name: str = ""  # arm name; "" takes it from the file name (placebo_curve.csv: placebo)
+control_name: str = ""  # arm name of the control arm
+endpoint: str = ""  # endpoint label, e.g. Overall survival; "" for Survival
+time_unit: str = ""  # unit of the time axis; "" for months
+landmarks: str = ""  # comma-separated times of landmark survival; "" chooses them within follow-up
+title: str = ""  # page title; "" makes one from the endpoint and the arm names
+horizon: str = ""  # extrapolation horizon (time unit); "" for 10 years, none for no extrapolation
+downloads: str = ""  # folder for the page's tables as CSV and Excel files; "" writes none
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore")
 from IPython.display import Markdown, display
 from trialrecon import curve_page, plots
 from trialrecon.reconstruct import reconstruct
+
+plots.show_alt_text()  # each figure's title and axes as its alternative text
 
 inputs = curve_page.curve_inputs(
     curve_experimental, at_risk_experimental, curve_control, at_risk_control, scale=scale,

@@ -21,15 +21,14 @@
 
 # %% tags=["parameters"]
 # Parameters
-trials = ""  # comma-separated trial ids to include; "" for every trial
-downloads = ""  # folder for the page's tables (CSV, Excel); "" writes none
+trials: str = ""  # comma-separated trial ids to include; "" for every trial
+downloads: str = ""  # folder for the page's tables (CSV, Excel); "" writes none
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore")
 from IPython.display import Markdown, display
 from trialrecon import pages, plots, registry
+
+plots.show_alt_text()  # each figure's title and axes as its alternative text
 
 items = pages.select_analyses(trials)
 display(Markdown(pages.portfolio_summary(items)))

@@ -28,15 +28,14 @@
 
 # %% tags=["parameters"]
 # Parameters
-repeats = 5  # noisy digitisations per dataset and setting
-downloads = ""  # folder for the page's tables (CSV, Excel); "" writes none
+repeats: int = 5  # noisy digitisations per dataset and setting
+downloads: str = ""  # folder for the page's tables (CSV, Excel); "" writes none
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore")
 from IPython.display import Markdown, display
 from trialrecon import pages, plots, validation
+
+plots.show_alt_text()  # each figure's title and axes as its alternative text
 
 accuracy = validation.curve_accuracy(repeats=repeats)
 recovery = validation.summary_recovery()

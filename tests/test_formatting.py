@@ -9,7 +9,7 @@ from trialrecon import registry, summary
 
 @pytest.mark.parametrize(("p", "shown"), [
     (0.0342, "0.034"), (0.5, "0.50"), (0.0999, "0.10"), (0.00012, "0.00012"),
-    (1.0, "1.0"), (3.14e-7, "3.1 × 10^-7"), (0.0, "<1 × 10^-300"), (math.nan, ""),
+    (1.0, "1.0"), (3.14e-7, "3.1 × 10⁻⁷"), (0.0, "<1 × 10⁻³⁰⁰"), (math.nan, ""),
 ])
 def test_p_values_keep_two_significant_digits(p, shown):
     assert fmt.p_value(p) == shown

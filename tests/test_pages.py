@@ -61,8 +61,12 @@ def test_summary_counts_the_verdicts_and_names_the_flagged_checks():
         assert md_text(r.check) in text and md_text(r.reported) in text
     # every time-to-event analysis is either rebuilt or said not to be, with a reason
     tte = [a for a in page.analyses if a.endpoint in ("PFS", "OS")]
-    said = text.count("Rebuilt patient data") + text.count("Not rebuilt:")
-    assert said == len(tte)
+    rebuilt = len(page.fits)
+    assert f"{rebuilt} analys{'i' if rebuilt == 1 else 'e'}s rebuilt from the print" in text
+    missing = page.not_rebuilt()
+    assert rebuilt + len(missing) == len(tte)
+    for a, why in missing:
+        assert f"{md_text(pages.analysis_name(a))} ({md_text(why)})" in text
 
 
 def test_reported_table_has_labels_and_every_version():
@@ -177,3 +181,28 @@ def test_extrapolation_benchmark_is_shown_in_percent_with_its_provenance(tmp_pat
     assert shown.loc["The model AIC prefers", "Picks the best extrapolator, %"] == "10.0"
     assert "commit abc1234" in text and "10.0% of 10 arms" in text and "errs by 0.2%" in text
     assert pages.extrapolation_benchmark(tmp_path / "absent.csv") is None
+
+
+def test_a_trial_file_gets_the_page_of_a_registry_trial(tmp_path):
+    # The page of a trial file outside the registry: its versions labelled by their own
+    # analyses (two results filed under each version key), and no survival section asked
+    # of a trial without a time-to-event endpoint.
+    from test_summary import TWO_UNDER_ONE_KEY
+
+    path = tmp_path / "keys.yaml"
+    path.write_text(TWO_UNDER_ONE_KEY)
+    page = TrialPage(str(path))
+    assert page.trial.trial == "keys" and page.has_time_to_event and page.has_binary
+    d = page.differences().data
+    assert set(d.label_a) == {"Paper 2020 interim OS"}
+    assert set(d.label_b) == {"Update 2022 final OS"}
+    assert "Keys" in page.title() and "not rebuilt" not in page.summary().lower()
+    assert {f.analysis_id for f in page.fits} == {"keys/pfs/paper-2020", "keys/os/paper-2020",
+                                                  "keys/os/update-2022", "keys/pfs/update-2022"}
+    assert not TrialPage("increlex").has_time_to_event
+
+
+def test_an_indication_keeps_its_acronyms_in_a_sentence():
+    title = TrialPage("meteor").title()
+    assert "after prior VEGFR" in title and "vegfr" not in title
+    assert "in advanced renal cell carcinoma" in title

@@ -116,6 +116,11 @@ _PAGE_FACTS = """() => {
     rowHeaders: document.querySelectorAll("tbody th").length,
     emptyHeaders: [...document.querySelectorAll("thead th")].filter(th => !text(th)).length,
     tables: tables.length,
+    sections: document.querySelectorAll("h2").length,
+    contents: document.querySelectorAll("nav.trialrecon-nav a[href^='#']").length,
+    noAlt: [...document.querySelectorAll("img")].filter(
+        e => !e.alt || e.alt.startsWith("No description")).length,
+    survival: /Patient data rebuilt|Survival beyond follow-up/.test(document.body.textContent),
   };
 }"""
 
@@ -164,6 +169,13 @@ def test_shipped_registry_report_end_to_end_in_headless_chromium(tmp_path):
             assert facts["rowHeaders"] == 0 and facts["emptyHeaders"] == 0, \
                 f"{name}: a table shows its index column"
             assert facts["downloads"], f"{name}: nothing to download"
+            # A table of contents with every section; every figure described in words.
+            assert facts["contents"] == facts["sections"] > 0, f"{name}: contents"
+            assert facts["noAlt"] == 0, f"{name}: an image without alternative text"
+            if trial_of.get(name):
+                survival = any(a.endpoint in registry.TIME_TO_EVENT
+                               for a in registry.get_trial(trial_of[name]).analyses)
+                assert facts["survival"] == survival, f"{name}: survival sections"
             for href in facts["downloads"]:
                 target = Path(href.removeprefix("file://"))
                 assert target.is_file() and target.stat().st_size > 0, (name, href)
@@ -548,6 +560,13 @@ def test_pages_get_their_title_and_a_bar_back_to_the_index(tmp_path):
     assert 'href="index.html"' in body and f'href="executed/{page.name}.ipynb"' in body
     assert f'href="downloads/{page.name}/checks.csv"' in body
     assert f'href="downloads/{page.name}/tables.xlsx"' in body
+    # The workbook first, the CSV files folded away; a contents line lists every section.
+    assert body.index("tables.xlsx") < body.index("checks.csv") and "1 CSV files" in body
+    sections = decorate('<html><body><h2 id="What-was-reported">What was reported<a '
+                        'class="anchor-link" href="#What-was-reported">¶</a></h2>'
+                        '<h2 id="B">Binary &amp; more</h2></body></html>', page, tmp_path, [])
+    assert ('<a href="#What-was-reported">What was reported</a> &middot; '
+            '<a href="#B">Binary &amp; more</a>') in sections
 
 
 def test_longest_pages_are_started_first(tmp_path, fake):
@@ -561,6 +580,54 @@ def test_longest_pages_are_started_first(tmp_path, fake):
     ran = [order[name] for name in fake.ran]
     assert ran == sorted(costs, reverse=True)
     assert order["trial-cabinet-epnet"] > order["trial-increlex"]
+
+
+def test_a_trial_file_is_selected_by_its_path(tmp_path):
+    from conftest import MINIMAL_TRIAL
+
+    path = tmp_path / "my-trial.yaml"
+    path.write_text(MINIMAL_TRIAL)
+    (page,) = select_pages([str(path), ])
+    assert page.parameters == {"trial": str(path.resolve()), "cohort": ""}
+    # Its own name, so that a copy of a registry trial never overwrites the registry's page.
+    assert page.name == "file-demo" and page.from_file
+    assert page.title == "Demo trial (your trial file)"
+    # Ids and files mix; a file that is no trial is refused naming the file.
+    assert {p.name for p in select_pages(["clarinet", str(path)])} == {
+        "trial-clarinet", "file-demo"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trial: [")
+    with pytest.raises(InputError) as err:
+        select_pages([str(bad)])
+    assert err.value.file == str(bad)
+
+
+def test_a_trial_file_gets_a_page_with_its_warnings_shown(tmp_path):
+    # One kernel: the page of a trial file outside the registry, and the registry's own
+    # warning about an unquoted figure shown on it (no notebook silences warnings).
+    from conftest import MINIMAL_TRIAL
+
+    path = tmp_path / "my-trial.yaml"
+    path.write_text(MINIMAL_TRIAL.replace('placebo: {n: 50, median: "4.0"}',
+                                          "placebo: {n: 50, median: 4.50}"))
+    out = tmp_path / "reports"
+    assert build_report(trials=[str(path)], out_dir=out) == 0
+    import html as html_module
+
+    html = html_module.unescape((out / "file-demo.html").read_text())
+    assert "Demo trial" in html and "What was reported" in html
+    assert "UnquotedFigureWarning" in html and 'median: "4.50"' in html
+    assert 'href="file-demo.html"' in (out / "index.html").read_text()
+
+
+def test_notebooks_silence_no_warning_and_type_their_parameters():
+    from trialrecon import paths
+
+    for source in sorted(paths.NOTEBOOKS.glob("*.py")):
+        assert "filterwarnings" not in source.read_text(), source.name
+        params = papermill.inspect_notebook(str(source.with_suffix(".ipynb")))
+        assert params and all(p["inferred_type_name"] in ("str", "int", "float")
+                              for p in params.values()), (source.name, params)
 
 
 def test_trial_ids_are_read_in_any_case():

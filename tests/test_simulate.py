@@ -94,7 +94,7 @@ def _printed_figures(a):
             out[("median (months)", name)] = (value, None if m.value is None else next(digits))
             if "(" in m.text:
                 for bound, x in (("lower", m.lower), ("upper", m.upper)):
-                    out[(f"median 95% CI {bound}", name)] = (
+                    out[(f"median {a.median_level:g}% CI {bound}", name)] = (
                         (math.inf, None) if x is None else (x, next(digits)))
         for lm in arm.landmarks:
             if lm.method == "km":
@@ -128,8 +128,8 @@ def _recomputed(fit, a, quantity, arm):
         return int(ipd.event.sum())
     if quantity == "median (months)":
         return km.median()
-    if quantity.startswith("median 95% CI"):
-        return km.median_interval()[quantity.endswith("upper")]
+    if quantity.startswith(f"median {a.median_level:g}% CI"):
+        return km.median_interval(a.median_level)[quantity.endswith("upper")]
     if quantity.endswith("-month rate (%)"):
         return 100 * km.at(float(quantity.split("-")[0]))
     if quantity == "median follow-up (months)":
@@ -588,3 +588,27 @@ def test_draws_from_a_covariance_positive_semi_definite_only_up_to_rounding():
     draws = fit.draws(20000, seed=1)
     assert np.isfinite(draws).all()
     assert np.cov(draws.T) == pytest.approx(rot @ np.diag([4.0, 0.0]) @ rot.T, abs=0.1)
+
+
+def test_a_median_ci_printed_at_96_percent_is_rebuilt_at_96_percent():
+    # COSMIC-311 (Cancer 2022) prints 96% CIs for the medians: 11.0 (7.4-13.8) and
+    # 1.9 (1.9-3.7). The table names and judges them as 96% intervals, recomputed here with
+    # lifelines at alpha 0.04.
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    a = registry.analysis_from_print(
+        arms={"cabozantinib": {"n": 170, "median": "11.0 (7.4-13.8)"},
+              "placebo": {"n": 88, "median": "1.9 (1.9-3.7)"}},
+        hazard_ratio={"printed": "0.22 (0.15-0.32)", "level": 96}, follow_up=10.1,
+        median_level=96)
+    fit = fit_summary(a)
+    r = rows(fit)
+    assert ("median 96% CI lower", "cabozantinib") in r
+    arm = fit.ipd[fit.ipd.arm == "cabozantinib"]
+    kmf = KaplanMeierFitter(alpha=0.04).fit(arm.time, arm.event)
+    lo, hi = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
+    assert r[("median 96% CI lower", "cabozantinib")].reconstructed == pytest.approx(lo)
+    assert r[("median 96% CI upper", "cabozantinib")].reconstructed == pytest.approx(hi)
+    assert fit.misses == ()
+

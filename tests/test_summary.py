@@ -376,3 +376,48 @@ def test_any_validated_figures_are_checked_without_error(seed, endpoint, n, rati
     event(f"{endpoint}, HR printed: {'hazard_ratio' in kw}")
     event(f"a median not reached: {any('NR' in x.get('median', '') for x in arms.values())}")
     event(f"exact checks found consistent: {len(exact)}")
+
+
+TWO_UNDER_ONE_KEY = """\
+trial: keys
+name: Keys
+company: Nobody
+drug: drugx
+comparator: placebo
+indication: Testing
+design: {phase: "3", blinding: open}
+arms: [drugx, placebo]
+sources: {paper: "Someone. J Test 2020;1:1-2.", update: "Someone. J Test 2022;3:1-2."}
+analyses:
+  - {version: paper-2020, label: Paper 2020 PFS, endpoint: PFS, source: paper,
+     arms: {drugx: {n: 100, median: "8.0"}, placebo: {n: 100, median: "4.0"}},
+     hazard_ratio: {printed: "0.50 (0.35-0.71)"}}
+  - {version: paper-2020, label: Paper 2020 interim OS, endpoint: OS, source: paper,
+     arms: {drugx: {n: 100, median: "20.0"}, placebo: {n: 100, median: "15.0"}},
+     hazard_ratio: {printed: "0.70 (0.50-0.98)"}}
+  - {version: update-2022, label: Update 2022 final OS, endpoint: OS, source: update,
+     arms: {drugx: {n: 100, median: "22.0"}, placebo: {n: 100, median: "15.0"}},
+     hazard_ratio: {printed: "0.72 (0.52-0.99)"}}
+  - {version: update-2022, label: Update 2022 PFS, endpoint: PFS, source: update,
+     arms: {drugx: {n: 100, median: "8.0"}, placebo: {n: 100, median: "4.0"}},
+     hazard_ratio: {printed: "0.50 (0.35-0.71)"}}
+  - {version: update-2022, label: Update 2022 ORR, endpoint: ORR, source: update,
+     population: responders evaluable, arms: {drugx: {n: 90, percent: "40"}}}
+  - {version: paper-2020, label: Paper 2020 ORR, endpoint: ORR, source: paper,
+     arms: {drugx: {n: 100, percent: "30"}}}
+"""
+
+
+def test_versions_are_labelled_by_their_own_analysis(tmp_path):
+    # Two analyses under each version key: the OS figures that differ must carry the OS
+    # analyses' labels, not those of the PFS analysis filed first under the same key.
+    path = tmp_path / "keys.yaml"
+    path.write_text(TWO_UNDER_ONE_KEY)
+    trial = registry.load_trial(path)
+    d = summary.version_differences(trial.analyses)
+    assert set(d.endpoint) == {"OS"}  # PFS printed the same; ORR in two populations
+    assert set(d.quantity) == {"median drugx", "HR", "HR lower", "HR upper"}
+    assert set(d.label_a) == {"Paper 2020 interim OS"}
+    assert set(d.label_b) == {"Update 2022 final OS"}
+    assert set(d.analysis_a) == {"keys/os/paper-2020"}
+    assert set(d.analysis_b) == {"keys/os/update-2022"}

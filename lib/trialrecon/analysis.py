@@ -71,9 +71,11 @@ def _check(ipd: pd.DataFrame, name: str) -> pd.DataFrame:
     return ipd
 
 
-def fit_km(ipd: pd.DataFrame, label: str = "arm") -> KaplanMeierFitter:
-    """Kaplan-Meier fit of ``ipd`` (columns ``time``, ``event``)."""
-    return KaplanMeierFitter(label=label).fit(ipd["time"], ipd["event"])
+def fit_km(ipd: pd.DataFrame, label: str = "arm", level: float = 95.0) -> KaplanMeierFitter:
+    """Kaplan-Meier fit of ``ipd`` (columns ``time``, ``event``), its confidence intervals
+    at ``level`` percent."""
+    return KaplanMeierFitter(label=label, alpha=1.0 - level / 100.0).fit(ipd["time"],
+                                                                         ipd["event"])
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .errors import InputError
 from .formatting import printable
+from .paths import is_trial_file
 
 if TYPE_CHECKING:
     from .registry import Analysis
@@ -175,16 +176,6 @@ def _emit(frame: pd.DataFrame, fmt: str, stream=None) -> None:
         stream.write("\n".join(lines) + "\n")
 
 
-#: Suffixes that make a positional argument a trial file rather than a registry id.
-YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def _is_trial_file(name: str) -> bool:
-    """A trial file (``.yaml``/``.yml``, or any existing file) rather than a registry id."""
-    path = Path(name)
-    return path.suffix.lower() in YAML_SUFFIXES or path.is_file()
-
-
 def _from_file(name: str, wanted: str | None) -> list[Analysis]:
     """The analyses of a user's trial file: all of them, or the one ``wanted`` names.
 
@@ -248,14 +239,14 @@ def _verdicts(given: list[str] | None) -> set[str] | None:
 def _cmd_check(args: argparse.Namespace) -> int:
     from . import registry, summary
 
-    if args.analysis and not any(_is_trial_file(n) for n in args.trials):
+    if args.analysis and not any(is_trial_file(n) for n in args.trials):
         raise InputError("--analysis picks an analysis from a trial file; none was given",
                          advice="give registry analysis ids directly")
     keep = _verdicts(args.verdict)  # refused before any work, like every other bad option
     if args.trials:
         chosen = []
         for name in args.trials:
-            chosen += (_from_file(name, args.analysis) if _is_trial_file(name)
+            chosen += (_from_file(name, args.analysis) if is_trial_file(name)
                        else _from_registry(name))
     else:
         chosen = registry.analyses()
@@ -415,7 +406,7 @@ def _simulated(name: str, wanted: str | None) -> Analysis | str:
     from . import registry
     from .registry import TIME_TO_EVENT
 
-    if not _is_trial_file(name):
+    if not is_trial_file(name):
         if wanted is not None:
             raise InputError("--analysis picks an analysis from a trial file",
                              advice=f"{name!r} is a registry id: give the analysis id itself")
@@ -448,7 +439,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     try:
         fit = fit_summary(target, seed=args.seed or 0)
     except InputError as exc:
-        if exc.file is not None or not _is_trial_file(args.analysis):
+        if exc.file is not None or not is_trial_file(args.analysis):
             raise
         raise exc.located(args.analysis) from None
     _write_csv(fit.ipd, args.output, inputs=(args.analysis,))
@@ -630,7 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="build the HTML report into reports/")
     p.add_argument("--trial", action="append", metavar="TRIAL",
-                   help="only this trial's page(s) (repeatable; default: every page)")
+                   help="only this trial's page(s): a registry id, or the path of your own "
+                        "trial file (.yaml), which gets a page file-<id>.html (repeatable; "
+                        "default: every registry page)")
     p.add_argument("--jobs", type=int, default=None,
                    help="parallel notebooks, 1 or more (default: cores); Ctrl-C stops the run "
                    "(exit 130, SIGTERM 143), a second run on the same folder waits")

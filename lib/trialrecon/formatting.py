@@ -78,19 +78,29 @@ def count(x: float | None, *, missing: str = "") -> str:
 def p_value(p: float | None, *, missing: str = "") -> str:
     """A p-value with two significant digits; below 0.0001 in powers of ten.
 
+    The exponent is written in superscript digits (``10⁻⁷``), which read as a power in a
+    table, a heading and a CSV cell alike.
+
     >>> p_value(0.0342), p_value(0.00012), p_value(3.1e-7), p_value(0.0)
-    ('0.034', '0.00012', '3.1 × 10^-7', '<1 × 10^-300')
+    ('0.034', '0.00012', '3.1 × 10⁻⁷', '<1 × 10⁻³⁰⁰')
     """
     if _missing(p):
         return missing
     p = float(p)
     if p <= 0.0:
-        return "<1 × 10^-300"
+        return "<1 × 10" + _superscript(-300)
     if p >= 1e-4:
         r = min(float(f"{p:.2g}"), 1.0)  # two significant digits: 0.034, 0.00012, 0.50
         return f"{r:.{max(1, 1 - math.floor(math.log10(r)))}f}"
     mantissa, exponent = f"{p:.1e}".split("e")
-    return f"{mantissa} × 10^{int(exponent)}"
+    return f"{mantissa} × 10{_superscript(int(exponent))}"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _superscript(n: int) -> str:
+    return str(n).translate(_SUPERSCRIPT)
 
 
 def percent(x: float | None, decimals: int = 1, *, missing: str = "") -> str:

@@ -11,7 +11,7 @@ such step (pandas escapes their HTML) and figures are images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -432,6 +432,20 @@ def extrapolation_section(result: Extrapolation, name: str, members: int | None 
             figures[1], figures[2]]
 
 
+def _in_sentence(text: str) -> str:
+    """Text that starts a field, written inside a sentence: its first letter in lower case,
+    unless the first word is an acronym or a name in capitals (``VEGFR``, ``RCC``).
+
+    >>> _in_sentence("Advanced RCC after prior VEGFR-targeted therapy")
+    'advanced RCC after prior VEGFR-targeted therapy'
+    >>> _in_sentence("GEP-NETs")
+    'GEP-NETs'
+    """
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 @dataclass(frozen=True)
 class TrialPage:
     """Everything the page of one trial (and cohort) shows.
@@ -439,7 +453,8 @@ class TrialPage:
     Parameters
     ----------
     trial_id
-        The registry id of the trial.
+        The registry id of the trial, or the path of a trial file anywhere on disk
+        (``docs/trial-yaml.md``): a user's own trial gets the same page.
     cohort
         The cohort id, for a trial with cohorts; ``None`` or ``""`` (the notebook's default,
         so that a scheduled run passes only ``-p trial ID``) for a trial without.
@@ -458,11 +473,13 @@ class TrialPage:
 
     trial_id: str
     cohort: str | None = None
+    _trial: Trial | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # "" and None mean the same: papermill parameters are strings, Python callers pass None.
         object.__setattr__(self, "cohort", self.cohort or None)
-        trial = registry.get_trial(self.trial_id)
+        trial = registry.find_trial(self.trial_id)
+        object.__setattr__(self, "_trial", trial)
         cohorts = list(trial.design.cohorts)
         if self.cohort and self.cohort not in cohorts:
             advice = (f"valid cohorts: {', '.join(cohorts)}" if cohorts else
@@ -477,7 +494,22 @@ class TrialPage:
 
     @property
     def trial(self) -> Trial:
-        return registry.get_trial(self.trial_id)
+        assert self._trial is not None  # set on construction
+        return self._trial
+
+    @property
+    def has_time_to_event(self) -> bool:
+        """Whether the page reports a time-to-event endpoint (its survival sections)."""
+        return any(a.endpoint in TIME_TO_EVENT for a in self.analyses)
+
+    @property
+    def has_binary(self) -> bool:
+        """Whether the page reports a binary endpoint (response, control, adverse events)."""
+        return any(a.endpoint in BINARY for a in self.analyses)
+
+    def analysis(self, analysis_id: str) -> Analysis:
+        """One of this page's analyses by id (the trial may be a file outside the registry)."""
+        return next(a for a in self.trial.analyses if a.id == analysis_id)
 
     @property
     def analyses(self) -> list[Analysis]:
@@ -498,11 +530,12 @@ class TrialPage:
             "Data cut-offs: as in each source."
         d = t.design
         if d.enrolment_start or d.enrolment_end:
-            data += (f" Randomised from {e(str(d.enrolment_start or 'not printed'))} to "
-                     f"{e(str(d.enrolment_end or 'not printed'))} ({e(d.calendar_source)}, "
-                     "reported).")
+            start = e(str(d.enrolment_start)) if d.enrolment_start else "a date not printed"
+            end = (f" to {e(str(d.enrolment_end))}" if d.enrolment_end
+                   else " (last randomisation not printed)")
+            data += f" Randomised from {start}{end} ({e(d.calendar_source)}, reported)."
         return (f"# {e(self.name)}\n\n**{e(t.drug)}{comparator}** in "
-                f"{e(t.indication.lower())}. {e(t.nct or '')} · {e(t.company)} · phase "
+                f"{e(_in_sentence(t.indication))}. {e(t.nct or '')} · {e(t.company)} · phase "
                 f"{e(t.design.phase)}, allocation {e(t.design.allocation)}, "
                 f"{e(t.design.blinding)}.\n\n{data}\n\n{e(t.context)}")
 
@@ -535,7 +568,8 @@ class TrialPage:
         items = self.analyses
         versions = list(dict.fromkeys(a.label for a in items))
         endpoints = list(dict.fromkeys(ENDPOINT_LABELS[a.endpoint] for a in items))
-        lines = [f"**Summary.** {len(items)} analyses of {e(self.name)} as printed in "
+        lines = [f"**Summary.** {len(items)} analys{'i' if len(items) == 1 else 'e'}s of "
+                 f"{e(self.name)} as printed in "
                  f"{len(versions)} version(s) ({e('; '.join(versions))}); endpoints: "
                  f"{e(', '.join(endpoints))}."]
         checks = self._checks
@@ -552,11 +586,12 @@ class TrialPage:
                 lines.append(f"    - {verdict.capitalize()}: {e(names[r.analysis_id])}: "
                              f"{e(r.check)}, reported {e(r.reported)}, derived "
                              f"{e(formatting.derived(r))}: {e(r.reason)}.")
-        for a in items:
-            if a.hazard_ratio is None:
-                continue
+        hrs = [a for a in items if a.hazard_ratio is not None]
+        if hrs:
+            lines.append("- **Hazard ratios (reported) and what they imply (derived):**")
+        for a in hrs:
             own = checks[checks.analysis_id == a.id].set_index("check")
-            parts = [f"HR {e(a.hazard_ratio.printed.text)} (reported)"]
+            parts = [f"HR {e(a.hazard_ratio.printed.text)}"]
             for label, check in (("implied p", "p-value from HR and CI"),
                                  ("implied events", "events implied by CI (Schoenfeld)"),
                                  ("Weibull shape", "Weibull shape reconciling medians and HR")):
@@ -565,22 +600,37 @@ class TrialPage:
                 elif check in own.index and own.loc[check, "kind"] == "shape":
                     # A shape without meaning is not shown as a number; the reason is.
                     parts.append(f"no meaningful {label} ({e(own.loc[check, 'reason'])})")
-            lines.append(f"- **{e(analysis_name(a))}:** " + "; ".join(parts) + " (derived).")
+            lines.append(f"    - {e(analysis_name(a))}: " + "; ".join(parts) + ".")
+        if self.fits:
+            whole = sum(not fit.misses for fit in self.fits)
+            warned = sum(bool(fit.warnings) for fit in self.fits)
+            n = len(self.fits)
+            lines.append(f"- **Rebuilt patient data (derived):** {n} "
+                         f"analys{'i' if n == 1 else 'e'}s rebuilt from the print; {whole} "
+                         f"reproduce{'s' if whole == 1 else ''} every printed figure "
+                         "(printing the same digits)"
+                         + (f"; {warned} carr{'ies' if warned == 1 else 'y'} a plausibility "
+                            "warning" if warned else "")
+                         + ". The figures the papers did not print are given below with the "
+                         "range each print allows.")
         for fit in self.fits:
+            if not fit.misses:
+                continue
             judged = fit.table[fit.table.within.notna()]
-            held = int(judged.within.astype(bool).sum())
-            warned = f" {len(fit.warnings)} plausibility warning(s)." if fit.warnings else ""
-            name = analysis_name(registry.get(fit.analysis_id))
-            missed = "".join(f" Not reproduced: {e(m)}." for m in fit.misses)
-            lines.append(f"- **Rebuilt patient data (derived), {e(name)}:** "
-                         f"{held} of {len(judged)} printed figures reproduced within their "
-                         f"rounding (printing the same digits).{missed} The figures the paper "
-                         f"did not print are given below with the range the print allows."
-                         f"{warned}")
-        for a, why in self.not_rebuilt():
-            lines.append(f"- **Not rebuilt: {e(analysis_name(a))}:** {e(why)}.")
+            rows = judged[~judged.within.astype(bool)]
+            missed = ", ".join(f"{r.quantity}{' (' + r.arm + ')' if r.arm else ''}"
+                               for r in rows.itertuples())
+            printed = sum(m.endswith("(a property of the printed numbers)") for m in fit.misses)
+            lines.append(f"    - {e(analysis_name(self.analysis(fit.analysis_id)))}: not "
+                         f"reproduced: {e(missed)}; the findings below say why ({printed} about "
+                         f"the print itself, {len(fit.misses) - printed} limits of the "
+                         "reconstruction).")
+        missing = self.not_rebuilt()
+        if missing:
+            lines.append("- **Not rebuilt:** " + "; ".join(
+                f"{e(analysis_name(a))} ({e(why)})" for a, why in missing) + ".")
         for analysis_id, (result, _, _) in self._extrapolations.items():
-            name = analysis_name(registry.get(analysis_id))
+            name = analysis_name(self.analysis(analysis_id))
             best = result.preferred("aic")
             t = result.table[result.table.converged]
             parts = [f"{e(arm)}: AIC on the rebuilt data prefers "
@@ -607,14 +657,17 @@ class TrialPage:
         return check_rows(self.analyses)
 
     def differences(self) -> Table:
+        # Each side is labelled by its own analysis: a version key names a source, shared by
+        # every result it reported.
         d = summary.version_differences(self.analyses)
-        labels = {a.version: a.label for a in self.analyses}
-        d = d.assign(endpoint=d.endpoint.map(ENDPOINT_LABELS),
-                     version_a=d.version_a.map(labels), version_b=d.version_b.map(labels))
-        return Table(d, {"endpoint": Column("Endpoint"), "quantity": Column("Figure"),
-                         "version_a": Column("Version"), "value_a": Column("Printed"),
-                         "version_b": Column("Other version"),
-                         "value_b": Column("Printed in the other version")},
+        d = d.assign(endpoint=d.endpoint.map(ENDPOINT_LABELS))
+        columns = {"endpoint": Column("Endpoint")}
+        if (d.population != "").any():
+            columns["population"] = Column("Population")
+        columns |= {"quantity": Column("Figure"), "label_a": Column("Version"),
+                    "value_a": Column("Printed"), "label_b": Column("Other version"),
+                    "value_b": Column("Printed in the other version")}
+        return Table(d, columns,
                      caption="Printed figures that differ between versions (reported)")
 
     @cached_property
@@ -629,7 +682,7 @@ class TrialPage:
         for fit in self.fits:
             if fit.analysis_id not in wanted:
                 continue
-            a = registry.get(fit.analysis_id)
+            a = self.analysis(fit.analysis_id)
             end = fit.supported_end
             members = [censor_at(m, end) for m in
                        fit.ensemble(ENSEMBLE_DRAWS, keep="arms", limit=ENSEMBLE_MEMBERS)]
@@ -648,7 +701,7 @@ class TrialPage:
 
         out: list = []
         for analysis_id in self.trial.extrapolate:
-            a = registry.get(analysis_id)
+            a = self.analysis(analysis_id)
             if a.cohort not in (self.cohort, None):
                 continue
             if analysis_id not in self._extrapolations:
@@ -662,7 +715,7 @@ class TrialPage:
     def fit_figure(self, fit: SummaryFit):
         """KM of the pseudo data with the 90% band of what the print allows, the printed
         medians and HR beside the reconstructed ones, and any plausibility warning."""
-        a = registry.get(fit.analysis_id)
+        a = self.analysis(fit.analysis_id)
         arms = {name: fit.ipd[fit.ipd.arm == name] for name in fit.names}
         medians = {n: a.arms[n].median.value for n in fit.names
                    if a.arms[n].median is not None and a.arms[n].median.reached}
@@ -727,7 +780,7 @@ class TrialPage:
 
     def _unprinted_table(self, fit: SummaryFit, landmark: float,
                          horizons: tuple[float, ...]) -> Table:
-        unit = registry.get(fit.analysis_id).time_unit
+        unit = self.analysis(fit.analysis_id).time_unit
         one = unit.removesuffix("s")
         arms = [fit.ipd[fit.ipd.arm == n] for n in fit.names]
         base = compare_arms(*arms, landmarks=(landmark,), names=fit.names)
@@ -808,7 +861,7 @@ class TrialPage:
         unprinted figures with their ranges."""
         from IPython.display import Markdown
 
-        a = registry.get(fit.analysis_id)
+        a = self.analysis(fit.analysis_id)
         # Findings, warnings and the model's description name the arms, which come from data.
         findings = "\n".join(f"- {md_text(m)}" for m in fit.misses) or \
             "- Every printed figure is reproduced within its printed rounding."

@@ -21,3 +21,12 @@ REPORTS: Path = ROOT / "reports"
 
 #: Digitised reference curves kept outside the repository (see its README); may be absent.
 VALIDATION: Path = ROOT.parent / "shared" / "validation"
+
+#: Suffixes that make a name a trial file rather than a registry id.
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def is_trial_file(name: str | Path) -> bool:
+    """A trial file (``.yaml``/``.yml``, or any existing file) rather than a registry id."""
+    path = Path(name)
+    return path.suffix.lower() in YAML_SUFFIXES or path.is_file()

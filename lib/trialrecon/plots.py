@@ -753,3 +753,44 @@ def close(figures: Sequence[plt.Figure] | plt.Figure) -> None:
     """Release figures from pyplot, so that a notebook shows each once, where displayed."""
     for f in figures if isinstance(figures, Sequence) else [figures]:
         plt.close(f)
+
+
+def alt_text(figure: plt.Figure) -> str:
+    """A description of a figure for people who cannot see it: its title(s) and axes.
+
+    >>> fig, ax = plt.subplots(); _ = ax.set(title="OS", xlabel="Months", ylabel="Survival")
+    >>> alt_text(fig)
+    'OS: Survival against Months'
+    >>> plt.close(fig)
+    """
+    parts = []
+    if figure._suptitle is not None and figure._suptitle.get_text():
+        parts.append(figure._suptitle.get_text())
+    for ax in figure.axes:
+        title, x, y = ax.get_title(), ax.get_xlabel(), ax.get_ylabel()
+        if not (title or x or y):
+            continue  # a table of numbers at risk, a legend panel
+        axes = f"{y} against {x}" if x and y else (y or x)
+        parts.append(f"{title}: {axes}" if title and axes else (title or axes))
+    text = "; ".join(p.replace("\\$", "$").replace("\n", " ") for p in parts)
+    return text or "A figure (no title or axis labels)"
+
+
+def show_alt_text() -> None:
+    """Give every figure a notebook displays its :func:`alt_text` (output metadata ``alt``),
+    which the report writes as the image's alternative text. Does nothing outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    def png(figure: Figure) -> tuple[bytes, dict[str, str]]:
+        from IPython.core.pylabtools import print_figure
+
+        return print_figure(figure, "png", bbox_inches="tight"), {"alt": alt_text(figure)}
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)

@@ -251,6 +251,9 @@ class Analysis(_Record):
         default=None, gt=0, description="median follow-up as printed, in time_unit")
     follow_up_max: float | None = Field(
         default=None, gt=0, description="longest follow-up as printed, in time_unit")
+    median_level: float = Field(
+        default=95.0, gt=50, lt=100,
+        description="confidence level (percent) of the printed medians' CIs")
     arms: dict[str, Arm]
     events_total: Count | None = Field(default=None, ge=0, le=2 * MAX_COUNT)
     hazard_ratio: HazardRatio | None = None
@@ -858,6 +861,18 @@ def get_trial(trial_id: str) -> Trial:
     return everything[key]
 
 
+def find_trial(ref: str | Path) -> Trial:
+    """A trial by registry id (any case) or by the path of its file (``docs/trial-yaml.md``),
+    read with the same validation either way.
+
+    Raises
+    ------
+    InputError
+        For an unknown id (naming the valid ones) or a file that cannot be read as a trial.
+    """
+    return load_trial(ref) if paths.is_trial_file(ref) else get_trial(str(ref))
+
+
 def analyses(trial_id: str | None = None) -> list[Analysis]:
     """Every analysis, or those of one trial (id in any case), in registry order."""
     chosen = [get_trial(trial_id)] if trial_id else trials().values()
@@ -901,7 +916,7 @@ _FROM_PRINT_FIELDS = {
     "design": ("phase", "allocation", "blinding", "cohorts", "enrolment", "enrolment_start",
                "enrolment_end", "calendar_source"),
     "analysis": ("version", "cohort", "population", "assessment", "data_cutoff", "time_unit",
-                 "follow_up_max", "notes"),
+                 "follow_up_max", "median_level", "notes"),
 }
 
 
@@ -1041,7 +1056,8 @@ def reported_table(items: list[Analysis]) -> pd.DataFrame:
             arm = a.arms[name]
             add(name, "N", arm.n)
             add(name, "events", arm.events)
-            add(name, f"median ({a.time_unit})", arm.median)
+            ci = "" if a.median_level == 95.0 else f", {a.median_level:g}% CI"
+            add(name, f"median ({a.time_unit}{ci})", arm.median)
             for lm in arm.landmarks:
                 add(name, f"{lm.time:g}-{unit} rate (%)"
                     + (" crude" if lm.method == "crude" else ""), lm.percent)

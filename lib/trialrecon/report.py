@@ -67,19 +67,31 @@ class Page:
     parameters: dict[str, str]
 
     @property
+    def from_file(self) -> bool:
+        """A page of a user's trial file rather than of a registry trial."""
+        return self.notebook == "trial_report" and paths.is_trial_file(self.parameters["trial"])
+
+    @property
     def name(self) -> str:
+        """``trial-<id>[-<cohort>]``; a trial file's page is ``file-<id>[-<cohort>]``, so that
+        a copy of a registry trial never overwrites the registry's page."""
         if self.notebook != "trial_report":
             return self.notebook
         cohort = self.parameters.get("cohort")
-        return "trial-" + self.parameters["trial"] + (f"-{cohort}" if cohort else "")
+        if self.from_file:
+            stem = "file-" + registry.load_trial(self.parameters["trial"]).trial
+        else:
+            stem = "trial-" + self.parameters["trial"]
+        return stem + (f"-{cohort}" if cohort else "")
 
     @property
     def title(self) -> str:
         if self.notebook != "trial_report":
             return TITLES[self.notebook]
-        trial = registry.get_trial(self.parameters["trial"])
+        trial = registry.find_trial(self.parameters["trial"])
         cohort = self.parameters.get("cohort")
-        return trial.name + (f", {trial.design.cohorts[cohort]}" if cohort else "")
+        own = " (your trial file)" if self.from_file else ""
+        return trial.name + (f", {trial.design.cohorts[cohort]}" if cohort else "") + own
 
 
 def _token() -> str:
@@ -400,6 +412,15 @@ def to_html(notebook: nbformat.NotebookNode,
                             exclude_input_prompt=True, exclude_output_prompt=True,
                             embed_images=True)
     body, _ = exporter.from_notebook_node(notebook)
+    # The lab template writes no alternative text; nbconvert then marks every image "No
+    # description": put each figure's own (plots.show_alt_text), in the order shown.
+    alts = iter([out.get("metadata", {}).get("image/png", {}).get("alt")
+                 for cell in notebook.cells
+                 if not set(cell.get("metadata", {}).get("tags", [])) & hidden_tags
+                 for out in cell.get("outputs", []) if "image/png" in out.get("data", {})])
+    body = re.sub(r'alt="No description has been provided for this image"',
+                  lambda m: f'alt="{html.escape(next(alts, None) or "A figure", quote=True)}"',
+                  body)
     # The lab template links require.js and MathJax from a CDN and imports mermaid from one;
     # the pages use none of them, and must render offline.
     return _REMOTE.sub("", body)
@@ -411,15 +432,40 @@ _NAV_STYLE = ("font-family: system-ui, sans-serif; font-size: 0.9rem; padding: 0
               "border-bottom: 1px solid #ddd; background: #f7f7f7; line-height: 1.6")
 
 
-def _navigation(page: Page, out_dir: Path, files: list[Path]) -> str:
-    """The bar on top of every page: back to the index, the executed notebook, downloads."""
-    links = ['<a href="index.html">&larr; Report index</a>',
-             f'<a href="executed/{html.escape(page.name)}.ipynb">Executed notebook (.ipynb)</a>']
-    if files:
-        links.append("Downloads: " + " &middot; ".join(
-            f'<a href="{html.escape(os.path.relpath(f, out_dir))}" download>'
-            f"{html.escape(f.name)}</a>" for f in files))
-    return f'<nav class="trialrecon-nav" style="{_NAV_STYLE}">{" | ".join(links)}</nav>'
+def _contents(text: str) -> list[tuple[str, str]]:
+    """The page's sections: ``(anchor, heading)`` of each ``h2`` nbconvert rendered."""
+    out = []
+    for anchor, inner in re.findall(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', text, flags=re.DOTALL):
+        shown = re.sub(r"<a class=\"anchor-link\".*?</a>|<[^>]+>", "", inner, flags=re.DOTALL)
+        out.append((anchor, " ".join(html.unescape(shown).split())))
+    return out
+
+
+def _navigation(page: Page, out_dir: Path, files: list[Path],
+                sections: list[tuple[str, str]] = ()) -> str:
+    """The bar on top of every page: back to the index, the page's contents, its downloads
+    (the workbook first, the CSV files folded away) and the executed notebook."""
+    links = ['<a href="index.html">&larr; Report index</a>']
+    if sections:
+        links.append("<strong>Contents:</strong> " + " &middot; ".join(
+            f'<a href="#{html.escape(anchor, quote=True)}">{html.escape(title)}</a>'
+            for anchor, title in sections))
+    def link(f: Path, label: str | None = None) -> str:
+        return (f'<a href="{html.escape(os.path.relpath(f, out_dir))}" download>'
+                f"{html.escape(label or f.name)}</a>")
+
+    books = [f for f in files if f.suffix == ".xlsx"]
+    tables = [f for f in files if f.suffix != ".xlsx"]
+    parts = [link(f, "every table in one Excel workbook") for f in books]
+    parts.append(f'<a href="executed/{html.escape(page.name)}.ipynb" download>the executed '
+                 "notebook (.ipynb, for JupyterLab)</a>")
+    if tables:  # last: opened, the list of files runs on below the other links
+        parts.append(f"<details style=\"display:inline\"><summary style=\"display:inline;"
+                     f"cursor:pointer\">{len(tables)} CSV files</summary> "
+                     + " &middot; ".join(link(f) for f in tables) + "</details>")
+    rows = [" | ".join(links), "<strong>Downloads:</strong> " + " &middot; ".join(parts)]
+    return (f'<nav class="trialrecon-nav" style="{_NAV_STYLE}">'
+            + "<br>".join(rows) + "</nav>")
 
 
 def decorate(text: str, page: Page, out_dir: Path, files: list[Path]) -> str:
@@ -438,8 +484,8 @@ def decorate(text: str, page: Page, out_dir: Path, files: list[Path]) -> str:
                       flags=re.DOTALL)
     if not n:
         text = text.replace("</head>", f"<title>{title}</title></head>", 1)
-    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _navigation(page, out_dir, files),
-                  text, count=1)
+    bar = _navigation(page, out_dir, files, _contents(text))
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, text, count=1)
 
 
 def _download_files(folder: Path) -> list[Path]:
@@ -647,17 +693,34 @@ table as CSV and one Excel workbook (under <code>downloads/</code>).</p>
 
 
 def select_pages(trials: list[str] | None) -> list[Page]:
+    """The pages to build: every registry page, or those of the trials named, each a
+    registry id (any case) or the path of a trial file (one page per cohort).
+
+    Raises
+    ------
+    InputError
+        For an unknown id, or a trial file that cannot be read (naming file, row, field).
+    """
     pages = [Page(nb, params) for nb, params in report_pages()]
     if not trials:
         return pages
+    files = [t for t in trials if paths.is_trial_file(t)]
+    ids = [t for t in trials if t not in files]
     valid = sorted(registry.trials())
     # Ids in any case, as everywhere on the command line (CABINET is cabinet).
-    wanted = [t.strip().lower() for t in trials]
-    unknown = [t for t, w in zip(trials, wanted, strict=True) if w not in valid]
+    wanted = [t.strip().lower() for t in ids]
+    unknown = [t for t, w in zip(ids, wanted, strict=True) if w not in valid]
     if unknown:
         raise InputError(f"unknown trial(s) {', '.join(map(repr, unknown))}",
-                         column="--trial", advice=f"valid trials: {', '.join(valid)}")
-    return [p for p in pages if p.parameters.get("trial") in wanted]
+                         column="--trial", advice=f"valid trials: {', '.join(valid)}, or the "
+                         "path of a trial file (.yaml)")
+    chosen = [p for p in pages if p.parameters.get("trial") in wanted]
+    for name in files:
+        path = Path(name).expanduser().resolve()  # the notebook runs in notebooks/
+        trial = registry.load_trial(path)
+        chosen += [Page("trial_report", {"trial": str(path), "cohort": cohort or ""})
+                   for cohort in trial.cohorts]
+    return chosen
 
 
 def _stop(pool: ThreadPoolExecutor, futures: dict[Future[Any], Page], run: _Run) -> None:
@@ -702,7 +765,7 @@ def _cost(page: Page) -> float:
     from .simulate import reconstructable
 
     cohort = page.parameters.get("cohort") or None
-    trial = registry.get_trial(page.parameters["trial"])
+    trial = registry.find_trial(page.parameters["trial"])
     return 1.0 + len(reconstructable([a for a in trial.analyses
                                       if a.cohort in (cohort, None)]))
 
@@ -730,7 +793,8 @@ def _build(chosen: list[Page], out: Path, jobs: int, run: _Run) -> int:
             if message:
                 errors.append(message)
         pool.shutdown(wait=True)
-        write_index([Page(nb, params) for nb, params in report_pages()], out)
+        write_index([Page(nb, params) for nb, params in report_pages()]
+                    + [p for p in chosen if p.from_file], out)
     except BaseException:
         # Ctrl-C, SIGTERM or an unwritable folder: the context manager of the pool would
         # wait for every queued page, so stop them here.

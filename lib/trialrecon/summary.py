@@ -565,11 +565,15 @@ def check_table(items: Iterable[Analysis]) -> pd.DataFrame:
 
 
 def version_differences(items: Iterable[Analysis]) -> pd.DataFrame:
-    """Figures that differ between versions of the same trial, cohort and endpoint.
+    """Figures that differ between versions of the same result: one trial, cohort, endpoint
+    and population (as recorded; an unstated population is compared with unstated ones).
 
     Two printed numbers differ when they differ at the coarser of their two precisions
-    ("0.3" and "0.30" are the same figure; "0.58" and "0.59" are not).
-    Columns: ``trial, cohort, endpoint, quantity, version_a, value_a, version_b, value_b``.
+    ("0.3" and "0.30" are the same figure; "0.58" and "0.59" are not). Each side names its
+    own analysis: a version key (``nejm-2021``) is shared by every result one source
+    reported, so it is never enough to say which result a figure came from.
+    Columns: ``trial, cohort, endpoint, population, quantity, version_a, analysis_a,
+    label_a, value_a, version_b, analysis_b, label_b, value_b``.
     """
     def figures(a: Analysis) -> dict[str, tuple[float, int]]:
         out: dict[str, tuple[float, int]] = {}
@@ -586,18 +590,23 @@ def version_differences(items: Iterable[Analysis]) -> pd.DataFrame:
                 (x, d) for x, d in zip((p.value, p.lower, p.upper), p.decimals, strict=True))
         return out
 
-    groups: dict[tuple[str, str, str], list[Analysis]] = {}
+    groups: dict[tuple[str, str, str, str], list[Analysis]] = {}
     for a in items:
-        groups.setdefault((a.trial.trial, a.cohort or "", a.endpoint), []).append(a)
+        key = (a.trial.trial, a.cohort or "", a.endpoint, a.population or "")
+        groups.setdefault(key, []).append(a)
     rows = []
-    for (trial, cohort, endpoint), group in groups.items():
+    for (trial, cohort, endpoint, population), group in groups.items():
         for a, b in itertools.combinations(group, 2):
             fa, fb = figures(a), figures(b)
             for q in [q for q in fa if q in fb]:
                 (xa, da), (xb, db) = fa[q], fb[q]
                 if round(xa, min(da, db)) != round(xb, min(da, db)):
                     rows.append({"trial": trial, "cohort": cohort, "endpoint": endpoint,
-                                 "quantity": q, "version_a": a.version, "value_a": f"{xa:.{da}f}",
-                                 "version_b": b.version, "value_b": f"{xb:.{db}f}"})
-    return pd.DataFrame(rows, columns=["trial", "cohort", "endpoint", "quantity", "version_a",
-                                       "value_a", "version_b", "value_b"])
+                                 "population": population, "quantity": q,
+                                 "version_a": a.version, "analysis_a": a.id,
+                                 "label_a": a.label, "value_a": f"{xa:.{da}f}",
+                                 "version_b": b.version, "analysis_b": b.id,
+                                 "label_b": b.label, "value_b": f"{xb:.{db}f}"})
+    return pd.DataFrame(rows, columns=["trial", "cohort", "endpoint", "population", "quantity",
+                                       "version_a", "analysis_a", "label_a", "value_a",
+                                       "version_b", "analysis_b", "label_b", "value_b"])

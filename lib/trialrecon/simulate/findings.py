@@ -37,7 +37,7 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
     aside (:func:`~trialrecon.simulate.targets.cox_aim`); such a p is still judged.
     """
     arms = [ipd[ipd.arm == name] for name in tg.names]
-    fits = [fit_km(x) for x in arms]
+    fits = [fit_km(x, level=a.median_level) for x in arms]
     rows = []
 
     def add(quantity: str, arm: str, reported: str, got: float | None,
@@ -69,7 +69,7 @@ def table(a: Analysis, tg: Targets, ipd: pd.DataFrame) -> pd.DataFrame:
             for i, (bound, got, printed) in enumerate((("lower", lo, at.median_lower),
                                                         ("upper", hi, at.median_upper))):
                 if printed is not None:
-                    add(f"median 95% CI {bound}", name,
+                    add(f"median {a.median_level:g}% CI {bound}", name,
                         _as_printed(printed, arm.median.decimals[i + 1]), float(got), printed,
                         at.bound_tols[i])
         marks = [lm for lm in arm.landmarks

@@ -216,13 +216,15 @@ class Expected:
 
 
 def expected(model: PiecewiseHazards, cens: Censoring, tg: Targets) -> Expected:
-    """Expected printed figures of a trial of ``tg.n`` patients following the two models."""
+    """Expected printed figures of a trial of ``tg.n`` patients following the two models;
+    the medians' bands at their printed level."""
     t = _grid(cens.last)
     mid = 0.5 * (t[1:] + t[:-1])
     g_mid = cens.survival(mid)
     out = Expected()
     risk, new_events, end_survival = [], [], []
-    z = Z95
+    level = tg.arms[0].median_level
+    z = Z95 if level == 95.0 else z_value(level)
     marks = np.array(sorted(set(tg.times) | {0.97 * cens.last}))
     for arm, n in enumerate(tg.n):
         s = model.survival(np.concatenate((t, marks)), arm)

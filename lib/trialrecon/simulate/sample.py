@@ -115,7 +115,7 @@ def _anchors(arm: Arm, at: ArmTargets) -> Anchors:
         below = np.flatnonzero(km.survival <= 0.5)
         if len(below):
             wanted.append((0, km.times[below[0]], at.median))
-    lower, upper = km.bands()
+    lower, upper = km.bands(at.median_level)
     for bound, band in ((at.median_lower, lower), (at.median_upper, upper)):
         if bound is not None and math.isfinite(bound):
             below = np.flatnonzero(band <= 0.5)
@@ -408,7 +408,7 @@ def misses(fig: Figures, tg: Targets) -> dict[str, float]:
             got = km.median()
             out[f"median {a}"] = _time_miss(got, at.median, at.median_tol)
             if at.median_lower is not None or at.median_upper is not None:
-                lo, hi = km.median_interval()
+                lo, hi = km.median_interval(at.median_level)
                 if at.median_lower is not None:
                     out[f"median lower {a}"] = _time_miss(lo, at.median_lower,
                                                           at.bound_tols[0])
@@ -513,9 +513,9 @@ def respect_not_reached(arm: Arm, at: ArmTargets) -> Arm:
     if at.median is not None and math.isinf(at.median):
         checks.append(lambda km: math.isfinite(km.median()))
     if at.median_upper is not None and math.isinf(at.median_upper):
-        checks.append(lambda km: math.isfinite(km.median_interval()[1]))
+        checks.append(lambda km: math.isfinite(km.median_interval(at.median_level)[1]))
     if at.median_lower is not None and math.isinf(at.median_lower):
-        checks.append(lambda km: math.isfinite(km.median_interval()[0]))
+        checks.append(lambda km: math.isfinite(km.median_interval(at.median_level)[0]))
     if not checks:
         return arm
     time, event = arm[0], arm[1].copy()

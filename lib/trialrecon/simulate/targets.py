@@ -45,6 +45,7 @@ class ArmTargets:
     median_tol: float
     landmarks: tuple[tuple[float, float, float], ...]  # (time, proportion, tolerance)
     bound_tols: tuple[float, float] = (0.0, 0.0)
+    median_level: float = 95.0  # confidence level (percent) of the median's CI
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def targets(a: Analysis) -> Targets:
                       # A rate printed "NR" constrains nothing, as an NR median.
                       if lm.method == "km" and lm.percent.value is not None)
         arms.append(ArmTargets(name, arm.n, arm.events, median, lower, upper, tols[0], marks,
-                               (tols[1], tols[2])))
+                               (tols[1], tols[2]), a.median_level))
     if not any(x.median is not None or x.landmarks for x in arms):
         raise InputError("neither a median nor a landmark rate is reported", row=a.id,
                          column="arms.median", advice="the curves' level cannot be pinned")
