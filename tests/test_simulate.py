@@ -567,7 +567,7 @@ def test_a_ci_no_wald_interval_joins_is_a_finding_about_the_print():
 def test_within_rounding_means_printing_the_same_digits():
     fit = fit_summary("cabinet/pnet/pfs/nejm-2025")
     for r in fit.table.itertuples():
-        if r.tolerance == r.tolerance and r.tolerance is not None and r.quantity != "N":
+        if pd.notna(r.tolerance) and r.quantity != "N":
             # Every judged figure's tolerance is half a unit of its own last printed digit.
             decimals = {"events": 0}.get(r.quantity, None)
             if decimals is None:

@@ -98,15 +98,12 @@ class FollowUpBound:
         allows), when both dates are printed; None otherwise.
     accrual_time
         Last minus first randomisation, when both are printed; None otherwise.
-    printed_max
-        The longest follow-up printed with the median follow-up, if any.
     """
 
     longest: float
     reason: str
     cutoff_time: float | None = None
     accrual_time: float | None = None
-    printed_max: float | None = None
 
 
 def follow_up_bound(*, enrolment_start: PrintedDate | None, enrolment_end: PrintedDate | None,
@@ -143,7 +140,7 @@ def follow_up_bound(*, enrolment_start: PrintedDate | None, enrolment_end: Print
     if not options:
         if accrual_time is None:
             return None
-        return FollowUpBound(math.inf, "", None, accrual_time, None)
+        return FollowUpBound(math.inf, "", None, accrual_time)
     longest, reason = min(options, key=lambda o: o[0])
-    return FollowUpBound(longest, reason, cutoff_time, accrual_time, follow_up_max)
+    return FollowUpBound(longest, reason, cutoff_time, accrual_time)
 
