@@ -33,7 +33,7 @@ downloads: str = ""  # folder for the page's tables as CSV and Excel files; "" w
 # %%
 from IPython.display import Markdown, display
 from trialrecon import curve_page, plots
-from trialrecon.reconstruct import reconstruct
+from trialrecon.reconstruct import reconstruct_arms
 
 plots.show_alt_text()  # each figure's title and axes as its alternative text
 
@@ -41,8 +41,10 @@ inputs = curve_page.curve_inputs(
     curve_experimental, at_risk_experimental, curve_control, at_risk_control, scale=scale,
     experimental_name=experimental_name, control_name=control_name, endpoint=endpoint,
     time_unit=time_unit, title=title)
-results = {arm: reconstruct(inputs.curves[arm], inputs.tables[arm], method=method)
-           for arm in inputs.names}
+# Both arms at once: one arm's follow-up tells how long the other's goes on when its tail's
+# end was not digitised.
+results = reconstruct_arms({arm: inputs.curves[arm] for arm in inputs.names},
+                           {arm: inputs.tables[arm] for arm in inputs.names}, method=method)
 ipd = {arm: r.ipd for arm, r in results.items()}
 times = curve_page.landmark_times(landmarks, ipd, inputs.time_unit)
 comparison = curve_page.reanalysis(ipd, times)

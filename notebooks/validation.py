@@ -67,15 +67,17 @@ import pandas as pd
 from trialrecon import paths
 from trialrecon.analysis import compare_arms
 from trialrecon.formatting import Column, Table
-from trialrecon.reconstruct import reconstruct
+from trialrecon.reconstruct import reconstruct_arms
 
 folder = paths.VALIDATION / "keynote189-os"
 if folder.exists():
     columns = {}
     for method in ("guyot", "integer"):
-        arms = {a: reconstruct(pd.read_csv(folder / f"{a}_curve.csv"),
-                               pd.read_csv(folder / f"{a}_at_risk.csv"), method=method).ipd
-                for a in ("pembrolizumab", "placebo")}
+        rebuilt = reconstruct_arms(
+            {a: pd.read_csv(folder / f"{a}_curve.csv") for a in ("pembrolizumab", "placebo")},
+            {a: pd.read_csv(folder / f"{a}_at_risk.csv") for a in ("pembrolizumab", "placebo")},
+            method=method)
+        arms = {a: r.ipd for a, r in rebuilt.items()}
         c = compare_arms(*arms.values(), names=tuple(arms), landmarks=(12,))
         columns[f"trialrecon, {method} (derived)"] = [
             int(arms["pembrolizumab"].event.sum()), int(arms["placebo"].event.sum()),

@@ -327,7 +327,7 @@ def test_noise_is_seeded_and_scales_with_the_jitter():
     moved = (small.survival - exact.survival) / 0.003
     assert 0.7 < moved.std() < 1.3  # standard deviation 0.3% of the survival axis
     assert corpus.stable_seed("ACT1_2A", "amrubicin") == 3662207206
-    assert list(corpus.CURVE_MODES) == ["exact", "noisy", "noisy1", "marks"]
+    assert {"exact", "noisy", "noisy1", "marks"} <= set(corpus.CURVE_MODES)
     with pytest.raises(InputError, match="unknown digitisation mode"):
         corpus.digitise_arm(arm, "blurred")
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from trialrecon import curve_page, plots
 from trialrecon.errors import InputError
-from trialrecon.reconstruct import reconstruct
+from trialrecon.reconstruct import reconstruct_arms
 from trialrecon.validation import at_risk_table, example_trial, km_steps
 
 ENDPOINT = "Time to re-arrest"
@@ -38,7 +38,8 @@ def files(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def own(files):
     inputs = curve_page.curve_inputs(**files, endpoint=ENDPOINT, time_unit="weeks")
-    results = {arm: reconstruct(inputs.curves[arm], inputs.tables[arm]) for arm in inputs.names}
+    results = reconstruct_arms({arm: inputs.curves[arm] for arm in inputs.names},
+                               {arm: inputs.tables[arm] for arm in inputs.names})
     return inputs, results, {arm: r.ipd for arm, r in results.items()}
 
 
@@ -213,7 +214,8 @@ def test_summary_and_downloads_of_own_files(own):
 
 def test_summary_and_downloads_of_the_example():
     inputs = curve_page.curve_inputs()
-    results = {arm: reconstruct(inputs.curves[arm], inputs.tables[arm]) for arm in inputs.names}
+    results = reconstruct_arms({arm: inputs.curves[arm] for arm in inputs.names},
+                               {arm: inputs.tables[arm] for arm in inputs.names})
     ipd = {arm: r.ipd for arm, r in results.items()}
     comparison = curve_page.reanalysis(ipd, curve_page.landmark_times("", ipd, "months"))
     assert list(comparison.landmarks.time.unique()) == [24.0, 48.0, 72.0]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from trialrecon import InputError, paths
 from trialrecon.analysis import compare_arms
-from trialrecon.reconstruct import reconstruct, reconstruct_ipd
+from trialrecon.reconstruct import reconstruct, reconstruct_arms, reconstruct_ipd
 from trialrecon.validation import at_risk_table, example_trial, km_steps, regular_times
 
 KEYNOTE = paths.VALIDATION / "keynote189-os"
@@ -124,9 +124,13 @@ def test_exact_corners_give_the_events_exactly(name):
     trial = example_trial(name)
     arms = [trial.arms[n] for n in trial.names]
     times = regular_times(arms, 6)
-    for a in arms:
-        r = reconstruct(km_steps(a), at_risk_table(a, times))
-        assert r.exact_steps and r.fixes == ()
+    rebuilt = reconstruct_arms({n: km_steps(a) for n, a in zip(trial.names, arms, strict=True)},
+                               {n: at_risk_table(a, times)
+                                for n, a in zip(trial.names, arms, strict=True)})
+    for a, r in zip(arms, rebuilt.values(), strict=True):
+        # Rossi's arms both end in a drop at week 52: the common end of follow-up, no tail
+        # assumed.
+        assert r.exact_steps and r.fixes == () and r.tail_assumed is None
         assert (r.intervals.estimated_at_risk == r.intervals.published_at_risk).all()
         assert r.max_abs_error < 1e-12
         true_times = np.sort(a.time[a.event == 1])
@@ -190,7 +194,7 @@ def test_fall_beyond_the_table_is_moved_past_the_row():
 def test_one_click_per_step_is_told_from_a_path_reading():
     from trialrecon.corpus import digitise_curve
     from trialrecon.curves import clean_at_risk, clean_curve
-    from trialrecon.reconstruct.integer import clicked_per_step
+    from trialrecon.reconstruct.reading import clicked_per_step
 
     curve = clean_curve(pd.read_csv(KEYNOTE / "placebo_curve.csv"))
     table = clean_at_risk(pd.read_csv(KEYNOTE / "placebo_at_risk.csv"))
@@ -273,13 +277,14 @@ def test_properties_for_any_valid_input(case):
     # returned is a valid arm of n patients within the figure.
     curve, table, n, events, method = case
     try:
-        ipd = reconstruct_ipd(curve, table, total_events=events, method=method)
+        rec = reconstruct(curve, table, total_events=events, method=method)
     except InputError:
         return  # the project's own error is the only acceptable failure
+    ipd = rec.ipd
     assert len(ipd) == n
     assert 0 <= ipd.event.sum() <= n
     assert set(ipd.event.unique()) <= {0, 1}
-    end = max(curve.time.max(), table.time.max())
+    end = max(curve.time.max(), table.time.max(), rec.tail_assumed or 0.0)
     assert ipd.time.min() >= 0 and ipd.time.max() <= end
 
 
@@ -313,8 +318,11 @@ def test_integer_method_meets_every_printed_number_at_risk(case):
     r = reconstruct(curve, table)
     assert len(r.ipd) == len(ipd)
     assert (r.intervals.estimated_at_risk == r.intervals.published_at_risk).all()
+    # Within the figure, or the follow-up assumed (and said) where the tail was not drawn.
     assert r.ipd.time.min() >= 0 and r.ipd.time.max() <= max(ipd.time.max() * 1.05,
-                                                              table.time.max())
+                                                              table.time.max(),
+                                                              r.tail_assumed or 0.0)
+    assert (r.tail_assumed is None) != any("follow-up assumed" in f for f in r.fixes)
     if jitter is None:  # exact corners: the curve itself at every corner
         # (a curve without a drop has no steps to read: the interval route, exactly)
         assert r.exact_steps or not ipd.event.any()
@@ -335,13 +343,13 @@ def test_total_events_that_cannot_be_honoured_say_so():
     assert not any("could not be honoured" in f
                    for f in _arm(KEYNOTE, "pembrolizumab", total_events=126,
                                  method="guyot").fixes)
-    # Integer: censoring timing within the intervals can move the total from 123 to 130.
+    # Integer: censoring timing within the intervals can move the total from 122 to 130.
     met = _arm(KEYNOTE, "pembrolizumab", total_events=125)
     assert int(met.ipd.event.sum()) == 125 and any("tilted" in f for f in met.fixes)
     far = _arm(KEYNOTE, "pembrolizumab", total_events=300)
     assert int(far.ipd.event.sum()) == 130
     assert any("total events 300 could not be honoured: the curve and the at-risk table allow "
-               "123 to 130" in f for f in far.fixes)
+               "122 to 130" in f for f in far.fixes)
 
 
 def test_unknown_method_is_refused():

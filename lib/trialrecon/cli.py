@@ -347,7 +347,9 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     ipd = result.ipd
     info = sys.stderr if args.output == STDOUT else sys.stdout  # keep the CSV on stdout clean
     print(f"{len(ipd)} patients, {int(ipd.event.sum())} events -> {args.output} "
-          f"(method {result.method}{', exact steps' if result.exact_steps else ''})", file=info)
+          f"(method {result.method}{', exact steps' if result.exact_steps else ''}"
+          f"{f', read as {result.reading}' if result.reading and not result.exact_steps else ''})",
+          file=info)
     print(f"largest |digitised - reconstructed KM| = {result.max_abs_error:.4f}", file=info)
     _emit(result.intervals, "table", info)
     return 0

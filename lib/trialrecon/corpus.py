@@ -66,6 +66,15 @@ measure it, :func:`digitise_curve` draws each arm's curve as a digitiser would r
   order, rise slightly, or fall just outside the axes, as hand digitisations do. The noise is
   ``jitter`` times one seeded draw of standard normals, so ``noisy1`` moves the same clicks in
   the same directions as ``noisy``, only further.
+* Digitising conventions (:data:`CONVENTIONS`, :class:`Digitising`), each at 0.3% noise read
+  to three decimals: ``path`` (the above, mode ``noisy``; with 30 clicks, ``sparse``);
+  ``feet`` and ``tops``, one click at the foot or at the top of every k-th drop, k the
+  smallest that keeps to about :data:`CLICKS` clicks, evenly in step index, the last drop
+  included; ``corners``, both corners of every k-th drop; ``dense``, an automatic extractor's
+  output: for every pixel column of a :data:`DENSE_PIXELS` plotting area the curve's level at
+  the column's centre, or the top and the foot of the drops within it, rounded to a pixel
+  row (thousands of points). Each may leave out the end of the flat tail (``exact-notail``,
+  ``feet-notail``) or come in random order (``shuffled``).
 * ``marks``: the ``noisy`` clicks, and the censoring marks (+) clicked as well: one mark at
   each censored patient's time, marks closer than :data:`MARK_WIDTH` of the time axis printed
   as one (the first of them), each read with the same time noise and decimals
@@ -83,6 +92,7 @@ import math
 import re
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +116,44 @@ MAX_DECIMALS = 6
 SOURCE_KEY = "kmdata"
 VERSION = "kmdata-print"
 
-#: Digitisation modes of the curve road: name -> jitter (share of the axis range, the standard
-#: deviation of the click noise on both axes), ``None`` for the exact step corners. ``marks`` is
+#: Ways people digitise a Kaplan-Meier curve (see the module doc, "Digitising conventions").
+CONVENTIONS: tuple[str, ...] = ("path", "feet", "tops", "corners", "dense")
+
+
+@dataclass(frozen=True)
+class Digitising:
+    """One way of reading a curve: the convention, the click noise, how many clicks, whether
+    the end of the flat tail is clicked, and whether the clicks come in time order.
+
+    ``jitter`` is the standard deviation of the click noise as a share of each axis' range
+    (``None``: the exact step corners, no noise); ``clicks`` the target number of clicks (the
+    dense convention takes one or two points per pixel column instead).
+    """
+
+    convention: str = "path"
+    jitter: float | None = 0.003
+    clicks: int = 100
+    tail: bool = True
+    shuffled: bool = False
+
+
+#: Digitisation modes of the curve road. ``exact``: every step corner, no noise; ``noisy``
+#: (along the path) and the conventions at 0.3% noise; ``noisy1`` at 1%; ``marks`` is
 #: ``noisy`` with the censoring marks clicked too (:func:`censor_marks`).
-CURVE_MODES: dict[str, float | None] = {"exact": None, "noisy": 0.003, "noisy1": 0.01,
-                                        "marks": 0.003}
+CURVE_MODES: dict[str, Digitising] = {
+    "exact": Digitising("exact", None),
+    "exact-notail": Digitising("exact", None, tail=False),
+    "noisy": Digitising("path"),
+    "feet": Digitising("feet"),
+    "tops": Digitising("tops"),
+    "corners": Digitising("corners"),
+    "sparse": Digitising("path", clicks=30),
+    "dense": Digitising("dense"),
+    "feet-notail": Digitising("feet", tail=False),
+    "shuffled": Digitising("feet", shuffled=True),
+    "noisy1": Digitising("path", 0.01),
+    "marks": Digitising("path"),
+}
 #: Modes whose digitisation includes the censoring marks.
 MARK_MODES: frozenset[str] = frozenset({"marks"})
 #: Width of a censoring mark as a share of the time axis: marks closer than this print as one.
@@ -119,6 +162,9 @@ MARK_WIDTH = 0.005
 CLICKS = 100
 #: Decimals to which a hand digitisation reads both axes.
 CLICK_DECIMALS = 3
+#: Pixels of the plotting area of the dense convention (an automatic extractor's output):
+#: columns along the time axis, rows along the survival axis.
+DENSE_PIXELS: tuple[int, int] = (1000, 600)
 #: Candidate steps (months) of a printed at-risk table, the finest first.
 AT_RISK_STEPS: tuple[int, ...] = (1, 2, 3, 6, 12, 24)
 #: Most rows of a printed at-risk table (time 0 included).
@@ -620,8 +666,77 @@ def step_path(ipd: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"time": times[keep], "survival": levels[keep]})
 
 
+def _drops(ipd: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Event times, the level before and after each drop, the last time and the final level
+    of an arm's Kaplan-Meier curve."""
+    from .validation import km_steps
+
+    corners = km_steps(ipd)
+    t, s = corners["time"].to_numpy(float), corners["survival"].to_numpy(float)
+    drop = np.flatnonzero(np.diff(s) < 0) + 1
+    return t[drop], s[drop - 1], s[drop], float(t[-1]), float(s[-1])
+
+
+def _every_kth(count: int, keep: int) -> np.ndarray:
+    """Indices of ``keep`` of ``count`` items evenly spaced in index, the last included."""
+    if count <= keep:
+        return np.arange(count)
+    return np.unique(np.round(np.linspace(count - 1, 0, keep)).astype(int))
+
+
+def _corner_clicks(ipd: pd.DataFrame, convention: str, clicks: int, tail: bool
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free clicks of the ``feet``, ``tops`` and ``corners`` conventions: the origin, a
+    corner of every k-th drop (k as small as ``clicks`` allows, evenly in step index), and the
+    end of the flat tail when clicked."""
+    times, before, after, last, final = _drops(ipd)
+    per_drop = 2 if convention == "corners" else 1
+    pick = _every_kth(len(times), max((clicks - 2) // per_drop, 1))
+    t, b, a = times[pick], before[pick], after[pick]
+    if convention == "feet":
+        ct, cs = t, a
+    elif convention == "tops":
+        ct, cs = t, b
+    else:
+        ct, cs = np.repeat(t, 2), np.column_stack((b, a)).ravel()
+    ct, cs = np.r_[0.0, ct], np.r_[1.0, cs]
+    if tail and (not times.size or last > times[-1]):
+        ct, cs = np.r_[ct, last], np.r_[cs, final]
+    return ct, cs
+
+
+def _dense_points(ipd: pd.DataFrame, tail: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free output of an automatic extractor: per pixel column of the plotting area
+    (:data:`DENSE_PIXELS`) the curve's level at the column's centre, or the top and the foot
+    of the drops within it, each at the column's centre and rounded to a pixel row."""
+    times, before, after, last, final = _drops(ipd)
+    end = last if tail or not times.size else float(times[-1])
+    columns, rows = DENSE_PIXELS
+    width = end / columns if end > 0 else 1.0
+    left = np.arange(columns) * width
+    centre = left + 0.5 * width
+    levels_t, levels_s = np.r_[0.0, times], np.r_[1.0, after]
+
+    def level(x: np.ndarray) -> np.ndarray:
+        return levels_s[np.searchsorted(levels_t, x, side="right") - 1]
+
+    top = level(left - 1e-12 * max(end, 1.0))
+    top[0] = 1.0
+    foot = level(left + width)
+    if tail or not times.size:
+        foot[-1] = final
+    two = foot < top
+    t = np.repeat(centre, np.where(two, 2, 1))
+    s = np.column_stack((top, foot)).ravel()[np.column_stack((np.ones(columns, bool),
+                                                              two)).ravel()]
+    s = np.round(s * rows) / rows
+    return np.r_[0.0, t], np.r_[1.0, s]
+
+
 def digitise_curve(ipd: pd.DataFrame, *, jitter: float | None = None, clicks: int = CLICKS,
-                   seed: int = 0, decimals: int | None = CLICK_DECIMALS) -> pd.DataFrame:
+                   seed: int = 0, decimals: int | None = CLICK_DECIMALS,
+                   convention: str = "path", tail: bool = True, shuffled: bool = False
+                   ) -> pd.DataFrame:
     """An arm's Kaplan-Meier curve as a digitiser reads it (see the module doc).
 
     Parameters
@@ -630,47 +745,74 @@ def digitise_curve(ipd: pd.DataFrame, *, jitter: float | None = None, clicks: in
         Patient data of one arm: ``time`` (months) and ``event`` (1/0).
     jitter
         ``None`` for the exact step corners (:func:`trialrecon.validation.km_steps`, not
-        rounded). Otherwise the standard deviation of the click noise as a share of each
-        axis' range: ``jitter`` times the arm's last time (months) in time, ``jitter`` in
-        survival (0.003 is about a pixel and a half on a 500-pixel axis).
+        rounded; ``convention`` is then ignored). Otherwise the standard deviation of the
+        click noise as a share of each axis' range: ``jitter`` times the arm's last time
+        (months) in time, ``jitter`` in survival (0.003 is about a pixel and a half on a
+        500-pixel axis).
     clicks
-        Target number of clicks (origin included), spread evenly along the length of the
-        drawn step path in axis units and snapped to its nearest corner; a path with fewer
-        corners is clicked at all of them.
+        Target number of clicks (origin included). ``path``: spread evenly along the length of
+        the drawn step path in axis units and snapped to its nearest corner; ``feet``,
+        ``tops``, ``corners``: a corner of every k-th drop; a path with fewer corners is
+        clicked at all of them. Not used by ``dense``.
     seed
         Seed of the noise (:func:`stable_seed` of dataset and arm in the corpus protocol).
     decimals
         Decimals to which the clicks are read on both axes (``None``: not rounded).
+    convention
+        One of :data:`CONVENTIONS` (module doc).
+    tail
+        Whether the end of the flat tail (the last follow-up) is clicked.
+    shuffled
+        Return the clicks in a random order (seeded) instead of along the curve.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``time`` (months) and ``survival`` (proportion), in clicking order (the order
-        along the path; noise may put neighbours out of time order or make the curve rise).
+        along the path unless ``shuffled``; noise may put neighbours out of time order or make
+        the curve rise).
     """
     if jitter is None:
-        return digitise_exact(ipd)
+        exact = digitise_exact(ipd)
+        if not tail and len(exact) > 2 and exact.survival.iloc[-1] == exact.survival.iloc[-2]:
+            exact = exact.iloc[:-1].reset_index(drop=True)
+        return exact
     if not jitter >= 0:
         raise InputError(f"jitter {jitter!r} is not a non-negative number", column="jitter")
     if clicks < 2:
         raise InputError(f"{clicks} click(s): a curve needs at least two", column="clicks")
-    path = step_path(ipd)
-    t, s = path["time"].to_numpy(float), path["survival"].to_numpy(float)
-    span = float(t[-1]) if t[-1] > 0 else 1.0
-    if len(t) > clicks:
-        legs = np.abs(np.diff(t)) / span + np.abs(np.diff(s))
-        along = np.r_[0.0, np.cumsum(legs)]
-        targets = np.linspace(0.0, along[-1], clicks)
-        # Nearest vertex along the path: the one of the two around each target that is closer.
-        right = np.clip(np.searchsorted(along, targets, side="left"), 1, len(t) - 1)
-        nearer_left = targets - along[right - 1] <= along[right] - targets
-        pick = np.unique(np.where(nearer_left, right - 1, right))
-        t, s = t[pick], s[pick]
-    noise = np.random.default_rng(seed).standard_normal((len(t), 2))
+    if convention not in CONVENTIONS:
+        raise InputError(f"unknown digitising convention {convention!r}", column="convention",
+                         advice=f"one of {', '.join(CONVENTIONS)}")
+    span = float(ipd["time"].max()) or 1.0
+    if convention == "path":
+        path = step_path(ipd)
+        t, s = path["time"].to_numpy(float), path["survival"].to_numpy(float)
+        if not tail and len(t) > 2 and s[-1] == s[-2] and t[-1] > t[-2]:
+            t, s = t[:-1], s[:-1]
+        if len(t) > clicks:
+            legs = np.abs(np.diff(t)) / span + np.abs(np.diff(s))
+            along = np.r_[0.0, np.cumsum(legs)]
+            targets = np.linspace(0.0, along[-1], clicks)
+            # Nearest vertex along the path: the one of the two around each target that is
+            # closer.
+            right = np.clip(np.searchsorted(along, targets, side="left"), 1, len(t) - 1)
+            nearer_left = targets - along[right - 1] <= along[right] - targets
+            pick = np.unique(np.where(nearer_left, right - 1, right))
+            t, s = t[pick], s[pick]
+    elif convention == "dense":
+        t, s = _dense_points(ipd, tail)
+    else:
+        t, s = _corner_clicks(ipd, convention, clicks, tail)
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((len(t), 2))
     t = t + jitter * span * noise[:, 0]
     s = s + jitter * noise[:, 1]
     if decimals is not None:
         t, s = np.round(t, decimals), np.round(s, decimals)
+    if shuffled:
+        order = rng.permutation(len(t))
+        t, s = t[order], s[order]
     return pd.DataFrame({"time": t, "survival": s})
 
 
@@ -682,10 +824,8 @@ def digitise_exact(ipd: pd.DataFrame) -> pd.DataFrame:
     return km_steps(ipd)
 
 
-def digitise_arm(ipd: pd.DataFrame, mode: str, *, seed: int = 0,
-                 clicks: int = CLICKS) -> pd.DataFrame:
-    """:func:`digitise_curve` in one of the :data:`CURVE_MODES` (``exact``, ``noisy``,
-    ``noisy1``).
+def digitise_arm(ipd: pd.DataFrame, mode: str, *, seed: int = 0) -> pd.DataFrame:
+    """:func:`digitise_curve` in one of the :data:`CURVE_MODES`.
 
     Raises
     ------
@@ -695,7 +835,10 @@ def digitise_arm(ipd: pd.DataFrame, mode: str, *, seed: int = 0,
     if mode not in CURVE_MODES:
         raise InputError(f"unknown digitisation mode {mode!r}", column="mode",
                          advice=f"one of {', '.join(CURVE_MODES)}")
-    return digitise_curve(ipd, jitter=CURVE_MODES[mode], clicks=clicks, seed=seed)
+    how = CURVE_MODES[mode]
+    return digitise_curve(ipd, jitter=how.jitter, clicks=how.clicks, seed=seed,
+                          convention=how.convention if how.jitter is not None else "path",
+                          tail=how.tail, shuffled=how.shuffled)
 
 
 def censor_marks(ipd: pd.DataFrame, *, jitter: float = 0.0, seed: int = 0,

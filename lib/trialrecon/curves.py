@@ -100,13 +100,22 @@ def _numeric(frame: pd.DataFrame, columns: tuple[str, ...], source: str,
                          advice="no curve or trial is that large: check the file")
     out = []
     for c in columns:
-        kind = frame[c].dtype
-        if (pd.api.types.is_bool_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
-                or pd.api.types.is_timedelta64_dtype(kind)):
-            raise InputError(f"holds {kind} values, not numbers", file=source, column=c,
-                             advice="times in the figure's unit (e.g. months) and survival "
-                                    "as a number")
-        values = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+        column = frame[c]
+        kind = column.dtype
+        if isinstance(kind, np.dtype) and kind.kind in "fiu":
+            # Numbers already (numpy floats or integers): pd.to_numeric returns them as they
+            # are, so they are only converted to float.
+            values = column.to_numpy(dtype=float)
+            if np.isfinite(values).all():
+                out.append(values)
+                continue
+        else:
+            if (pd.api.types.is_bool_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
+                    or pd.api.types.is_timedelta64_dtype(kind)):
+                raise InputError(f"holds {kind} values, not numbers", file=source, column=c,
+                                 advice="times in the figure's unit (e.g. months) and survival "
+                                        "as a number")
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             raise InputError(f"not a number: {quote(frame[c].iloc[bad[0]])}", file=source,
@@ -152,11 +161,45 @@ def monotone_fit(time: np.ndarray, survival: np.ndarray, span: float
     tuple of numpy.ndarray
         Fitted time and survival, each in the order of the input clicks.
     """
+    fit = _in_path_order(time, survival, span)
+    if fit is None:
+        return _sorted_fit(time, survival, span)
+    t_fit, s_fit = np.empty_like(time), np.empty_like(survival)
+    t_fit[:], s_fit[:] = fit
+    return t_fit, s_fit
+
+
+def _sorted_fit(time: np.ndarray, survival: np.ndarray, span: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`monotone_fit` the long way: sort along the path, fit, put back."""
     order = np.lexsort((-survival, time / span - survival))
     t_fit = np.empty_like(time)
     s_fit = np.empty_like(survival)
     t_fit[order] = isotonic_regression(time[order], increasing=True).x
     s_fit[order] = isotonic_regression(survival[order], increasing=False).x
+    return t_fit, s_fit
+
+
+def _in_path_order(time: np.ndarray, survival: np.ndarray, span: float
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`monotone_fit` of clicks already in path order (time non-decreasing and survival
+    non-increasing, as exact step corners are), else None.
+
+    In that order the keys of the fit's sort never decrease (float rounding keeps order), so
+    the sort leaves the clicks where they are, and the fit is isotonic regression of each
+    coordinate as given; a strictly monotone coordinate is its own fit (pool adjacent
+    violators pools nothing) and is returned as is, the input array itself. Ties go to the
+    regression, which pools them (its mean of equal values may differ in the last bit).
+    """
+    if not (type(time) is type(survival) is np.ndarray and time.ndim == survival.ndim == 1
+            and len(time) == len(survival) >= 2 and time.dtype == survival.dtype == np.float64
+            and isinstance(span, int | float | np.integer | np.floating) and span > 0):
+        return None
+    dt, ds = time[1:] - time[:-1], survival[1:] - survival[:-1]
+    if not ((dt >= 0).all() and (ds <= 0).all()):
+        return None
+    t_fit = time if (dt > 0).all() else isotonic_regression(time, increasing=True).x
+    s_fit = survival if (ds < 0).all() else isotonic_regression(survival, increasing=False).x
     return t_fit, s_fit
 
 
@@ -191,7 +234,7 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
     fixes: list[str] = []
     if len(t) < 2:
         raise InputError("a curve needs at least two points", file=source)
-    rows = np.arange(len(t)) + 2
+    # Row numbers in messages: click k (in the input's order) is row k + 2.
 
     if scale == "percent":
         if s.max() <= 1.0:
@@ -201,64 +244,82 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
         fixes.append("survival divided by 100 (percent scale)")
     elif s.max() > 1.0 + EDGE_TOLERANCE:
         k = int(np.argmax(s))
-        raise InputError(f"survival {s[k]:g} is above 1", file=source, row=int(rows[k]),
+        raise InputError(f"survival {s[k]:g} is above 1", file=source, row=k + 2,
                          column="survival",
                          advice="if the file is in percent, pass scale='percent' (--scale percent)")
 
-    span = float(t.max() - min(t.min(), 0.0))
+    t_min = t.min()
+    span = float(t.max() - min(t_min, 0.0))
     if not span > 0:
         raise InputError("every point is at the same time", file=source, column="time",
                          advice="a curve needs points along the time axis")
-    if t.min() < 0:
+    if t_min < 0:
         k = int(np.argmin(t))
         if t[k] < -EDGE_TOLERANCE * span:
-            raise InputError(f"time {t[k]:g} is far below zero", file=source, row=int(rows[k]),
+            raise InputError(f"time {t[k]:g} is far below zero", file=source, row=k + 2,
                              column="time", advice="check the x-axis calibration")
         negative = t < 0
         fixes.append(f"{int(negative.sum())} slightly negative time(s) set to 0 "
                      f"(lowest {t[k]:g})")
         t = np.where(negative, 0.0, t)
 
-    outside = (s < -EDGE_TOLERANCE) | (s > 1 + EDGE_TOLERANCE)
-    if outside.any():
+    s_min, s_max = s.min(), s.max()
+    if s_min < -EDGE_TOLERANCE or s_max > 1 + EDGE_TOLERANCE:
+        outside = (s < -EDGE_TOLERANCE) | (s > 1 + EDGE_TOLERANCE)
         k = int(np.flatnonzero(outside)[0])
-        raise InputError(f"survival {s[k]:g} is outside [0, 1]", file=source, row=int(rows[k]),
+        raise InputError(f"survival {s[k]:g} is outside [0, 1]", file=source, row=k + 2,
                          column="survival", advice="check the y-axis calibration")
-    clamped = (s < 0) | (s > 1)
-    if clamped.any():
+    if s_min < 0 or s_max > 1:
+        clamped = (s < 0) | (s > 1)
         fixes.append(f"{int(clamped.sum())} survival value(s) clamped to [0, 1]")
         s = np.clip(s, 0.0, 1.0)
 
-    t_fit, s_fit = monotone_fit(t, s, span)
-    move_t, move_s = np.abs(t_fit - t) / span, np.abs(s_fit - s)
-    worst = int(np.argmax(np.maximum(move_t, move_s)))
-    if max(move_t[worst], move_s[worst]) > rise_tolerance:
-        axis = "survival" if move_s[worst] >= move_t[worst] else "time"
-        raise InputError(
-            f"the click ({t[worst]:g}, {s[worst]:.3f}) is {max(move_t[worst], move_s[worst]):.3f}"
-            f" of the {axis} axis off the nearest non-increasing curve, more than digitising "
-            f"noise ({rise_tolerance:g})", file=source, row=int(rows[worst]), column=axis,
-            advice="a Kaplan-Meier curve never rises: check for a click on the other arm's "
-                   "curve or a misread axis")
-    moved = (move_t > MOVE_FLOOR) | (move_s > MOVE_FLOOR)
-    if moved.any():
-        fixes.append(f"{int(moved.sum())} of {len(t)} clicks moved onto the nearest "
-                     f"non-increasing curve (largest moves {move_t.max() * span:.4g} in time, "
-                     f"{move_s.max():.4f} in survival)")
-    order = np.lexsort((-s_fit, t_fit))
-    t, s = t_fit[order], s_fit[order]
+    # Clicks already in path order (exact step corners) are fitted without sorting; when the
+    # fit equals them (strictly monotone, or ties the fit left as they were) no click moves and
+    # sorting the fit changes nothing: equal keys, already in order.
+    fit = _in_path_order(t, s, span)
+    t_fit, s_fit = fit if fit is not None else _sorted_fit(t, s, span)
+    # (a negative tolerance refuses even a click that did not move, as the test below does)
+    unmoved = (fit is not None and not np.float64(0.0) > rise_tolerance
+               and (t_fit is t or bool((t_fit == t).all()))
+               and (s_fit is s or bool((s_fit == s).all())))
+    if not unmoved:
+        move_t, move_s = np.abs(t_fit - t) / span, np.abs(s_fit - s)
+        worst = int(np.argmax(np.maximum(move_t, move_s)))
+        if max(move_t[worst], move_s[worst]) > rise_tolerance:
+            axis = "survival" if move_s[worst] >= move_t[worst] else "time"
+            raise InputError(
+                f"the click ({t[worst]:g}, {s[worst]:.3f}) is "
+                f"{max(move_t[worst], move_s[worst]):.3f} of the {axis} axis off the nearest "
+                f"non-increasing curve, more than digitising noise ({rise_tolerance:g})",
+                file=source, row=worst + 2, column=axis,
+                advice="a Kaplan-Meier curve never rises: check for a click on the other arm's "
+                       "curve or a misread axis")
+        moved = (move_t > MOVE_FLOOR) | (move_s > MOVE_FLOOR)
+        if moved.any():
+            fixes.append(f"{int(moved.sum())} of {len(t)} clicks moved onto the nearest "
+                         f"non-increasing curve (largest moves {move_t.max() * span:.4g} in "
+                         f"time, {move_s.max():.4f} in survival)")
+    if unmoved:
+        order = None
+        t, s = t_fit, s_fit
+    else:
+        order = np.lexsort((-s_fit, t_fit))
+        t, s = t_fit[order], s_fit[order]
 
     # At time 0 the curve is at 1: clicks there near 1 are the origin read with noise; lower
     # ones are a steep first drop that time noise put at or before 0, moved to half the next
     # click's time; a curve already at half or less at time 0 is refused.
     at_zero = t == 0
-    early = at_zero & (s < 1.0 - ORIGIN_TOLERANCE)
-    if early.any():
-        k = int(order[np.flatnonzero(early)[-1]])
+    any_zero = at_zero.any()
+    early = at_zero & (s < 1.0 - ORIGIN_TOLERANCE) if any_zero else None
+    if any_zero and early.any():
+        k = int(np.flatnonzero(early)[-1])
+        k = k if order is None else int(order[k])
         later = t[t > 0]
         if s[early].min() <= ZERO_DROP_LIMIT or not later.size:
             raise InputError(f"survival drops to {s[early].min():.3f} at time 0", file=source,
-                             row=int(rows[k]), column="survival",
+                             row=k + 2, column="survival",
                              advice="a Kaplan-Meier curve starts at 1: check the x-axis "
                                     "calibration")
         t = np.where(early, 0.5 * later.min(), t)
@@ -266,20 +327,25 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
                      f"{s[early].min():.3f}) moved to {0.5 * later.min():.4g}: a first drop "
                      "read at or before time 0")
         at_zero = t == 0
-    if at_zero.any() and s[at_zero].min() < 1.0:
-        fixes.append(f"survival at time 0 set to 1 (was {s[at_zero].min():g})")
-    t, s = np.r_[0.0, t[~at_zero]], np.r_[1.0, s[~at_zero]]
-    if not at_zero.any():
+        any_zero = at_zero.any()
+    if any_zero:
+        if s[at_zero].min() < 1.0:
+            fixes.append(f"survival at time 0 set to 1 (was {s[at_zero].min():g})")
+        t, s = t[~at_zero], s[~at_zero]
+    t, s = np.concatenate(([0.0], t)), np.concatenate(([1.0], s))
+    if not any_zero:
         fixes.append("origin (0, 1) added")
 
     # Of the clicks at one time keep the top and the foot: the ends of a vertical drop.
-    first = np.r_[True, t[1:] != t[:-1]]
-    last = np.r_[t[1:] != t[:-1], True]
-    top = s[np.flatnonzero(first)[np.cumsum(first) - 1]]
-    keep = first | (last & (s < top))  # a foot level with its top is the same point
-    if not keep.all():
-        fixes.append(f"{int(np.sum(~keep))} click(s) at repeated times merged")
-        t, s = t[keep], s[keep]
+    new_time = t[1:] != t[:-1]
+    if not new_time.all():
+        first = np.concatenate(([True], new_time))
+        last = np.concatenate((new_time, [True]))
+        top = s[np.flatnonzero(first)[np.cumsum(first) - 1]]
+        keep = first | (last & (s < top))  # a foot level with its top is the same point
+        if not keep.all():
+            fixes.append(f"{int(np.sum(~keep))} click(s) at repeated times merged")
+            t, s = t[keep], s[keep]
     return Curve(t, s, tuple(fixes), source)
 
 
@@ -297,7 +363,7 @@ def clean_at_risk(at_risk: pd.DataFrame | AtRisk, *, source: str = "at-risk tabl
     t, n = _numeric(at_risk, ("time", "n_at_risk"), source)
     if len(t) == 0:
         raise InputError("the at-risk table is empty", file=source)
-    bad = np.flatnonzero((n < 0) | (n != np.round(n)))
+    bad = np.flatnonzero((n < 0) | (n != n.round()))  # (np.round calls the method)
     if bad.size:
         raise InputError(f"number at risk {n[bad[0]]:g} is not a whole number >= 0",
                          file=source, row=int(bad[0]) + 2, column="n_at_risk")
@@ -309,10 +375,11 @@ def clean_at_risk(at_risk: pd.DataFrame | AtRisk, *, source: str = "at-risk tabl
     if t[0] != 0:
         raise InputError(f"the table starts at time {t[0]:g}, not 0", file=source, row=2,
                          column="time", advice="add the number randomised at time 0")
-    step = np.flatnonzero(np.diff(t) <= 0)
+    # (finite numbers: a difference is below, at or above 0 as they are ordered)
+    step = np.flatnonzero(t[1:] <= t[:-1])
     if step.size:
         raise InputError("times must increase", file=source, row=int(step[0]) + 3, column="time")
-    up = np.flatnonzero(np.diff(n) > 0)
+    up = np.flatnonzero(n[1:] > n[:-1])
     if up.size:
         k = int(up[0]) + 1
         raise InputError(f"number at risk increases from {n[k - 1]:g} to {n[k]:g}",

@@ -16,7 +16,7 @@ noisy digitisations): see that script for the figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,7 +27,7 @@ from ..analysis import km_steps
 from ..curves import EDGE_TOLERANCE, AtRisk, Curve, Scale, clean_at_risk, clean_curve
 from ..errors import InputError
 from ..limits import MAX_CLICKS, whole_count
-from . import guyot, integer
+from . import guyot, integer, reading
 from .placement import Placement
 
 Method = Literal["integer", "guyot"]
@@ -56,6 +56,12 @@ class Reconstruction:
         The method used (one of :data:`METHODS`).
     exact_steps
         The events were read from exact step heights (integer method only).
+    reading
+        How the curve was read, as the method took it (integer method:
+        :mod:`trialrecon.reconstruct.reading`; ``"exact"`` for exact step corners).
+    tail_assumed
+        The end of follow-up the method assumed because the curve's flat tail was not
+        digitised (None when it was, or when nothing said follow-up went on).
     """
 
     ipd: pd.DataFrame
@@ -64,6 +70,8 @@ class Reconstruction:
     fixes: tuple[str, ...] = field(default_factory=tuple)
     method: str = "integer"
     exact_steps: bool = False
+    reading: str = ""
+    tail_assumed: float | None = None
 
 
 #: Largest distance between the rebuilt and the digitised curve that passes without a note,
@@ -181,7 +189,8 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
                 method: Method = "integer", n_patients: int | None = None,
                 total_events: int | None = None,
                 censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None = None,
-                scale: Scale = "proportion", diagnostics: bool = True) -> Reconstruction:
+                scale: Scale = "proportion", follow_up_end: float | None = None,
+                diagnostics: bool = True) -> Reconstruction:
     """Reconstruct one arm's patient data, with diagnostics.
 
     Parameters
@@ -201,6 +210,13 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     censor_marks
         Times of the censoring marks (+) digitised on the curve (a sequence, or a frame with a
         ``time`` column); integer method only.
+    follow_up_end
+        The longest follow-up known from elsewhere (the figure's unit), usually the other
+        arm's last time (:func:`reconstruct_arms` passes it). Used by the integer method only
+        when the curve ends in a drop, i.e. the end of its flat tail was not digitised: patients
+        still at risk then stay followed to this time instead of being censored at the last
+        drop (:func:`trialrecon.reconstruct.reading.tail_end`; without it, half a table step
+        past the last printed number at risk). Said in ``fixes``.
     diagnostics
         Compute the per-interval table and the curve error (skip for speed in loops).
 
@@ -222,6 +238,16 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
         total_events = whole_count(total_events, "total_events", high=n)
     _same_time_scale(clean, table)
     marks = _marks(censor_marks, clean)
+    assumed = None
+    if method == "integer":
+        end = reading.tail_end(clean, table, follow_up_end)
+        if end is not None:
+            assumed = end[0]
+            clean = Curve(np.r_[clean.time, assumed], np.r_[clean.survival, clean.survival[-1]],
+                          clean.fixes + (f"the curve ends in a drop at {clean.time[-1]:g} (the "
+                                         "end of its flat tail was not digitised): follow-up "
+                                         f"assumed to go on to {assumed:g}, from {end[1]}",),
+                          clean.source)
     if method == "guyot":
         if marks is not None:
             raise InputError("Guyot's method does not use censoring marks", column="method",
@@ -234,9 +260,11 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     if placed.overfull or n_events + len(placed.censor_times) != n:
         raise InputError("the reconstruction placed more patients than randomised",
                          file=table.source, advice="check the at-risk table against the curve")
-    ipd = pd.DataFrame({"time": np.r_[np.sort(placed.event_times), np.sort(placed.censor_times)],
-                        "event": np.r_[np.ones(n_events, int),
-                                       np.zeros(len(placed.censor_times), int)]})
+    ipd = pd.DataFrame({"time": np.concatenate((np.sort(placed.event_times),
+                                                np.sort(placed.censor_times))),
+                        "event": np.concatenate((np.ones(n_events, int),
+                                                 np.zeros(len(placed.censor_times), int)))},
+                       copy=False)
     if at_risk is None:
         notes.append("no at-risk table: censoring is unknown, so the events follow from the "
                      "curve's steps and the number of patients alone and may be far off; "
@@ -246,8 +274,8 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
                      f"at-risk table place {n_events}")
     fixes = clean.fixes + tuple(notes)
     if not diagnostics:
-        return Reconstruction(ipd, pd.DataFrame(), float("nan"), fixes, method,
-                              placed.exact_steps)
+        return Reconstruction(ipd, pd.DataFrame({}), float("nan"), fixes, method,
+                              placed.exact_steps, placed.reading, assumed)
     misfit = _misfit(ipd, clean)
     if misfit is not None:
         fixes += (f"the rebuilt Kaplan-Meier curve is {misfit[0]:.3f} from the digitised one at "
@@ -255,18 +283,88 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
                   "at-risk table do not describe the same patients; check both against the "
                   "figure before using these data",)
     return Reconstruction(ipd, _intervals(ipd, table), _max_error(ipd, clean), fixes, method,
-                          placed.exact_steps)
+                          placed.exact_steps, placed.reading, assumed)
 
 
 def reconstruct_ipd(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None,
                     *, method: Method = "integer", n_patients: int | None = None,
                     total_events: int | None = None,
                     censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None = None,
-                    scale: Scale = "proportion") -> pd.DataFrame:
+                    scale: Scale = "proportion", follow_up_end: float | None = None
+                    ) -> pd.DataFrame:
     """Patient data (columns ``time``, ``event``) rebuilt from a digitised curve.
 
     See :func:`reconstruct` for the parameters, the methods and the diagnostics.
     """
     return reconstruct(curve, at_risk, method=method, n_patients=n_patients,
                        total_events=total_events, censor_marks=censor_marks, scale=scale,
-                       diagnostics=False).ipd
+                       follow_up_end=follow_up_end, diagnostics=False).ipd
+
+
+def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
+                     at_risk: Mapping[str, pd.DataFrame | AtRisk | None], *,
+                     method: Method = "integer",
+                     censor_marks: Mapping[str, Sequence[float] | np.ndarray | pd.DataFrame
+                                           | None] | None = None,
+                     scale: Scale = "proportion", diagnostics: bool = True
+                     ) -> dict[str, Reconstruction]:
+    """Reconstruct every arm of one figure, the arms informing each other's follow-up.
+
+    The arms of a trial share its calendar: where one arm's curve ends in a drop (the end of its
+    flat tail not digitised), its patients still at risk are followed as long as the other arms
+    show follow-up (the ``follow_up_end`` of :func:`reconstruct`: the latest last time among
+    the other arms, each as digitised or as assumed from its own table), but not past the first
+    row that the other arms' at-risk table prints and its own does not (nobody of this arm was
+    at risk there). When every arm ends in a drop at the same time, that is taken as the
+    common end of follow-up.
+
+    Parameters
+    ----------
+    curves, at_risk
+        Per arm name, the digitised curve and its numbers at risk (same keys).
+    method, censor_marks, scale
+        As for :func:`reconstruct` (marks per arm name; absent arms have none).
+
+    Returns
+    -------
+    dict
+        Arm name to :class:`Reconstruction`, in the order of ``curves``.
+    """
+    if set(curves) != set(at_risk):
+        raise InputError(f"curves for {sorted(curves)} but at-risk tables for {sorted(at_risk)}",
+                         column="arm", advice="give one curve and one table per arm")
+    marks = censor_marks or {}
+    out = {}
+    name = ""
+    try:
+        final: dict[str, float | None] = {name: None for name in curves}
+        if method == "integer":
+            cleaned = {name: (clean_curve(curve, scale=scale), _table(at_risk[name], None))
+                       for name, curve in curves.items()}
+            own = {name: reading.tail_end(c, table) for name, (c, table) in cleaned.items()}
+            last = {name: float(c.time[-1]) for name, (c, _) in cleaned.items()}
+            ends = {name: own[name][0] if own[name] else last[name] for name in curves}
+            common = (len(curves) > 1 and len(set(last.values())) == 1
+                      and all(own[name] is not None for name in curves))
+            for name, (c, table) in cleaned.items():
+                if common:
+                    # Every arm ends in a drop at one time: a common end of follow-up (an
+                    # administrative cut-off at an event time), not tails left unclicked.
+                    final[name] = last[name]
+                    continue
+                others = [ends[o] for o in curves if o != name]
+                later = [float(x) for o, (_, tab) in cleaned.items() if o != name
+                         for x in tab.time if x > table.time[-1]]
+                end = reading.tail_end(c, table, max(others) if others else None,
+                                       min(later) if later else None)
+                final[name] = end[0] if end else last[name]
+        for name, curve in curves.items():
+            out[name] = reconstruct(curve, at_risk[name], method=method,
+                                    censor_marks=marks.get(name), scale=scale,
+                                    follow_up_end=final[name], diagnostics=diagnostics)
+    except InputError as exc:
+        if exc.file is not None or exc.row is not None:
+            raise
+        raise InputError(exc.message, row=f"arm {name}", column=exc.column,
+                         advice=exc.advice) from None
+    return out

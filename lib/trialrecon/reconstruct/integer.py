@@ -20,13 +20,16 @@ input (its decimals, or the arithmetic's) and a chain exists.
 **Interval solution.** Otherwise, per interval between printed numbers at risk
 ``[T_i, T_{i+1})``:
 
-1. *How the interval was read.* An interval is read one click per step when no drop in it was
-   clicked at both ends and nearly every gap between clicks holds a drop of one to three events
-   (:func:`clicked_per_step`): its events are then at the clicks (Guyot's convention), and the
-   curve's level at a printed time is the last click's. Otherwise it was read along the path,
-   with steps hidden between clicks: its events are spread over each gap, the level at a
-   printed time is interpolated linearly, and click noise on its flat or gently falling
-   stretches is averaged out (:func:`trialrecon.curves.smooth_flat_runs`).
+1. *How the curve was read* (:mod:`.reading`): along its path (corners of drops and points on
+   the flat runs), or one click per drop at its foot or its top (every drop or every k-th).
+   A one-corner reading is completed to the path it implies (the other corner of the drop
+   at each click added), so that a gap's last drop falls at the foot that was clicked (or its
+   first at the clicked top); the steps hidden between clicks stay spread over the gap. Click
+   noise on flat or gently falling stretches is averaged out
+   (:func:`trialrecon.curves.smooth_flat_runs`), and the level at a printed time is
+   interpolated linearly along the path. When the curve ends in a drop (the end of its flat
+   tail not clicked), follow-up is assumed to go on as the other arm or the table shows
+   (:func:`.reading.tail_end`, applied by :func:`trialrecon.reconstruct.reconstruct`).
 2. *Curve against table.* With no one censored, the Kaplan-Meier ratio over the interval is
    exactly ``N_{i+1} / N_i``; a curve that falls further within the interval than that is a
    drop read early (time noise on a steep stretch), and the excess is moved past ``T_{i+1}``
@@ -72,6 +75,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..curves import AtRisk, Curve, smooth_flat_runs
+from . import reading
 from .placement import Placement
 
 #: Largest tie (events at one step) the exact-step route looks for.
@@ -82,17 +86,14 @@ RESOLVED = 0.2
 FULL_PRECISION = 1e-12
 #: Relative floor of the tolerance on an implied number at risk (float arithmetic).
 FLOAT_TOLERANCE = 1e-9
-#: A reading is one click per step when this share of the gaps between its clicks (at least
-#: :data:`MIN_STEP_READING` of them) each hold a drop of one to three events.
-STEP_READING_SHARE = 0.8
-MIN_STEP_READING = 10
 
 
 @dataclass
 class _Grid:
     """The cleaned curve with the printed at-risk times inserted, and the intervals.
 
-    ``per_step[i]``: interval ``i`` was read one click per step (:func:`clicked_per_step`).
+    ``per_step[i]``: interval ``i``'s clicks are the feet of its steps (the exact corners),
+    so that the level before a printed time is the last click's; otherwise linear.
     ``t, s``: the path (times non-decreasing, survival non-increasing); ``rows[i]``: the grid
     index of ``T[i]``, each inserted at the left limit of the curve there, so that a drop at
     ``T[i]`` belongs to the interval that starts at ``T[i]``. ``T, N`` are the rows kept; the
@@ -107,44 +108,6 @@ class _Grid:
     end: float
     notes: list[str]
     per_step: np.ndarray
-
-
-def clicked_per_step(curve: Curve, table: AtRisk) -> np.ndarray:
-    """Per at-risk interval, whether the curve was read there one click per step (at each
-    step's corner) rather than along its path: no drop was clicked at both ends, and nearly
-    every gap between two clicks holds a drop of one to three events,
-    ``0.5 <= (1 - S_j / S_{j-1}) n < 3.5`` (a reading along the path has flat gaps between the
-    foot of one drop and the top of the next).
-
-    ``n`` is the number at risk as Guyot's first guess has it: ``N_i S(t) / S(T_i)`` less the
-    interval's censorings ``N_i S(T_{i+1}) / S(T_i) - N_{i+1}`` spread evenly over it. Such a
-    reading has its events at the clicks (Guyot's convention); a reading along the path has
-    steps hidden between its clicks, spread over the gap. An interval with fewer than
-    :data:`MIN_STEP_READING` gaps is read along the path.
-    """
-    t, s = curve.time, curve.survival
-    T, N = table.time.astype(float), table.n_at_risk.astype(float)
-    gap = np.flatnonzero(np.diff(t) > 0) + 1
-    if gap.size and t[-1] > t[-2] and s[-1] == s[-2]:
-        gap = gap[:-1]  # the flat tail to the last follow-up is no gap between steps
-    i = np.clip(np.searchsorted(T, t[gap - 1], side="right") - 1, 0, len(T) - 1)
-    level = np.interp(T, t, s)  # at the rows (only a guess is needed here)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(level[i] > 0, s[gap - 1] / level[i], 0.0)
-        nxt = np.r_[T[1:], np.inf][i]
-        cens = np.where(np.isfinite(nxt), np.maximum(
-            N[i] * np.interp(nxt, t, s) / np.maximum(level[i], 1e-12) - np.r_[N[1:], 0][i], 0.0),
-            0.0)
-        share_of = np.where(np.isfinite(nxt), (t[gap - 1] - T[i]) / (nxt - T[i]), 0.0)
-        e = (1.0 - s[gap] / s[gap - 1]) * (N[i] * ratio - cens * share_of)
-    one_step = (e >= 0.5) & (e < 3.5)
-    tied = np.flatnonzero(np.diff(t) == 0)  # drops clicked at both ends
-    both_ends = np.bincount(np.clip(np.searchsorted(T, t[tied], side="right") - 1, 0,
-                                    len(T) - 1), minlength=len(T))
-    gaps = np.bincount(i, minlength=len(T))
-    steps = np.bincount(i, weights=one_step.astype(float), minlength=len(T))
-    return ((both_ends == 0) & (gaps >= MIN_STEP_READING)
-            & (steps >= STEP_READING_SHARE * np.maximum(gaps, 1)))
 
 
 def _level_before(t: np.ndarray, s: np.ndarray, x: float, per_step: bool) -> float:
@@ -466,13 +429,7 @@ def _place_interval_solution(g: _Grid, sol: _Solution, total: int | None,
         cen_start.append(starts[i])
         cen_stop.append(stops[i])
         cen_count.append(k)
-    # Read one click per step, a gap's events fall at the click that ends it; read along the
-    # path, they are spread over the gap.
-    counts = np.concatenate(ev_count)
-    at_click = np.repeat(np.concatenate([np.full(len(x), bool(g.per_step[i]))
-                                         for i, x in enumerate(starts)]), counts)
-    events = np.where(at_click, np.repeat(np.concatenate(stops), counts),
-                      _spread(np.concatenate(starts), np.concatenate(stops), counts))
+    events = _spread(np.concatenate(starts), np.concatenate(stops), np.concatenate(ev_count))
     if cen_count:
         cen_times.append(_spread(np.concatenate(cen_start), np.concatenate(cen_stop),
                                  np.concatenate(cen_count)))
@@ -517,11 +474,12 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
     exact = exact_steps(curve, steps, _solve_all(steps, 0.0, None), marks)
     if exact is not None:  # a printed total that differs is said so by the caller
         return exact
-    per_step = clicked_per_step(curve, table)
-    in_path = ~per_step[np.clip(np.searchsorted(table.time, curve.time, side="right") - 1, 0,
-                                len(per_step) - 1)]
-    g = _grid(smooth_flat_runs(curve, where=in_path), table, per_step)
-    notes = list(g.notes)
+    how = reading.detect(curve, table)
+    path = reading.complete(curve, table, how.kind)
+    g = _grid(smooth_flat_runs(path), table, np.zeros(len(table.time), bool))
+    # The reading is said where it changed the placement (a corner added at the clicks).
+    said = how.kind != "path" or how.per_step_intervals > 0
+    notes = [how.describe()] * said + g.notes
     if total_events is None:
         beta, sol, note = 0.0, _solve_all(g, 0.0, marks), None
     else:
@@ -533,7 +491,8 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
     elif total_events is not None and beta != 0.0:
         notes.append(f"censoring timing tilted ({beta:+.2f} on a scale of -1 earliest to +1 "
                      f"latest within each interval) to meet the total of {total_events} events")
-    return Placement(events, censored, tuple(notes), total_said=note is not None)
+    return Placement(events, censored, tuple(notes), total_said=note is not None,
+                     reading=how.kind)
 
 
 # --------------------------------------------------------------------------- exact steps
@@ -594,23 +553,47 @@ def _chain(d0: np.ndarray, n0: np.ndarray, guide: np.ndarray, upper: np.ndarray,
 
     A drop to 0 (``d0 = 0``) takes ``d = n``, the most the chain allows there."""
     k = len(d0)
-    cands: list[list[tuple[int, int]]] = []
-    for j in range(k):
-        if d0[j] == 0:
-            cands.append([(-1, -1)])  # resolved along the chain
-            continue
-        top = int(min(upper[j], n_start) // n0[j])
-        cands.append([(m * int(d0[j]), m * int(n0[j])) for m in range(1, top + 1)
-                      if m * int(n0[j]) - m * int(d0[j]) >= lower[j]])
-        if not cands[-1]:
-            return None
+    d0i, n0i = d0.astype(np.int64), n0.astype(np.int64)
+    top = np.where(d0i > 0, np.minimum(upper, n_start) // np.maximum(n0i, 1), 0)
+    if ((d0i > 0) & (top < 1)).any():
+        return None
+    # A step with a single multiple in bounds is forced; runs of them (most steps of a large
+    # arm) are chained at once, with the same result as the step-by-step search.
+    forced = (d0i > 0) & (top == 1)
+    if (forced & (n0i - d0i < lower)).any():
+        return None
+    free_steps = np.flatnonzero(~forced)
+    run_end = np.r_[free_steps, k][np.searchsorted(free_steps, np.arange(k))]
     # Shortest path: state = (d, n) of the step; a step follows if its n <= previous n - d.
     best: list[tuple[float, int, int, int]] = [(0.0, 0, n_start, -1)]  # cost, d, n, back
     back: list[list[tuple[float, int, int, int]]] = []
-    for j in range(k):
+    j = 0
+    while j < k:
+        if forced[j]:
+            e = int(run_end[j])
+            d, n = d0i[j:e], n0i[j:e]
+            if (n[1:] > n[:-1] - d[:-1]).any():
+                return None
+            entry = [(c, i) for i, (c, dd, nn, _) in enumerate(best) if nn - dd >= n[0]]
+            if not entry:
+                return None
+            c, i = min(entry)
+            back.append([(c, int(d[0]), int(n[0]), i)])
+            back.extend([[(0.0, dd, nn, 0)] for dd, nn in zip(d[1:].tolist(), n[1:].tolist(),
+                                                               strict=True)])
+            best = [(c + float(np.abs(n - guide[j:e]).sum()), int(d[-1]), int(n[-1]), 0)]
+            j = e
+            continue
+        if d0[j] == 0:
+            cands = [(-1, -1)]  # resolved along the chain
+        else:
+            cands = [(m * int(d0[j]), m * int(n0[j])) for m in range(1, int(top[j]) + 1)
+                     if m * int(n0[j]) - m * int(d0[j]) >= lower[j]]
+            if not cands:
+                return None
         room = [(c, n - d, i) for i, (c, d, n, _) in enumerate(best)]
         layer = []
-        for d, n in cands[j]:
+        for d, n in cands:
             if d < 0:  # to zero: everyone left at risk, within the bound
                 for c, free, i in room:
                     m = min(free, int(upper[j]))
@@ -625,6 +608,7 @@ def _chain(d0: np.ndarray, n0: np.ndarray, guide: np.ndarray, upper: np.ndarray,
             return None
         back.append(layer)
         best = layer
+        j += 1
     pick = min(range(len(best)), key=lambda i: best[i][0])
     d_out, n_out = np.empty(k, int), np.empty(k, int)
     for j in range(k - 1, -1, -1):
@@ -727,4 +711,5 @@ def exact_steps(curve: Curve, g: _Grid, sol: _Solution,
         cens = np.r_[cens, _censor_gaps(np.array([starts[-1]]), np.array([g.end]),
                                         np.array([on_way]), marks),
                      np.full(count - on_way, g.end)]
-    return Placement(np.repeat(times, d), cens, tuple(g.notes), exact_steps=True)
+    return Placement(np.repeat(times, d), cens, tuple(g.notes), exact_steps=True,
+                     reading="exact")

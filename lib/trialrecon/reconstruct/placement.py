@@ -22,6 +22,10 @@ class Placement:
     exact_steps
         The events were read from exact step heights (each drop identified as ``d`` events
         among ``n`` at risk), not estimated from the shape of the curve.
+    reading
+        How the curve was read, as the method took it (:mod:`trialrecon.reconstruct.reading`:
+        ``"exact"`` for exact step corners, ``"path"``, ``"feet"``, ``"tops"``; empty for
+        methods that assume one reading).
     total_said
         A printed total of events that could not be met is already said in ``notes`` (with
         the range the method could reach), so the caller need not say it again.
@@ -33,3 +37,4 @@ class Placement:
     overfull: bool = False
     exact_steps: bool = False
     total_said: bool = False
+    reading: str = ""
