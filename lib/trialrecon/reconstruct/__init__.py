@@ -10,8 +10,13 @@ in both coordinates) and the printed numbers at risk:
   Methodology 2012;12:9, as reconstructKM implements it (its KEYNOTE-189 output is the reference
   of the tests).
 
+The integer method first tells how the curve was digitised (along its path, or one click at
+the foot or the top of each drop; :mod:`.reading`) and where the end of the flat tail was not
+clicked, follows patients on as the other arm and the tables allow: :func:`reconstruct_arms`
+rebuilds the arms of one figure together for that. Both are said in ``fixes``.
+
 The default was chosen on ``benchmarks/bench_curve_corpus.py`` (152 real trials, exact and
-noisy digitisations): see that script for the figures.
+noisy digitisations, and a convention axis): see that script for the figures.
 """
 
 from __future__ import annotations
