@@ -92,8 +92,8 @@ FLOAT_TOLERANCE = 1e-9
 class _Grid:
     """The cleaned curve with the printed at-risk times inserted, and the intervals.
 
-    ``per_step[i]``: interval ``i``'s clicks are the feet of its steps (the exact corners),
-    so that the level before a printed time is the last click's; otherwise linear.
+    ``at_feet``: the clicks are the feet of the steps (the exact corners), so that the level
+    before a printed time is the last click's; otherwise it is interpolated linearly.
     ``t, s``: the path (times non-decreasing, survival non-increasing); ``rows[i]``: the grid
     index of ``T[i]``, each inserted at the left limit of the curve there, so that a drop at
     ``T[i]`` belongs to the interval that starts at ``T[i]``. ``T, N`` are the rows kept; the
@@ -107,10 +107,10 @@ class _Grid:
     N: np.ndarray
     end: float
     notes: list[str]
-    per_step: np.ndarray
+    at_feet: bool
 
 
-def _level_before(t: np.ndarray, s: np.ndarray, x: float, per_step: bool) -> float:
+def _level_before(t: np.ndarray, s: np.ndarray, x: float, at_feet: bool) -> float:
     """The curve's left limit at ``x``: between two clicks, the earlier click's level when the
     curve was read one click per step (its drop is at the later click), else linear."""
     k = int(np.searchsorted(t, x, side="left"))
@@ -118,7 +118,7 @@ def _level_before(t: np.ndarray, s: np.ndarray, x: float, per_step: bool) -> flo
         return float(s[-1])
     if k == 0:
         return float(s[0])
-    if per_step:  # a click is the foot of its step: the level before it is the last click's
+    if at_feet:  # a click is the foot of its step: the level before it is the last click's
         return float(s[k - 1])
     if t[k] == x:  # on a click: the top of a drop clicked at both ends, or a point of the path
         return float(s[k])
@@ -126,7 +126,7 @@ def _level_before(t: np.ndarray, s: np.ndarray, x: float, per_step: bool) -> flo
     return float(s[k - 1] + f * (s[k] - s[k - 1]))
 
 
-def _grid(curve: Curve, table: AtRisk, per_step: np.ndarray) -> _Grid:
+def _grid(curve: Curve, table: AtRisk, at_feet: bool) -> _Grid:
     t, s = curve.time.astype(float), curve.survival.astype(float)
     T, N = table.time.astype(float), table.n_at_risk.astype(int)
     notes: list[str] = []
@@ -140,7 +140,7 @@ def _grid(curve: Curve, table: AtRisk, per_step: np.ndarray) -> _Grid:
             notes.append(f"{int(beyond.sum())} point(s) after time {T[z]:g}, where the table "
                          "has no one at risk, were left out")
             t, s = t[~beyond], s[~beyond]
-        T, N, per_step = T[:z + 1], N[:z + 1], per_step[:z + 1]
+        T, N = T[:z + 1], N[:z + 1]
         end = float(T[z])
         if T[z - 1] > t[-1]:
             notes.append(f"at-risk table runs past the last point ({t[-1]:g}): curve held flat "
@@ -152,8 +152,7 @@ def _grid(curve: Curve, table: AtRisk, per_step: np.ndarray) -> _Grid:
                          f"to {T[-1]:g}, where {N[-1]} remain at risk")
     if end > t[-1]:
         t, s = np.r_[t, end], np.r_[s, s[-1]]
-    levels = np.array([_level_before(t, s, x, bool(per_step[max(i - 1, 0)]))
-                       for i, x in enumerate(T)])
+    levels = np.array([_level_before(t, s, x, at_feet) for x in T])
     at = np.searchsorted(t, T, side="left")
     g_t, g_s = np.insert(t, at, T), np.insert(s, at, levels)
     rows = at + np.arange(len(T))
@@ -164,7 +163,7 @@ def _grid(curve: Curve, table: AtRisk, per_step: np.ndarray) -> _Grid:
                      f"interval(s), first from {T[first]:g}: the excess fall (at most {most:.3f} "
                      "of survival) is moved past the interval's end, where the table lets it "
                      "happen (a drop read a little early)")
-    return _Grid(g_t, g_s, rows, T, N, end, notes, per_step)
+    return _Grid(g_t, g_s, rows, T, N, end, notes, at_feet)
 
 
 def _push_excess_fall(s: np.ndarray, rows: np.ndarray, N: np.ndarray
@@ -470,13 +469,13 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         Times of every patient's event or censoring, and notes on what could not be met.
     """
     marks = None if censor_marks is None else np.sort(np.asarray(censor_marks, float))
-    steps = _grid(curve, table, np.ones(len(table.time), bool))  # exact corners are feet
+    steps = _grid(curve, table, at_feet=True)  # exact corners are feet
     exact = exact_steps(curve, steps, _solve_all(steps, 0.0, None), marks)
     if exact is not None:  # a printed total that differs is said so by the caller
         return exact
     how = reading.detect(curve, table)
     path = reading.complete(curve, table, how.kind)
-    g = _grid(smooth_flat_runs(path), table, np.zeros(len(table.time), bool))
+    g = _grid(smooth_flat_runs(path), table, at_feet=False)
     # The reading is said where it changed the placement (a corner added at the clicks).
     said = how.kind != "path" or how.per_step_intervals > 0
     notes = [how.describe()] * said + g.notes

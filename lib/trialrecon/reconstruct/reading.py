@@ -78,7 +78,6 @@ class Reading:
     kind: ReadingKind
     informative: int
     flat_share: float
-    tail_clicked: bool
     per_step_intervals: int = 0
 
     def describe(self) -> str:
@@ -195,8 +194,7 @@ def detect(curve: Curve, table: AtRisk) -> Reading:
     count = int(informative.sum())
     flat = float(np.mean(ds[informative] < FLAT_SHARE * step[informative])) if count else 1.0
     if count < MIN_INFORMATIVE or flat > CORNER_FLAT_SHARE:
-        return Reading("path", count, flat, bool(tail),
-                       int(clicked_per_step(curve, table).sum()))
+        return Reading("path", count, flat, int(clicked_per_step(curve, table).sum()))
     # The origin may be clicked too, with noise: the first gap starts at the last click near
     # (0, 1).
     near = np.flatnonzero((t <= ORIGIN_NEAR * t[-1]) & (s >= 1.0 - ORIGIN_NEAR))
@@ -205,7 +203,7 @@ def detect(curve: Curve, table: AtRisk) -> Reading:
     # Only a first step clearly above click noise can show that the first gap is flat.
     first_flat = (later >= INFORMATIVE_STEP and first < len(ds)
                   and ds[first] < TOP_FIRST_SHARE * later)
-    return Reading("tops" if first_flat else "feet", count, flat, bool(tail))
+    return Reading("tops" if first_flat else "feet", count, flat)
 
 
 #: Share of the patients still at risk up to which censoring is taken as negligible when
