@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from trialrecon import corpus
 from trialrecon.curves import AtRisk, Curve, clean_at_risk, clean_curve
+from trialrecon.errors import InputError
 from trialrecon.reconstruct import reading, reconstruct, reconstruct_arms
 
 
@@ -115,3 +116,51 @@ def test_conventions_click_the_corners_they_name():
         drop=True), ordered.sort_values(["time", "survival"]).reset_index(drop=True))
     dense = corpus.digitise_curve(arm, jitter=0.0, decimals=None, convention="dense")
     assert len(dense) > corpus.DENSE_PIXELS[0]  # every column, two points where a drop is
+
+
+def _ten_deaths(convention: str) -> tuple[Curve, AtRisk]:
+    # 20 patients, one death a month from month 1 to 10, the last 10 censored at 12: every
+    # step (1/20 of the level before it) far above click noise.
+    times = np.arange(1.0, 11.0)
+    before, after = 1.0 - (times - 1) / 20, 1.0 - times / 20
+    level = before if convention == "tops" else after
+    curve = Curve(np.r_[0.0, times, 12.0], np.r_[1.0, level, after[-1]])
+    return curve, AtRisk(np.array([0.0, 6.0, 12.0]), np.array([20, 15, 10]))
+
+
+@pytest.mark.parametrize("convention", ["feet", "tops"])
+def test_feet_and_tops_are_told_by_the_ends(convention):
+    # Feet end on the flat tail (a top is always followed by its drop) and their first gap
+    # falls by one death; tops start flat from the origin.
+    curve, table = _ten_deaths(convention)
+    how = reading.detect(curve, table)
+    assert (how.kind, how.evidence) == (convention, 2)
+    rebuilt = reconstruct(curve, table).ipd
+    deaths = np.sort(rebuilt.time[rebuilt.event == 1].to_numpy())
+    assert deaths.tolist() == pytest.approx(np.arange(1.0, 11.0).tolist())
+
+
+def test_a_stated_convention_overrides_the_clicks():
+    curve, table = _ten_deaths("tops")
+    as_feet = reconstruct(curve, table, convention="feet")
+    deaths = np.sort(as_feet.ipd.time[as_feet.ipd.event == 1].to_numpy())
+    # Read at the feet, each drop falls a month late (the first at the second click).
+    assert deaths[0] == pytest.approx(2.0)
+    assert any("as stated" in f for f in as_feet.fixes)
+    with pytest.raises(InputError, match="convention"):
+        reconstruct(curve, table, convention="corners")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="Guyot"):
+        reconstruct(curve, table, method="guyot", convention="feet")
+
+
+def _said(kind: str, evidence: int) -> reading.Reading:
+    return reading.Reading(kind, 5, 0.0, evidence=evidence)  # type: ignore[arg-type]
+
+
+def test_the_arms_of_a_figure_share_the_reading_told_most_firmly():
+    assert reading.shared([_said("tops", 1), _said("feet", 0)]) == "tops"
+    assert reading.shared([_said("tops", 1), _said("path", 0)]) == "tops"
+    assert reading.shared([_said("feet", 2), _said("tops", 1)]) == "feet"
+    assert reading.shared([_said("feet", 2), _said("tops", 2)]) is None  # told apart firmly
+    assert reading.shared([_said("feet", 2), _said("path", 2)]) is None  # path told firmly
+    assert reading.shared([_said("path", 0), _said("path", 2)]) is None  # nothing to share

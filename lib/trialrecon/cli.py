@@ -340,7 +340,8 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         marks = pd.DataFrame({"time": read_censor_marks(args.censor_marks)})
         marks.attrs["source"] = args.censor_marks
     result = reconstruct(curve, table, method=args.method, n_patients=args.n_patients,
-                         total_events=args.total_events, censor_marks=marks)
+                         total_events=args.total_events, censor_marks=marks,
+                         convention=args.convention)
     for fix in result.fixes:
         print(f"note: {fix}", file=sys.stderr)
     _write_csv(result.ipd, args.output, inputs=(args.curve, args.at_risk, args.censor_marks))
@@ -578,6 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "exactly) or guyot (Guyot et al. 2012)")
     p.add_argument("--scale", choices=("proportion", "percent"), default="proportion",
                    help="survival column unit (never guessed)")
+    p.add_argument("--convention", choices=("path", "feet", "tops"),
+                   help="how the curve was digitised, if known: along its path, or one click "
+                   "at the foot or the top of each drop (default: told from the clicks; "
+                   "integer method)")
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv",
                    help="where to write the patient data (- for standard output)")
 

@@ -195,6 +195,7 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
                 total_events: int | None = None,
                 censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None = None,
                 scale: Scale = "proportion", follow_up_end: float | None = None,
+                convention: reading.ReadingKind | None = None,
                 diagnostics: bool = True) -> Reconstruction:
     """Reconstruct one arm's patient data, with diagnostics.
 
@@ -222,6 +223,11 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
         still at risk then stay followed to this time instead of being censored at the last
         drop (:func:`trialrecon.reconstruct.reading.tail_end`; without it, half a table step
         past the last printed number at risk). Said in ``fixes``.
+    convention
+        How the curve was digitised, when known: ``"path"`` (corners of drops and points along
+        the flat runs), ``"feet"`` or ``"tops"`` (one click at the foot or the top of each drop
+        or of every k-th). None (default): told from the clicks
+        (:func:`trialrecon.reconstruct.reading.detect`). Integer method only.
     diagnostics
         Compute the per-interval table and the curve error (skip for speed in loops).
 
@@ -230,6 +236,25 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     InputError
         On inputs the cleaning cannot repair or that contradict each other.
     """
+    if convention is not None and method == "guyot":
+        raise InputError("Guyot's method reads every curve at the feet of its drops",
+                         column="convention", advice="use method='integer' with a convention")
+    if convention is not None and convention not in reading.KINDS:
+        raise InputError(f"unknown digitising convention {convention!r}", column="convention",
+                         advice=f"one of {', '.join(reading.KINDS)}, or none to tell it from "
+                                "the clicks")
+    return _reconstruct(curve, at_risk, method, n_patients, total_events, censor_marks, scale,
+                        follow_up_end, None if convention is None else (convention, "stated"),
+                        diagnostics)
+
+
+def _reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None,
+                 method: Method, n_patients: int | None, total_events: int | None,
+                 censor_marks: Sequence[float] | np.ndarray | pd.DataFrame | None,
+                 scale: Scale, follow_up_end: float | None,
+                 told: tuple[reading.ReadingKind, str] | None,
+                 diagnostics: bool) -> Reconstruction:
+    """:func:`reconstruct`, the reading ``told`` with who told it."""
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", column="method",
                          advice=f"one of {', '.join(METHODS)}")
@@ -243,23 +268,13 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
         total_events = whole_count(total_events, "total_events", high=n)
     _same_time_scale(clean, table)
     marks = _marks(censor_marks, clean)
-    assumed = None
-    if method == "integer":
-        end = reading.tail_end(clean, table, follow_up_end)
-        if end is not None:
-            assumed = end[0]
-            clean = Curve(np.r_[clean.time, assumed], np.r_[clean.survival, clean.survival[-1]],
-                          clean.fixes + (f"the curve ends in a drop at {clean.time[-1]:g} (the "
-                                         "end of its flat tail was not digitised): follow-up "
-                                         f"assumed to go on to {assumed:g}, from {end[1]}",),
-                          clean.source)
     if method == "guyot":
         if marks is not None:
             raise InputError("Guyot's method does not use censoring marks", column="method",
                              advice="use method='integer' (--method integer) with marks")
         placed: Placement = guyot.place(clean, table, total_events)
     else:
-        placed = integer.place(clean, table, total_events, marks)
+        placed = integer.place(clean, table, total_events, marks, follow_up_end, told)
     notes = list(placed.notes)
     n_events = len(placed.event_times)
     if placed.overfull or n_events + len(placed.censor_times) != n:
@@ -280,7 +295,7 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     fixes = clean.fixes + tuple(notes)
     if not diagnostics:
         return Reconstruction(ipd, pd.DataFrame({}), float("nan"), fixes, method,
-                              placed.exact_steps, placed.reading, assumed)
+                              placed.exact_steps, placed.reading, placed.tail_assumed)
     misfit = _misfit(ipd, clean)
     if misfit is not None:
         fixes += (f"the rebuilt Kaplan-Meier curve is {misfit[0]:.3f} from the digitised one at "
@@ -288,7 +303,7 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
                   "at-risk table do not describe the same patients; check both against the "
                   "figure before using these data",)
     return Reconstruction(ipd, _intervals(ipd, table), _max_error(ipd, clean), fixes, method,
-                          placed.exact_steps, placed.reading, assumed)
+                          placed.exact_steps, placed.reading, placed.tail_assumed)
 
 
 def reconstruct_ipd(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None = None,
@@ -343,9 +358,18 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
     name = ""
     try:
         final: dict[str, float | None] = {name: None for name in curves}
+        told: dict[str, tuple[reading.ReadingKind, str]] = {}
         if method == "integer":
             cleaned = {name: (clean_curve(curve, scale=scale), _table(at_risk[name], None))
                        for name, curve in curves.items()}
+            # One reading for every arm, where the arms that tell it agree; the tail is judged
+            # on the drawn path it implies (the top of a last drop is followed by the tail).
+            found = {name: reading.detect(c, table) for name, (c, table) in cleaned.items()}
+            kind = reading.shared(list(found.values()))
+            if kind is not None:
+                told = {name: (kind, "other arms") for name in curves}
+            cleaned = {name: (reading.drawn(c, table, *told.get(name, (None,)))[1], table)
+                       for name, (c, table) in cleaned.items()}
             own = {name: reading.tail_end(c, table) for name, (c, table) in cleaned.items()}
             last = {name: float(c.time[-1]) for name, (c, _) in cleaned.items()}
             ends = {name: own[name][0] if own[name] else last[name] for name in curves}
@@ -364,9 +388,9 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
                                        min(later) if later else None)
                 final[name] = end[0] if end else last[name]
         for name, curve in curves.items():
-            out[name] = reconstruct(curve, at_risk[name], method=method,
-                                    censor_marks=marks.get(name), scale=scale,
-                                    follow_up_end=final[name], diagnostics=diagnostics)
+            out[name] = _reconstruct(curve, at_risk[name], method, None, None,
+                                     marks.get(name), scale, final[name], told.get(name),
+                                     diagnostics)
     except InputError as exc:
         if exc.file is not None or exc.row is not None:
             raise

@@ -28,8 +28,9 @@ input (its decimals, or the arithmetic's) and a chain exists.
    noise on flat or gently falling stretches is averaged out
    (:func:`trialrecon.curves.smooth_flat_runs`), and the level at a printed time is
    interpolated linearly along the path. When the curve ends in a drop (the end of its flat
-   tail not clicked), follow-up is assumed to go on as the other arm or the table shows
-   (:func:`.reading.tail_end`, applied by :func:`trialrecon.reconstruct.reconstruct`).
+   tail not clicked; judged on the drawn path, since the top of a last drop clicked at its top
+   is followed by the tail), follow-up is assumed to go on as the other arm or the table shows
+   (:func:`.reading.tail_end`).
 2. *Curve against table.* With no one censored, the Kaplan-Meier ratio over the interval is
    exactly ``N_{i+1} / N_i``; a curve that falls further within the interval than that is a
    drop read early (time noise on a steep stretch), and the excess is moved past ``T_{i+1}``
@@ -70,7 +71,7 @@ project's; Guyot et al. (2012) remains available as ``method="guyot"``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -448,7 +449,8 @@ def _censor_times(lo: float, hi: float, count: int, marks: np.ndarray) -> np.nda
 
 
 def place(curve: Curve, table: AtRisk, total_events: int | None = None,
-          censor_marks: np.ndarray | None = None) -> Placement:
+          censor_marks: np.ndarray | None = None, follow_up_end: float | None = None,
+          told: tuple[reading.ReadingKind, str] | None = None) -> Placement:
     """Event and censoring times of one arm by the integer method (see the module doc).
 
     Parameters
@@ -462,6 +464,12 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         Total events of the arm, if printed.
     censor_marks
         Times of the censoring marks (+) digitised on the curve, if any, sorted.
+    follow_up_end
+        The longest follow-up known from elsewhere, for a curve whose flat tail was not
+        digitised (:func:`.reading.tail_end`).
+    told
+        The reading when known, and who told it (``"stated"`` by the user, ``"other arms"``
+        of the figure); else it is told from the clicks (:func:`.reading.detect`).
 
     Returns
     -------
@@ -469,16 +477,18 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         Times of every patient's event or censoring, and notes on what could not be met.
     """
     marks = None if censor_marks is None else np.sort(np.asarray(censor_marks, float))
-    steps = _grid(curve, table, at_feet=True)  # exact corners are feet
-    exact = exact_steps(curve, steps, _solve_all(steps, 0.0, None), marks)
+    followed, tail_notes, assumed = _tail(curve, table, follow_up_end)
+    steps = _grid(followed, table, at_feet=True)  # exact corners are feet
+    exact = exact_steps(followed, steps, _solve_all(steps, 0.0, None), marks)
     if exact is not None:  # a printed total that differs is said so by the caller
-        return exact
-    how = reading.detect(curve, table)
-    path = reading.complete(curve, table, how.kind)
+        return replace(exact, notes=tail_notes + exact.notes, tail_assumed=assumed)
+    how, path = reading.drawn(curve, table, *(told or (None,)))
+    # The tail is judged on the drawn path: the top of a last drop is followed by the tail.
+    path, tail_notes, assumed = _tail(path, table, follow_up_end)
     g = _grid(smooth_flat_runs(path), table, at_feet=False)
     # The reading is said where it changed the placement (a corner added at the clicks).
     said = how.kind != "path" or how.per_step_intervals > 0
-    notes = [how.describe()] * said + g.notes
+    notes = [*tail_notes, *[how.describe()] * said, *g.notes]
     if total_events is None:
         beta, sol, note = 0.0, _solve_all(g, 0.0, marks), None
     else:
@@ -491,7 +501,20 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         notes.append(f"censoring timing tilted ({beta:+.2f} on a scale of -1 earliest to +1 "
                      f"latest within each interval) to meet the total of {total_events} events")
     return Placement(events, censored, tuple(notes), total_said=note is not None,
-                     reading=how.kind)
+                     reading=how.kind, tail_assumed=assumed)
+
+
+def _tail(curve: Curve, table: AtRisk, follow_up_end: float | None
+          ) -> tuple[Curve, tuple[str, ...], float | None]:
+    """``curve`` with its last level held to the end of follow-up assumed when its flat tail
+    was not digitised (:func:`.reading.tail_end`), the note saying so, and that end."""
+    end = reading.tail_end(curve, table, follow_up_end)
+    if end is None:
+        return curve, (), None
+    note = (f"the curve ends in a drop at {curve.time[-1]:g} (the end of its flat tail was not "
+            f"digitised): follow-up assumed to go on to {end[0]:g}, from {end[1]}")
+    return (Curve(np.r_[curve.time, end[0]], np.r_[curve.survival, curve.survival[-1]],
+                  curve.fixes, curve.source), (note,), end[0])
 
 
 # --------------------------------------------------------------------------- exact steps

@@ -26,6 +26,9 @@ class Placement:
         How the curve was read, as the method took it (:mod:`trialrecon.reconstruct.reading`:
         ``"exact"`` for exact step corners, ``"path"``, ``"feet"``, ``"tops"``; empty for
         methods that assume one reading).
+    tail_assumed
+        The end of follow-up assumed because the curve's flat tail was not digitised (None
+        when it was, or when nothing said follow-up went on).
     total_said
         A printed total of events that could not be met is already said in ``notes`` (with
         the range the method could reach), so the caller need not say it again.
@@ -38,3 +41,4 @@ class Placement:
     exact_steps: bool = False
     total_said: bool = False
     reading: str = ""
+    tail_assumed: float | None = None

@@ -10,11 +10,14 @@ left end (tops) or somewhere within it (a path reading that skipped steps).
 :func:`detect` tells them apart from the geometry of the cleaned clicks and the numbers at risk;
 :func:`complete` turns a one-corner-per-drop reading into the path it implies (the missing corner
 of each drop added), so that one interval solution serves every reading; :func:`tail_end` says
-how far follow-up goes when the end of the flat tail was not clicked.
+how far follow-up goes when the end of the flat tail was not clicked (judged on that path: the
+top of a last drop is followed by the tail). The arms of one figure share the reading told most
+firmly (:func:`shared`), and a user who knows the convention states it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +26,7 @@ import numpy as np
 from ..curves import AtRisk, Curve
 
 ReadingKind = Literal["path", "feet", "tops"]
+KINDS: tuple[ReadingKind, ...] = ("path", "feet", "tops")
 
 #: A gap between clicks is informative about the reading where one event there would drop the
 #: curve by at least this much (survival as a proportion): about three standard deviations of
@@ -36,9 +40,11 @@ FLAT_SHARE = 0.35
 #: of its gaps); at least :data:`MIN_INFORMATIVE` informative gaps are needed to tell.
 CORNER_FLAT_SHARE = 0.15
 MIN_INFORMATIVE = 2
-#: A one-corner-per-drop reading is read at the tops when its first gap falls by less than this
-#: share of the median fall of the next few gaps (the top of the first drop is at survival 1).
-TOP_FIRST_SHARE = 0.25
+#: A one-corner-per-drop reading ending in a gap that falls by fewer events than this, over at
+#: least :data:`TAIL_GAP` times the typical gap, ends at the top of its last drop and the end of
+#: the tail (see :func:`_which_corner`).
+ONE_EVENT_END = 1.25
+TAIL_GAP = 8.0
 #: In a reading along the path, a gap this long (share of the time axis) over a fall this
 #: large (survival) skipped both corners of a large drop, which such a reading clicks: it is
 #: read as feet...
@@ -70,20 +76,36 @@ class Reading:
         Gaps where one event's step exceeds the click noise (:data:`INFORMATIVE_STEP`).
     flat_share
         Share of those gaps that are flat.
-    tail_clicked
-        Whether the curve ends on a flat run (the end of the tail was clicked, or follow-up
-        ended at the last event).
+    per_step_intervals
+        In a path reading, the at-risk intervals read one click per step
+        (:func:`clicked_per_step`).
+    basis
+        What told the reading: ``"clicks"`` (the flat share of the informative gaps, and for
+        one corner per drop the ends, see :func:`_which_corner`), ``""`` (nothing did: the
+        default), ``"stated"`` (given by the user) or ``"other arms"`` (taken from the other
+        arms of the figure, :func:`trialrecon.reconstruct.reconstruct_arms`).
+    evidence
+        How firmly the clicks tell it: 2 beyond reasonable doubt (the flat share of at least
+        :data:`MIN_INFORMATIVE` informative gaps; for feet or tops a flat end or an informative
+        first gap), 1 by the weaker evidence of a last gap (:func:`_which_corner`), 0 not at
+        all (the default).
     """
 
     kind: ReadingKind
     informative: int
     flat_share: float
     per_step_intervals: int = 0
+    basis: str = "clicks"
+    evidence: int = 0
 
     def describe(self) -> str:
         """One sentence for the reconstruction's notes."""
+        told = {"stated": " (as stated)",
+                "other arms": " (as the clicks of the figure's other arms tell)"}.get(self.basis)
         if self.kind == "path":
-            if self.informative < MIN_INFORMATIVE:
+            if told:
+                text = f"read as clicks along the drawn path{told}"
+            elif self.informative < MIN_INFORMATIVE:
                 text = ("read as clicks along the drawn path (too few large steps to tell the "
                         "digitising convention; events spread over each gap between clicks)")
             else:
@@ -94,9 +116,10 @@ class Reading:
                          "step, their events at the clicks")
             return text
         where = "foot" if self.kind == "feet" else "top"
-        return (f"read as one click at the {where} of each drop or of every k-th drop "
-                f"({100 * self.flat_share:.0f}% of {self.informative} informative gaps flat); "
-                f"the other corner of each drop was added")
+        why = told or (f" ({100 * self.flat_share:.0f}% of {self.informative} informative gaps "
+                       "flat)")
+        return (f"read as one click at the {where} of each drop or of every k-th drop{why}; "
+                "the other corner of each drop was added")
 
 
 def _at_risk_guess(t: np.ndarray, s: np.ndarray, table: AtRisk) -> np.ndarray:
@@ -194,16 +217,43 @@ def detect(curve: Curve, table: AtRisk) -> Reading:
     count = int(informative.sum())
     flat = float(np.mean(ds[informative] < FLAT_SHARE * step[informative])) if count else 1.0
     if count < MIN_INFORMATIVE or flat > CORNER_FLAT_SHARE:
-        return Reading("path", count, flat, int(clicked_per_step(curve, table).sum()))
-    # The origin may be clicked too, with noise: the first gap starts at the last click near
-    # (0, 1).
+        return Reading("path", count, flat, int(clicked_per_step(curve, table).sum()),
+                       basis="clicks" if count >= MIN_INFORMATIVE else "",
+                       evidence=2 if count >= MIN_INFORMATIVE else 0)
+    kind, evidence = _which_corner(t, s, ds, step)
+    return Reading(kind, count, flat, evidence=evidence)
+
+
+def _which_corner(t: np.ndarray, s: np.ndarray, ds: np.ndarray, step: np.ndarray
+                  ) -> tuple[ReadingKind, int]:
+    """Feet or tops, for a reading of one corner per drop: between the ends both put one drop
+    in every gap, so only the ends tell, and only where one event's step there exceeds the
+    click noise (:data:`INFORMATIVE_STEP`).
+
+    * A flat last gap is the tail's end after a foot: a top is always followed by its drop.
+    * The first gap (from the origin, clicked or not) is flat when the top of the first drop
+      was clicked (it is at survival 1) and falls by the first drop when its foot was.
+    * A last gap that falls by about one event (:data:`ONE_EVENT_END`) over a long time
+      (:data:`TAIL_GAP` typical gaps) is the last drop clicked at its top and the tail's end
+      at its foot; the foot of a last drop whose tail was not clicked ends a gap of k drops
+      as long as the others.
+
+    Otherwise feet, the usual convention (Guyot et al. 2012 read the feet). Returns the kind
+    and the evidence (:attr:`Reading.evidence`: 2 by the first two, 1 by the last, 0 none).
+    """
     near = np.flatnonzero((t <= ORIGIN_NEAR * t[-1]) & (s >= 1.0 - ORIGIN_NEAR))
     first = int(near[-1]) if near.size else 0
-    later = float(np.median(ds[first + 1:first + 6])) if len(ds) > first + 1 else 0.0
-    # Only a first step clearly above click noise can show that the first gap is flat.
-    first_flat = (later >= INFORMATIVE_STEP and first < len(ds)
-                  and ds[first] < TOP_FIRST_SHARE * later)
-    return Reading("tops" if first_flat else "feet", count, flat)
+    wide = np.diff(t)
+    end_informative = len(ds) >= 2 and wide[-1] > 0 and step[-1] >= INFORMATIVE_STEP
+    units = ds[-1] / step[-1] if end_informative else 0.0
+    if end_informative and units < FLAT_SHARE:
+        return "feet", 2
+    if first < len(ds) and step[first] >= INFORMATIVE_STEP:
+        return ("tops" if ds[first] < 0.5 * step[first] else "feet"), 2
+    typical = float(np.median(wide[wide > 0])) if (wide > 0).any() else 0.0
+    if end_informative and units < ONE_EVENT_END and wide[-1] >= TAIL_GAP * typical:
+        return "tops", 1
+    return "feet", 0
 
 
 #: Share of the patients still at risk up to which censoring is taken as negligible when
@@ -281,6 +331,33 @@ def complete(curve: Curve, table: AtRisk, kind: ReadingKind) -> Curve:
     # Keep at most two points per time (the top and the foot of a drop).
     keep = np.r_[True, True, ~((out_t[2:] == out_t[1:-1]) & (out_t[1:-1] == out_t[:-2]))]
     return Curve(out_t[keep], out_s[keep], curve.fixes, curve.source)
+
+
+def drawn(curve: Curve, table: AtRisk, kind: ReadingKind | None = None,
+          basis: str = "stated") -> tuple[Reading, Curve]:
+    """How ``curve`` was read (:func:`detect`, or ``kind`` when known, told by ``basis``) and
+    the drawn path that reading implies (:func:`complete`)."""
+    how = detect(curve, table)
+    if kind is not None and kind != how.kind:
+        how = Reading(kind, how.informative, how.flat_share, basis=basis, evidence=2)
+    return how, complete(curve, table, how.kind)
+
+
+def shared(readings: Sequence[Reading]) -> ReadingKind | None:
+    """The reading of every arm of one figure, digitised by one hand or one program; None when
+    the arms do not tell one (each arm is then read as its clicks say).
+
+    A figure's arms are read the same way, and readings that differ between them bias the
+    hazard ratio more than either reading alone; but only the ends of a one-corner reading tell
+    feet from tops (:func:`_which_corner`), often in one arm only. So the kind told with the
+    most evidence is every arm's, unless arms told it as firmly and differently, or one arm is
+    read along the path and another one corner per drop, both firmly."""
+    corners = [r for r in readings if r.kind != "path"]
+    if not corners or any(r.kind == "path" and r.evidence == 2 for r in readings):
+        return None
+    top = max(r.evidence for r in corners)
+    kinds = {r.kind for r in corners if r.evidence == top}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def tail_end(curve: Curve, table: AtRisk, hint: float | None = None,
