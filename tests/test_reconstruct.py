@@ -393,3 +393,33 @@ def test_counts_are_whole_numbers_within_bounds_not_coerced(value):
     table = pd.DataFrame({"time": [0.0, 1.0], "n_at_risk": [10, 7]})
     with pytest.raises(InputError, match="total_events"):
         reconstruct_ipd(curve, table, total_events=value)
+
+
+def test_whole_patients_follow_the_drawn_levels_where_few_are_at_risk():
+    from trialrecon.reconstruct.integer import _follow_levels
+
+    # Two at risk at a level of 0.08: a flat stretch, a drop to half (one death of two) and a
+    # flat tail; one death and one censoring to place. Rounded to the nearest, the censoring
+    # (expected 0.36 before the drop, 0.25 after) falls before the drop, which then takes the
+    # curve to 0; after it, the death halves the level as drawn.
+    d, c = _follow_levels(np.array([0.0, 1.0, 0.0]), 1, np.array([0.36, 0.0, 0.25]), 1, 2.0,
+                          0.08, np.array([0.08, 0.04, 0.04]))
+    assert d.tolist() == [0, 1, 0]
+    assert c.tolist() == [0, 0, 1]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0.0, 3.0), min_size=1, max_size=12),
+       st.lists(st.floats(0.0, 3.0), min_size=1, max_size=12))
+def test_whole_patients_stay_within_their_expectations(events, censored):
+    from trialrecon.reconstruct.integer import _follow_levels
+
+    size = min(len(events), len(censored))
+    e, c = np.array(events[:size]), np.array(censored[:size])
+    n_e, n_c = round(e.sum()), round(c.sum())
+    target = np.linspace(0.9, 0.5, size)
+    d, k = _follow_levels(e, n_e, c, n_c, e.sum() + c.sum() + 5.0, 1.0, target)
+    assert d.sum() == n_e and k.sum() == n_c and (d >= 0).all() and (k >= 0).all()
+    for x, whole, total in ((e, d, n_e), (c, k, n_c)):
+        if x.sum() > 0:
+            assert np.all(np.abs(np.cumsum(whole) - np.cumsum(x) * total / x.sum()) <= 0.7 + 1e-9)

@@ -51,8 +51,10 @@ input (its decimals, or the arithmetic's) and a chain exists.
 4. *Whole patients.* Events per interval are rounded to whole numbers that add up to the rounded
    total, the intervals that round up being those where one event moves the curve least
    (``(2f - 1) / N``, with ``f`` the fractional part); within an interval, cumulative rounding
-   over its segments. Spread events and censorings sit at the middles of equal parts of their
-   gap or interval.
+   over its segments, each cumulative count within 0.7 of its expectation, at the rounding
+   phases whose Kaplan-Meier curve follows the drawn levels most closely (where few are at
+   risk, whether a censoring falls before or after a drop decides the level after it). Spread
+   events and censorings sit at the middles of equal parts of their gap or interval.
 
 When the total number of events is printed, the timing of censoring within every interval is
 tilted (earlier or later: a linear density ``1 + beta (2x - 1)``, ``|beta| <= 1``, and the share
@@ -316,13 +318,13 @@ def _solve_all(g: _Grid, beta: float, marks: np.ndarray | None) -> _Solution:
     return _Solution(np.array(events), per_segment, censored, at_risk)
 
 
-def _whole(x: np.ndarray, total: int | None = None) -> np.ndarray:
-    """Whole numbers with cumulative sums within one half of those of ``x`` (and summing to
-    ``total`` when given: the largest remainders of the cumulative sums decide)."""
+def _whole(x: np.ndarray, total: int | None = None, phase: float = 0.5) -> np.ndarray:
+    """Whole numbers whose cumulative sums are those of ``x`` rounded up from ``1 - phase`` of a
+    unit (``phase`` 0.5: to the nearest, within one half), summing to ``total`` when given."""
     cum = np.cumsum(x)
     if total is not None and cum.size and cum[-1] > 0:
         cum = cum * (total / cum[-1])
-    whole = np.floor(cum + 0.5)
+    whole = np.floor(cum + phase)
     if total is not None and whole.size:
         whole[-1] = total
     return np.diff(np.r_[0.0, np.maximum.accumulate(whole)]).astype(int)
@@ -406,35 +408,70 @@ def _place_interval_solution(g: _Grid, sol: _Solution, total: int | None,
                                                             strict=True)]
     ev_count, cen_start, cen_stop, cen_count, cen_times = [], [], [], [], []
     last = len(g.rows) - 1
+    level = 1.0  # the rebuilt Kaplan-Meier curve at the start of each interval
     for i in range(len(g.rows)):
         n_seg = len(starts[i])
-        ev_count.append(_whole(sol.per_segment[i], int(d_int[i])) if d_int[i]
-                        else np.zeros(n_seg, int))
-        if not c_int[i]:
-            continue
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
         spread = sol.censored[i]
+        on_way = int(c_int[i])
         if i == last:  # the rest stay at risk to the end of follow-up
             on_way = min(int(round(float(spread.sum()))), int(c_int[i]))
             cen_times.append(np.full(int(c_int[i]) - on_way, g.end))
-            if marks is not None and on_way:
-                cen_times.append(_censor_times(g.t[int(bounds[i])], g.end, on_way, marks))
-                continue
-            k = _whole(spread, on_way) if on_way else np.zeros(n_seg, int)
-        elif marks is not None:
-            cen_times.append(_censor_times(g.t[int(bounds[i])], g.t[int(bounds[i + 1])],
-                                           int(c_int[i]), marks))
-            continue
+        if marks is not None and c_int[i]:
+            hi_t = g.end if i == last else g.t[hi]
+            on_marks = _censor_times(g.t[lo], hi_t, on_way, marks) if on_way else np.empty(0)
+            cen_times.append(on_marks)
+            d = _whole(sol.per_segment[i], int(d_int[i])) if d_int[i] else np.zeros(n_seg, int)
+            k = np.bincount(np.clip(np.searchsorted(stops[i], on_marks), 0, max(n_seg - 1, 0)),
+                            minlength=n_seg)[:n_seg]
         else:
-            k = _whole(spread, int(c_int[i]))
-        cen_start.append(starts[i])
-        cen_stop.append(stops[i])
-        cen_count.append(k)
+            d, k = _follow_levels(sol.per_segment[i], int(d_int[i]), spread, on_way,
+                                  float(g.N[i]), level, g.s[lo + 1:hi + 1])
+            cen_start.append(starts[i])
+            cen_stop.append(stops[i])
+            cen_count.append(k)
+        ev_count.append(d)
+        level = _levels(d, k, float(g.N[i]), level)[-1] if n_seg else level
     events = _spread(np.concatenate(starts), np.concatenate(stops), np.concatenate(ev_count))
     if cen_count:
         cen_times.append(_spread(np.concatenate(cen_start), np.concatenate(cen_stop),
                                  np.concatenate(cen_count)))
     censored = np.concatenate(cen_times) if cen_times else np.empty(0)
     return events, censored
+
+
+#: Phases of the rounding of expected events and censorings tried in each interval (0.5, to
+#: the nearest, first: it stays where no other follows the curve better).
+PHASES = (0.5, 0.3, 0.7)
+
+
+def _levels(d: np.ndarray, c: np.ndarray, n0: float, level: float) -> np.ndarray:
+    """The Kaplan-Meier level after each segment with ``d`` events and ``c`` censorings
+    spread through it (half the censorings before the events), from ``n0`` at risk and
+    ``level`` at the start. ``d`` events one at a time among ``n`` at risk multiply the level
+    by ``(n - d) / n``."""
+    before = n0 - np.cumsum(np.r_[0, (d + c)[:-1]])
+    n = np.maximum(before - c / 2.0, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 0, (n - d) / n, 1.0)
+    return level * np.cumprod(factor)
+
+
+def _follow_levels(events: np.ndarray, n_events: int, censored: np.ndarray, n_censored: int,
+                   n0: float, level: float, target: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Whole events and censorings per segment of one interval, summing to ``n_events`` and
+    ``n_censored``, each within one of its expectation (:func:`_whole`), rounded with the
+    phases (:data:`PHASES`) whose Kaplan-Meier curve follows the drawn levels ``target``
+    most closely: where one patient's step is large (few at risk), whether a censoring falls
+    before or after a drop decides the level after it."""
+    zeros = np.zeros(len(events), int)
+    ds = [_whole(events, n_events, p) for p in PHASES] if n_events else [zeros]
+    cs = [_whole(censored, n_censored, p) for p in PHASES] if n_censored else [zeros]
+    pairs = [(d, c) for d in ds for c in cs]
+    # The first of equally close pairs: rounding to the nearest unless another does better.
+    errors = [float(np.sum((_levels(d, c, n0, level) - target) ** 2)) for d, c in pairs]
+    return pairs[int(np.argmin(np.round(errors, 15)))]
 
 
 def _censor_times(lo: float, hi: float, count: int, marks: np.ndarray) -> np.ndarray:
