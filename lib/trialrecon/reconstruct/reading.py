@@ -17,6 +17,7 @@ firmly (:func:`shared`), and a user who knows the convention states it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -45,6 +46,10 @@ MIN_INFORMATIVE = 2
 #: the tail (see :func:`_which_corner`).
 ONE_EVENT_END = 1.25
 TAIL_GAP = 8.0
+#: Odds of feet against tops before the clicks are seen (a foot is the usual click), and the
+#: odds from which the first gap tells them firmly.
+TOPS_ODDS = 4.0
+FIRM_ODDS = 20.0
 #: In a reading along the path, a gap this long (share of the time axis) over a fall this
 #: large (survival) skipped both corners of a large drop, which such a reading clicks: it is
 #: read as feet...
@@ -87,8 +92,8 @@ class Reading:
     evidence
         How firmly the clicks tell it: 2 beyond reasonable doubt (the flat share of at least
         :data:`MIN_INFORMATIVE` informative gaps; for feet or tops a flat end or an informative
-        first gap), 1 by the weaker evidence of a last gap (:func:`_which_corner`), 0 not at
-        all (the default).
+        first gap), 1 by weaker evidence (:func:`_which_corner`), 0 not at all (the
+        default).
     """
 
     kind: ReadingKind
@@ -232,14 +237,17 @@ def _which_corner(t: np.ndarray, s: np.ndarray, ds: np.ndarray, step: np.ndarray
 
     * A flat last gap is the tail's end after a foot: a top is always followed by its drop.
     * The first gap (from the origin, clicked or not) is flat when the top of the first drop
-      was clicked (it is at survival 1) and falls by the first drop when its foot was.
+      was clicked (it is at survival 1) and falls by the first drop when its foot was: the
+      likelihood ratio of the two under click noise (:data:`NOISE_FALL`) decides, against
+      prior odds of :data:`TOPS_ODDS` for feet, firmly from odds of :data:`FIRM_ODDS`.
     * A last gap that falls by about one event (:data:`ONE_EVENT_END`) over a long time
       (:data:`TAIL_GAP` typical gaps) is the last drop clicked at its top and the tail's end
       at its foot; the foot of a last drop whose tail was not clicked ends a gap of k drops
       as long as the others.
 
     Otherwise feet, the usual convention (Guyot et al. 2012 read the feet). Returns the kind
-    and the evidence (:attr:`Reading.evidence`: 2 by the first two, 1 by the last, 0 none).
+    and the evidence (:attr:`Reading.evidence`: 2 by a flat end or a firm first gap, 1 by a
+    first gap less firm or by the last gap, 0 none).
     """
     near = np.flatnonzero((t <= ORIGIN_NEAR * t[-1]) & (s >= 1.0 - ORIGIN_NEAR))
     first = int(near[-1]) if near.size else 0
@@ -249,7 +257,11 @@ def _which_corner(t: np.ndarray, s: np.ndarray, ds: np.ndarray, step: np.ndarray
     if end_informative and units < FLAT_SHARE:
         return "feet", 2
     if first < len(ds) and step[first] >= INFORMATIVE_STEP:
-        return ("tops" if ds[first] < 0.5 * step[first] else "feet"), 2
+        # Log likelihood ratio of a flat first gap (tops) against one event's fall (feet),
+        # both with click noise NOISE_FALL; feet the likelier convention beforehand.
+        llr = step[first] * (0.5 * step[first] - ds[first]) / NOISE_FALL ** 2
+        kind: ReadingKind = "tops" if llr > math.log(TOPS_ODDS) else "feet"
+        return kind, 2 if abs(llr) >= math.log(FIRM_ODDS) else 1
     typical = float(np.median(wide[wide > 0])) if (wide > 0).any() else 0.0
     if end_informative and units < ONE_EVENT_END and wide[-1] >= TAIL_GAP * typical:
         return "tops", 1
