@@ -283,6 +283,40 @@ def test_reconstruct_reads_censoring_marks(tmp_path, capsys):
     assert "bad.csv" in err and "'time'" in err and "\n" not in err
 
 
+def test_reconstruct_follows_an_unclicked_tail_as_far_as_the_other_arm(tmp_path, capsys):
+    # Arm a ends in a drop at 4 (its tail's end not clicked) with 6 still at risk; the other
+    # arm is followed to 9, so a's patients still at risk are followed to 9, not censored at 4.
+    curve = _write(tmp_path / "a.csv", "time,survival\n0,1\n1,0.9\n2,0.8\n3,0.7\n4,0.6\n")
+    risk = _write(tmp_path / "a_risk.csv", "time,n_at_risk\n0,10\n2,8\n")
+    other = _write(tmp_path / "b.csv", "time,survival\n0,1\n5,0.9\n9,0.9\n")
+    other_risk = _write(tmp_path / "b_risk.csv", "time,n_at_risk\n0,10\n2,10\n")
+    out = tmp_path / "ipd.csv"
+    assert main(["reconstruct", curve, "--at-risk", risk, "--other-arm", other, other_risk,
+                 "-o", str(out)]) == 0
+    assert "follow-up assumed to go on to 9" in capsys.readouterr().err
+    ipd = pd.read_csv(out)
+    assert len(ipd) == 10 and ipd.time.max() == pytest.approx(9.0)
+    assert main(["reconstruct", curve, "--at-risk", risk, "--other-arm", curve, other_risk,
+                 "-o", str(out)]) == 2
+    _one_line_error(capsys, "a.csv", "two arms")
+    assert main(["reconstruct", curve, "--n-patients", "10", "--other-arm", other, other_risk,
+                 "-o", str(out)]) == 2
+    _one_line_error(capsys, "--at-risk")
+
+
+def test_reconstruct_takes_a_stated_convention(tmp_path, capsys):
+    # Tops of each drop: one death of 10 at 1, 2, 3 and 4; stated, the deaths fall at the
+    # clicks; read as feet they would fall one click late.
+    curve = _write(tmp_path / "c.csv", "time,survival\n0,1\n1,1\n2,0.9\n3,0.8\n4,0.7\n6,0.6\n")
+    risk = _write(tmp_path / "r.csv", "time,n_at_risk\n0,10\n")
+    out = tmp_path / "ipd.csv"
+    assert main(["reconstruct", curve, "--at-risk", risk, "--convention", "tops",
+                 "-o", str(out)]) == 0
+    assert "read as tops" in capsys.readouterr().out
+    ipd = pd.read_csv(out)
+    assert sorted(ipd.time[ipd.event == 1]) == pytest.approx([1.0, 2.0, 3.0, 4.0])
+
+
 # --------------------------------------------------------------------------- hardening
 
 

@@ -164,3 +164,19 @@ def test_the_arms_of_a_figure_share_the_reading_told_most_firmly():
     assert reading.shared([_said("feet", 2), _said("tops", 2)]) is None  # told apart firmly
     assert reading.shared([_said("feet", 2), _said("path", 2)]) is None  # path told firmly
     assert reading.shared([_said("path", 0), _said("path", 2)]) is None  # nothing to share
+
+
+def test_a_figure_s_arms_share_the_reading_one_of_them_tells():
+    # Arm a's first gap is flat over a step of 1/20: tops, firmly. Arm b has 1,000 patients:
+    # its steps are below click noise and tell nothing, so it is read as arm a was.
+    a_curve, a_table = _ten_deaths("tops")
+    times = np.arange(1.0, 21.0)
+    b_curve = Curve(np.r_[0.0, times, 24.0], np.r_[1.0, 1.0 - (times - 1) * 0.002, 0.96])
+    b_table = AtRisk(np.array([0.0, 12.0]), np.array([1000, 970]))
+    out = reconstruct_arms({"a": a_curve, "b": b_curve}, {"a": a_table, "b": b_table})
+    assert reading.detect(b_curve, b_table).evidence == 0
+    assert out["a"].reading == out["b"].reading == "tops"
+    assert any("other arms" in f for f in out["b"].fixes)
+    stated = reconstruct_arms({"a": a_curve, "b": b_curve}, {"a": a_table, "b": b_table},
+                              convention="feet")
+    assert stated["a"].reading == stated["b"].reading == "feet"

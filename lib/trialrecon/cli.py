@@ -331,7 +331,7 @@ def _write_csv(frame: pd.DataFrame, path: str, inputs: Sequence[str | None] = ()
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .curves import read_at_risk, read_censor_marks, read_curve
-    from .reconstruct import reconstruct
+    from .reconstruct import reconstruct, reconstruct_arms
 
     curve = read_curve(args.curve, scale=args.scale)
     table = read_at_risk(args.at_risk) if args.at_risk else None
@@ -339,12 +339,34 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     if args.censor_marks:
         marks = pd.DataFrame({"time": read_censor_marks(args.censor_marks)})
         marks.attrs["source"] = args.censor_marks
-    result = reconstruct(curve, table, method=args.method, n_patients=args.n_patients,
-                         total_events=args.total_events, censor_marks=marks,
-                         convention=args.convention)
+    if args.other_arm:
+        if table is None or args.n_patients is not None:
+            raise InputError("--other-arm needs this arm's numbers at risk", column="--at-risk",
+                             advice="give --at-risk RISK.csv (not --n-patients) with --other-arm")
+        names = [args.curve] + [c for c, _ in args.other_arm]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise InputError("given as the curve of two arms", file=twice, column="--other-arm",
+                             advice="give each arm's curve once")
+        # The figure's arms together: one calendar and one reading (reconstruct_arms).
+        arms = {args.curve: (curve, table)}
+        for other_curve, other_risk in args.other_arm:
+            arms[other_curve] = (read_curve(other_curve, scale=args.scale),
+                                 read_at_risk(other_risk))
+        result = reconstruct_arms({k: c for k, (c, _) in arms.items()},
+                                  {k: t for k, (_, t) in arms.items()}, method=args.method,
+                                  censor_marks={args.curve: marks}, scale=args.scale,
+                                  total_events={args.curve: args.total_events},
+                                  convention=args.convention)[args.curve]
+    else:
+        result = reconstruct(curve, table, method=args.method, n_patients=args.n_patients,
+                             total_events=args.total_events, censor_marks=marks,
+                             convention=args.convention)
     for fix in result.fixes:
         print(f"note: {fix}", file=sys.stderr)
-    _write_csv(result.ipd, args.output, inputs=(args.curve, args.at_risk, args.censor_marks))
+    others = tuple(f for pair in args.other_arm or () for f in pair)
+    _write_csv(result.ipd, args.output,
+               inputs=(args.curve, args.at_risk, args.censor_marks, *others))
     ipd = result.ipd
     info = sys.stderr if args.output == STDOUT else sys.stdout  # keep the CSV on stdout clean
     print(f"{len(ipd)} patients, {int(ipd.event.sum())} events -> {args.output} "
@@ -583,6 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how the curve was digitised, if known: along its path, or one click "
                    "at the foot or the top of each drop (default: told from the clicks; "
                    "integer method)")
+    p.add_argument("--other-arm", nargs=2, action="append", metavar=("CURVE.csv", "RISK.csv"),
+                   help="another arm of the same figure, its curve and numbers at risk "
+                   "(repeatable): the arms share one calendar and were digitised the same "
+                   "way, so its follow-up and its clicks inform this arm's unclicked tail and "
+                   "reading (integer method); only this arm is written")
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv",
                    help="where to write the patient data (- for standard output)")
 

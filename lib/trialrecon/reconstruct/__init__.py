@@ -236,16 +236,22 @@ def reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | No
     InputError
         On inputs the cleaning cannot repair or that contradict each other.
     """
-    if convention is not None and method == "guyot":
+    return _reconstruct(curve, at_risk, method, n_patients, total_events, censor_marks, scale,
+                        follow_up_end, _stated(convention, method), diagnostics)
+
+
+def _stated(convention: str | None, method: str) -> tuple[reading.ReadingKind, str] | None:
+    """A stated digitising convention as the integer method takes it, checked."""
+    if convention is None:
+        return None
+    if method == "guyot":
         raise InputError("Guyot's method reads every curve at the feet of its drops",
                          column="convention", advice="use method='integer' with a convention")
-    if convention is not None and convention not in reading.KINDS:
+    if convention not in reading.KINDS:
         raise InputError(f"unknown digitising convention {convention!r}", column="convention",
                          advice=f"one of {', '.join(reading.KINDS)}, or none to tell it from "
                                 "the clicks")
-    return _reconstruct(curve, at_risk, method, n_patients, total_events, censor_marks, scale,
-                        follow_up_end, None if convention is None else (convention, "stated"),
-                        diagnostics)
+    return convention, "stated"  # type: ignore[return-value]
 
 
 def _reconstruct(curve: pd.DataFrame | Curve, at_risk: pd.DataFrame | AtRisk | None,
@@ -326,9 +332,12 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
                      method: Method = "integer",
                      censor_marks: Mapping[str, Sequence[float] | np.ndarray | pd.DataFrame
                                            | None] | None = None,
-                     scale: Scale = "proportion", diagnostics: bool = True
+                     scale: Scale = "proportion",
+                     total_events: Mapping[str, int | None] | None = None,
+                     convention: reading.ReadingKind | None = None, diagnostics: bool = True
                      ) -> dict[str, Reconstruction]:
-    """Reconstruct every arm of one figure, the arms informing each other's follow-up.
+    """Reconstruct every arm of one figure, the arms informing each other's follow-up and
+    reading.
 
     The arms of a trial share its calendar: where one arm's curve ends in a drop (the end of its
     flat tail not digitised), its patients still at risk are followed as long as the other arms
@@ -336,14 +345,18 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
     the other arms, each as digitised or as assumed from its own table), but not past the first
     row that the other arms' at-risk table prints and its own does not (nobody of this arm was
     at risk there). When every arm ends in a drop at the same time, that is taken as the
-    common end of follow-up.
+    common end of follow-up. The arms of a figure are digitised the same way, so the reading
+    the clicks tell most firmly is every arm's (:func:`trialrecon.reconstruct.reading.shared`;
+    said in ``fixes``), unless ``convention`` states it.
 
     Parameters
     ----------
     curves, at_risk
         Per arm name, the digitised curve and its numbers at risk (same keys).
-    method, censor_marks, scale
+    method, censor_marks, scale, convention
         As for :func:`reconstruct` (marks per arm name; absent arms have none).
+    total_events
+        Per arm name, its printed total of events (absent arms have none).
 
     Returns
     -------
@@ -353,7 +366,8 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
     if set(curves) != set(at_risk):
         raise InputError(f"curves for {sorted(curves)} but at-risk tables for {sorted(at_risk)}",
                          column="arm", advice="give one curve and one table per arm")
-    marks = censor_marks or {}
+    stated = _stated(convention, method)
+    marks, totals = censor_marks or {}, total_events or {}
     out = {}
     name = ""
     try:
@@ -364,10 +378,12 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
                        for name, curve in curves.items()}
             # One reading for every arm, where the arms that tell it agree; the tail is judged
             # on the drawn path it implies (the top of a last drop is followed by the tail).
-            found = {name: reading.detect(c, table) for name, (c, table) in cleaned.items()}
-            kind = reading.shared(list(found.values()))
-            if kind is not None:
-                told = {name: (kind, "other arms") for name in curves}
+            if stated is not None:
+                told = {name: stated for name in curves}
+            else:
+                kind = reading.shared([reading.detect(c, table) for c, table in cleaned.values()])
+                if kind is not None:
+                    told = {name: (kind, "other arms") for name in curves}
             cleaned = {name: (reading.drawn(c, table, *told.get(name, (None,)))[1], table)
                        for name, (c, table) in cleaned.items()}
             own = {name: reading.tail_end(c, table) for name, (c, table) in cleaned.items()}
@@ -388,7 +404,7 @@ def reconstruct_arms(curves: Mapping[str, pd.DataFrame | Curve],
                                        min(later) if later else None)
                 final[name] = end[0] if end else last[name]
         for name, curve in curves.items():
-            out[name] = _reconstruct(curve, at_risk[name], method, None, None,
+            out[name] = _reconstruct(curve, at_risk[name], method, None, totals.get(name),
                                      marks.get(name), scale, final[name], told.get(name),
                                      diagnostics)
     except InputError as exc:

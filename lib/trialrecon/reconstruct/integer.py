@@ -514,11 +514,14 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         Times of every patient's event or censoring, and notes on what could not be met.
     """
     marks = None if censor_marks is None else np.sort(np.asarray(censor_marks, float))
-    followed, tail_notes, assumed = _tail(curve, table, follow_up_end)
-    steps = _grid(followed, table, at_feet=True)  # exact corners are feet
-    exact = exact_steps(followed, steps, _solve_all(steps, 0.0, None), marks)
-    if exact is not None:  # a printed total that differs is said so by the caller
-        return replace(exact, notes=tail_notes + exact.notes, tail_assumed=assumed)
+    # Exact levels are read as the corners of the steps, at their feet; clicks told to be the
+    # tops of drops are not.
+    if told is None or told[0] != "tops":
+        followed, tail_notes, assumed = _tail(curve, table, follow_up_end)
+        steps = _grid(followed, table, at_feet=True)
+        exact = exact_steps(followed, steps, _solve_all(steps, 0.0, None), marks)
+        if exact is not None:  # a printed total that differs is said so by the caller
+            return replace(exact, notes=tail_notes + exact.notes, tail_assumed=assumed)
     how, path = reading.drawn(curve, table, *(told or (None,)))
     # The tail is judged on the drawn path: the top of a last drop is followed by the tail.
     path, tail_notes, assumed = _tail(path, table, follow_up_end)
