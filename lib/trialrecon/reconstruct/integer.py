@@ -514,9 +514,9 @@ def place(curve: Curve, table: AtRisk, total_events: int | None = None,
         Times of every patient's event or censoring, and notes on what could not be met.
     """
     marks = None if censor_marks is None else np.sort(np.asarray(censor_marks, float))
-    # Exact levels are read as the corners of the steps, at their feet; clicks told to be the
-    # tops of drops are not.
-    if told is None or told[0] != "tops":
+    # Exact levels are read as the corners of the steps, at their feet (the levels of exact
+    # tops are the same, a drop early: only a user's statement tells them apart).
+    if told != ("tops", "stated"):
         followed, tail_notes, assumed = _tail(curve, table, follow_up_end)
         steps = _grid(followed, table, at_feet=True)
         exact = exact_steps(followed, steps, _solve_all(steps, 0.0, None), marks)
