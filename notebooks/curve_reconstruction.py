@@ -59,7 +59,8 @@ display(Markdown(inputs.heading()), Markdown(curve_page.summary(inputs, results,
 # censorings and events that the curve's drop and the table allow, as whole patients; where the
 # figure was read without error, the height of each step gives its events exactly. It first
 # tells how the curve was clicked: along its drawn path, or once per drop at its foot or its top
-# (the events of a gap then fall at the clicked corner), and says so in the notes. Where a curve
+# (the events of a gap then fall at the clicked corner), and says so in the notes; the arms,
+# digitised alike, take the reading their clicks tell most firmly. Where a curve
 # ends in a drop (the end of its flat tail not clicked), its patients are followed on as long as
 # the other arm is followed and the at-risk tables allow, and the notes say to when. Guyot, Ades,
 # Ouwens and Welton (BMC Med Res Methodol 2012;12:9) remains available as `method = "guyot"`.
