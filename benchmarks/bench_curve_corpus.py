@@ -36,6 +36,9 @@ Otherwise it is compared with the dataset:
 * per arm, the events error in percent of the true events, ``|rebuilt - true| / true * 100``;
 * per arm, the RMSE between the Kaplan-Meier curve of the rebuilt data and that of the dataset
   on 200 equally spaced times from 0 to the arm's last time (survival as a proportion);
+* per arm, the same RMSE of the curve the clicks themselves draw, read with the mode's true
+  convention (:func:`clicks_as_drawn`): a yardstick of what the clicks hold, which no method
+  sees, printed beside the default's;
 * per dataset, ``|log HR error|``: the absolute difference between the log Cox hazard ratios
   (:func:`trialrecon.analysis.cox_hr`: lifelines, Efron ties, unstratified) of the rebuilt data
   and of the dataset, first arm vs second arm as listed by :func:`trialrecon.corpus.dataset_arms`.
@@ -96,7 +99,7 @@ DATASET_COLUMNS = ["dataset", "mode", "method", "n", "outcome", "status", "stage
                    "hr_true", "hr_rebuilt", "log_hr_error", "seconds", "traceback"]
 ARM_COLUMNS = ["dataset", "mode", "method", "arm", "position", "n", "last_time", "at_risk_step",
                "at_risk_rows", "clicks", "events_true", "events_rebuilt", "events_error_pct",
-               "km_rmse", "seconds"]
+               "km_rmse", "clicks_rmse", "seconds"]
 
 
 # --------------------------------------------------------------------------- one dataset
@@ -198,6 +201,8 @@ def run_one(entry: dict[str, Any], directory: str, modes: list[str],
                     "events_error_pct": 100.0 * abs(events - true_events) / true_events
                     if true_events else math.nan,
                     "km_rmse": rmse(corpus.km_on_grid(rebuilt[k], grids[k]), truths[k]),
+                    "clicks_rmse": rmse(clicks_as_drawn(curves[k], mode, grids[k]),
+                                        truths[k]),
                     "seconds": seconds[k]})
         except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
             refused = stage == "reconstruct"
@@ -207,6 +212,25 @@ def run_one(entry: dict[str, Any], directory: str, modes: list[str],
                         if not (a["mode"] == mode and a["method"] == method)]
         rows.append(row)
     return {"datasets": rows, "arms": arm_rows}
+
+
+def clicks_as_drawn(clicks: pd.DataFrame, mode: str, grid: np.ndarray) -> np.ndarray:
+    """The curve the clicks themselves draw, read with the mode's true convention (an oracle
+    no method has, so a yardstick, not a method): a step down at each foot (``feet`` and the
+    exact corners), down to the next top after each top (``tops``), a straight line between
+    clicks otherwise (``path``, ``corners``, ``dense``, hidden steps spread); the clicks made
+    non-increasing first (:func:`trialrecon.curves.clean_curve`)."""
+    from trialrecon.curves import clean_curve
+
+    c = clean_curve(clicks)
+    t, s = c.time, c.survival
+    how = corpus.CURVE_MODES[mode]
+    convention = "feet" if how.jitter is None else how.convention
+    if convention == "feet":
+        return s[np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(s) - 1)]
+    if convention == "tops":
+        return s[np.clip(np.searchsorted(t, grid, side="right"), 0, len(s) - 1)]
+    return np.interp(grid, t, s)
 
 
 # --------------------------------------------------------------------------- speed
@@ -297,6 +321,9 @@ def summarise_mode(mode: str, method: str, datasets: pd.DataFrame, arms: pd.Data
     print(f"  KM RMSE: median {km.median():.4f}, p90 {km.quantile(0.9):.4f}"
           + _judge(mode, "rmse_p90", float(km.quantile(0.9)), targets)
           + f", worst {worst_km.km_rmse:.4f} ({worst_km.dataset}, {worst_km.arm})")
+    if judged:
+        print(f"  the clicks as drawn, read with the true convention (a yardstick): KM RMSE "
+              f"median {a.clicks_rmse.median():.4f}, p90 {a.clicks_rmse.quantile(0.9):.4f}")
     guyot = arms[(arms["mode"] == mode) & (arms["method"] == "guyot")].km_rmse
     if judged and method != "guyot" and len(guyot):
         ratio = float(km.quantile(0.9)) / float(guyot.quantile(0.9))
