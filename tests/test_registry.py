@@ -497,6 +497,17 @@ def test_duplicate_keys_at_any_level_name_line_and_key(trial_dir, old, new, key)
     assert (info.value.file, info.value.row, info.value.column) == (str(path), second, key)
 
 
+def test_a_tagged_key_that_is_no_name_is_refused_in_one_line(trial_dir, capsys):
+    # Found by the fuzz tests: "!!set trial: demo" makes the first key a set, which no
+    # mapping can hold.
+    path = trial_dir / "demo.yaml"
+    path.write_text("!!set " + path.read_text())
+    with pytest.raises(InputError, match="key that is not plain text") as info:
+        load_trial(path)
+    assert info.value.row == 1
+    _cli_error(path, capsys)
+
+
 def test_merge_keys_may_still_override(trial_dir):
     path = trial_dir / "demo.yaml"
     text = path.read_text().replace("    arms:\n      drugx: {n: 100,",

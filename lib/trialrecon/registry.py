@@ -578,6 +578,13 @@ class TrialLoader(yaml.SafeLoader):
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
                     continue
                 key = self.construct_object(key_node)  # cached: the base class reuses it
+                try:
+                    hash(key)
+                except TypeError:
+                    raise _YamlProblem("a key that is not plain text (a tag made it a "
+                                       f"{type(key).__name__})", key_node.start_mark,
+                                       advice="write keys as plain names, without a tag"
+                                       ) from None
                 if key in seen:
                     raise _YamlProblem(
                         f"duplicate key {quote(key)} (first on line {seen[key]})",
