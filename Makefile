@@ -23,14 +23,14 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-# Resolve pyproject.toml's ranges (both extras and the build tools) to the newest versions,
+# Resolve pyproject.toml's ranges (every extra and the build tools) to the newest versions,
 # for every platform and Python from 3.10, with hashes. Commit the new lock with the run of
 # `make test` that passed on it.
 lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION)
-	.venv-lock/bin/uv pip compile pyproject.toml --extra test --extra lab \
+	.venv-lock/bin/uv pip compile pyproject.toml --extra test --extra lab --extra digitise \
 	    --group pyproject.toml:build --universal --python-version 3.10 --generate-hashes \
 	    --upgrade --custom-compile-command "make lock" --quiet -o $(LOCK)
 	rm -rf .venv-lock
@@ -41,7 +41,7 @@ test-latest:
 	$(PYTHON) -m venv .venv-latest
 	.venv-latest/bin/python -m pip install --quiet --upgrade pip
 	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager \
-	    -e '.[test,lab]'
+	    -e '.[test,lab,digitise]'
 	.venv-latest/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	.venv-latest/bin/python -m pip list --format=freeze | grep -iE \
 	    '^(numpy|scipy|pandas|lifelines|matplotlib|jupyter.client|papermill)=='

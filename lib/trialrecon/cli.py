@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -308,6 +309,13 @@ def _write_csv(frame: pd.DataFrame, path: str, inputs: Sequence[str | None] = ()
     if path == STDOUT:
         frame.to_csv(sys.stdout, index=False)
         return
+    _write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False), inputs)
+
+
+def _write_atomic(path: str, write: Callable[[Path], object],
+                  inputs: Sequence[str | None] = ()) -> None:
+    """Run ``write`` on a temporary file beside ``path`` and rename it into place (see
+    :func:`_write_csv`)."""
     target = Path(path)
     if any(source and _same_file(source, target) for source in inputs):
         raise InputError("is also an input: writing there would overwrite it", file=path,
@@ -318,7 +326,7 @@ def _write_csv(frame: pd.DataFrame, path: str, inputs: Sequence[str | None] = ()
     # A name of its own per writer: two runs writing beside each other never share it.
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        frame.to_csv(tmp, index=False)
+        write(tmp)
         os.replace(tmp, target)
     except OSError as exc:
         try:
@@ -375,6 +383,48 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
           file=info)
     print(f"largest |digitised - reconstructed KM| = {result.max_abs_error:.4f}", file=info)
     _emit(result.intervals, "table", info)
+    return 0
+
+
+def _cmd_digitise(args: argparse.Namespace) -> int:
+    from .digitise import digitise
+
+    read = digitise(args.figure, page=args.page)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", file=out,
+                         advice="give a folder for the digitised files (-o DIR)")
+    names = {arm: re.sub(r"[^0-9A-Za-z_.-]+", "_", arm).strip("._") or "arm"
+             for arm in read.arms}
+    if len(set(names.values())) < len(names):
+        raise InputError("two arms' names make the same file name", file=args.figure,
+                         column="legend", advice="rename the arms in the figure's legend")
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot be made ({exc.strerror or exc})", file=out,
+                         advice="check that its parent folder exists and is writable") from None
+    for arm, stem in names.items():
+        curve, at_risk, marks = read.arm(arm)
+        _write_csv(curve, str(out / f"{stem}_curve.csv"), inputs=(args.figure,))
+        _write_csv(at_risk, str(out / f"{stem}_at_risk.csv"), inputs=(args.figure,))
+        _write_csv(marks, str(out / f"{stem}_censor_marks.csv"), inputs=(args.figure,))
+    about = {"source": read.source, "arms": list(read.arms), "colours": read.colours,
+             "files": {arm: f"{stem}_curve.csv" for arm, stem in names.items()},
+             "time_axis": {"ticks": list(read.time_axis.values), "unit": read.time_axis.unit},
+             "survival_axis": {"ticks": list(read.survival_axis.values),
+                               "printed_as": read.survival_axis.unit,
+                               "written_as": "proportion"},
+             "warnings": list(read.warnings)}
+    _write_atomic(str(out / "digitised.json"),
+                  lambda tmp: tmp.write_text(json.dumps(about, indent=1, ensure_ascii=False)
+                                             + "\n", encoding="utf-8"), (args.figure,))
+    for warning in read.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    for arm in read.arms:
+        curve, at_risk, marks = read.arm(arm)
+        print(f"{arm}: {len(curve)} curve points, {len(at_risk)} numbers at risk, "
+              f"{len(marks)} censoring marks -> {out / names[arm]}_*.csv")
     return 0
 
 
@@ -564,6 +614,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "trials": _cmd_trials, "check": _cmd_check, "reconstruct": _cmd_reconstruct,
+    "digitise": _cmd_digitise,
     "compare": _cmd_compare, "simulate": _cmd_simulate, "extrapolate": _cmd_extrapolate,
     "report": _cmd_report}
 
@@ -612,6 +663,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "reading (integer method); only this arm is written")
     p.add_argument("-o", "--output", required=True, metavar="IPD.csv",
                    help="where to write the patient data (- for standard output)")
+
+    p = sub.add_parser("digitise", help="read a Kaplan-Meier figure: curves, marks and "
+                       "numbers at risk (vector PDFs)")
+    p.add_argument("figure", metavar="FIGURE.pdf", help="the figure as a vector PDF")
+    p.add_argument("--page", type=int, help="the page that holds it (default: the first)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="folder for <arm>_curve.csv, <arm>_at_risk.csv, "
+                   "<arm>_censor_marks.csv (as trialrecon reconstruct reads them) and "
+                   "digitised.json")
 
     p = sub.add_parser("compare", help="re-analyse two arms of patient data")
     p.add_argument("experimental", metavar="IPD_A.csv",
