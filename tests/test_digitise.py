@@ -88,3 +88,32 @@ def test_what_cannot_be_read_is_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "figure.pdf" in err and "\n" not in err
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_figure_drawn_here_is_read_with_its_names_and_percent_axis(tmp_path):
+    # A protocol the corpus does not have: matplotlib's own step plot, arms named in several
+    # words, survival in percent, a legend at the lower left, no table.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = {"Drug A + chemo": ([0, 2, 5, 9, 14], [100, 90, 75, 60, 55]),
+             "Placebo + chemo": ([0, 1, 3, 6, 12], [100, 80, 60, 45, 30])}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (name, (t, s)), colour in zip(steps.items(), ("tab:red", "tab:green"), strict=True):
+        ax.step(t + [16], s + [s[-1]], where="post", color=colour, label=name)
+    ax.set_xticks([0, 4, 8, 12, 16])
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.legend(loc="lower left")
+    path = tmp_path / "figure.pdf"
+    fig.savefig(path)
+    plt.close(fig)
+    read = digitise(path)
+    assert read.arms == tuple(steps)
+    assert read.survival_axis.unit == "percent"
+    for name, (t, s) in steps.items():
+        curve = read.arm(name)[0]
+        at = np.searchsorted(curve.time.to_numpy(), np.array(t) + 0.5, side="right") - 1
+        assert curve.survival.to_numpy()[at] == pytest.approx(np.array(s) / 100, abs=1e-4)
+    assert read.at_risk.empty and any("no numbers at risk" in w for w in read.warnings)

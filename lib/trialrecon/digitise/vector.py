@@ -181,7 +181,9 @@ def read_pdf(path: Path, page: int | None = None) -> Digitised:
                  and 0 <= w["x0"] - ln["x1"] <= LEGEND_GAP]
         if names:
             if not any(_same(colour, c) for _, c, _ in legend):
-                legend.append((min(names, key=lambda w: w["x0"])["text"], colour, y))
+                line = [w for w in words if abs((w["top"] + w["bottom"]) / 2 - y)
+                        <= max(ROW_SLACK, 0.5 * (w["bottom"] - w["top"]))]
+                legend.append((_name(min(names, key=lambda w: w["x0"]), line), colour, y))
     legend.sort(key=lambda e: e[2])
 
     # Stroked paths spanning the time axis, grouped by colour.
@@ -253,6 +255,17 @@ def read_pdf(path: Path, page: int | None = None) -> Digitised:
     at_risk = _at_risk(words, numbers, time_axis, arms, colours, y_hi, warnings)
     return Digitised(curves, at_risk, censor_marks, time_axis, survival_axis, tuple(arms),
                      colours, tuple(warnings), f"{path}, page {1 if page is None else page}")
+
+
+def _name(first: dict[str, Any], line: list[dict[str, Any]]) -> str:
+    """A legend entry's name: ``first`` and the words after it on its ``line``, until a gap
+    wider than a word space (the next entry of a legend laid out in a row)."""
+    out = [first]
+    for w in sorted((w for w in line if w["x0"] > first["x0"]), key=lambda w: w["x0"]):
+        if w["x0"] - out[-1]["x1"] > 0.5 * (out[-1]["bottom"] - out[-1]["top"]):
+            break
+        out.append(w)
+    return " ".join(w["text"] for w in out)
 
 
 def _rgb_of(hex_colour: str) -> tuple[float, float, float]:
