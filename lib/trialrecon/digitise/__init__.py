@@ -29,13 +29,12 @@ class Axis:
     Attributes
     ----------
     values
-        The tick labels as numbers (months on the time axis; proportion or percent on the
-        survival axis, as printed).
+        The tick labels as numbers, as printed.
     positions
         Their positions on the page (PDF points from the left, or from the top).
     unit
-        ``"months"`` for time (the figure's own label says which unit; it is kept as printed),
-        ``"proportion"`` or ``"percent"`` for survival.
+        ``"as printed"`` for time (the figure's unit; its axis title, not read, names it),
+        ``"proportion"`` or ``"percent"`` for survival as the labels print it.
     """
 
     values: tuple[float, ...]

@@ -156,7 +156,7 @@ def read_pdf(path: Path, page: int | None = None) -> Digitised:
                     and 0 <= w["top"] - ln["bottom"] <= LABEL_GAP]
             if near:
                 x_pairs.append((_number(min(near, key=lambda w: w["top"])["text"]), x))
-    time_axis = _axis(x_pairs, "time", path, "months")
+    time_axis = _axis(x_pairs, "time", path, "as printed")
     y_values = [v for v, _ in y_pairs]
     percent = bool(y_values) and max(y_values) > 1.5
     survival_axis = _axis(y_pairs, "survival", path, "percent" if percent else "proportion")
