@@ -64,7 +64,11 @@ def test_digitise_writes_what_reconstruct_reads(tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     assert names == ["5fu_bev_at_risk.csv", "5fu_bev_censor_marks.csv", "5fu_bev_curve.csv",
                      "digitised.json", "no_tx_at_risk.csv", "no_tx_censor_marks.csv",
-                     "no_tx_curve.csv"]
+                     "no_tx_curve.csv", "overlay.png"]
+    from PIL import Image
+
+    with Image.open(out / "overlay.png") as image:  # the page, at the overlay's resolution
+        assert image.size[0] > 500 and image.format == "PNG"
     capsys.readouterr()
     ipd = tmp_path / "ipd.csv"
     assert main(["reconstruct", str(out / "no_tx_curve.csv"), "--at-risk",

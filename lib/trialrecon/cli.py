@@ -419,6 +419,11 @@ def _cmd_digitise(args: argparse.Namespace) -> int:
     _write_atomic(str(out / "digitised.json"),
                   lambda tmp: tmp.write_text(json.dumps(about, indent=1, ensure_ascii=False)
                                              + "\n", encoding="utf-8"), (args.figure,))
+    from .digitise.overlay import write_overlay
+
+    _write_atomic(str(out / "overlay.png"),
+                  lambda tmp: write_overlay(read, Path(args.figure), args.page, tmp),
+                  (args.figure,))
     for warning in read.warnings:
         print(f"note: {warning}", file=sys.stderr)
     for arm in read.arms:
@@ -670,8 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page", type=int, help="the page that holds it (default: the first)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for <arm>_curve.csv, <arm>_at_risk.csv, "
-                   "<arm>_censor_marks.csv (as trialrecon reconstruct reads them) and "
-                   "digitised.json")
+                   "<arm>_censor_marks.csv (as trialrecon reconstruct reads them), "
+                   "digitised.json and overlay.png (what was read, drawn over the figure)")
 
     p = sub.add_parser("compare", help="re-analyse two arms of patient data")
     p.add_argument("experimental", metavar="IPD_A.csv",
