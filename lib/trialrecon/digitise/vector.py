@@ -101,7 +101,9 @@ def _open(path: Path, page: int | None) -> Any:
                          ) from None
     number = 1 if page is None else page
     if not 1 <= number <= len(pdf.pages):
-        raise InputError(f"has {len(pdf.pages)} page(s), not a page {number}", file=path,
+        count = len(pdf.pages)
+        pdf.close()
+        raise InputError(f"has {count} page(s), not a page {number}", file=path,
                          column="page", advice="give the page that holds the figure")
     return pdf.pages[number - 1]
 
@@ -136,6 +138,14 @@ def _to_value(axis: Axis, position: np.ndarray) -> np.ndarray:
 def read_pdf(path: Path, page: int | None = None) -> Digitised:
     """Read the figure on ``page`` of the PDF at ``path`` (see the module doc)."""
     pg = _open(path, page)
+    try:
+        return _read_page(pg, path, page)
+    finally:
+        pg.pdf.close()
+
+
+def _read_page(pg: Any, path: Path, page: int | None) -> Digitised:
+    """:func:`read_pdf` on an open page."""
     words = pg.extract_words(extra_attrs=["non_stroking_color"])
     numbers = [w for w in words if _NUMBER.match(w["text"])]
     lines = [ln for ln in pg.lines if _black(_rgb(ln.get("stroking_color")))]
