@@ -12,7 +12,7 @@ LOCK       := requirements.lock
 UV_VERSION := 0.13.9
 LINTED     := lib tests benchmarks tools notebooks/*.py
 
-.PHONY: report test lint lab benchmark clean notebooks lock test-latest fuzz
+.PHONY: report test lint lab benchmark clean notebooks lock test-latest fuzz tesseract
 
 $(STAMP): $(LOCK) pyproject.toml
 	rm -rf $(VENV)
@@ -49,13 +49,25 @@ test-latest:
 	.venv-latest/bin/pytest --nbval-lax tests notebooks
 	rm -rf .venv-latest
 
-report: $(STAMP)
+# The OCR program pytesseract calls to read raster figures: Debian's tesseract-ocr, installed
+# here when missing (as root, as on CI); elsewhere install it yourself (conda: tesseract).
+tesseract:
+	@command -v tesseract >/dev/null 2>&1 || { \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; \
+	    else \
+	        echo "make: raster figures need Tesseract: apt-get install tesseract-ocr" \
+	            "(or conda install tesseract)" >&2; exit 1; \
+	    fi; }
+
+report: $(STAMP) tesseract
 	$(BIN)/trialrecon report
 
 # Notebooks: nbval runs every cell and compares only the key-figure cells, those marked
 # `# NBVAL_CHECK_OUTPUT` (--nbval-lax); tests/test_notebooks.py checks that each .ipynb is in
 # sync with its source notebooks/<name>.py.
-test: $(STAMP)
+test: $(STAMP) tesseract
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/pytest --nbval-lax tests notebooks
 
@@ -68,7 +80,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 
-lab: $(STAMP)
+lab: $(STAMP) tesseract
 	$(BIN)/jupyter lab notebooks
 
 # The notebooks' sources are notebooks/<name>.py (jupytext percent format, paired with the
@@ -77,7 +89,7 @@ lab: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python tools/make_notebooks.py
 
-benchmark: $(STAMP)
+benchmark: $(STAMP) tesseract
 	$(BIN)/python benchmarks/bench_reconstruct.py
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_summary_corpus.py

@@ -1,6 +1,7 @@
-"""Kaplan-Meier figures read from vector PDFs (trialrecon.digitise), against the patient data
-they were drawn from (../shared/corpus/figures: one figure per renderer here; the whole set is
-measured by benchmarks/bench_digitise.py)."""
+"""Kaplan-Meier figures read from vector PDFs and from rasters (trialrecon.digitise), against
+the patient data they were drawn from (../shared/corpus/figures: a few figures per renderer
+here; the whole set is measured by benchmarks/bench_digitise.py), and against figures drawn
+here from known steps."""
 
 from __future__ import annotations
 
@@ -80,8 +81,19 @@ def test_digitise_writes_what_reconstruct_reads(tmp_path, capsys):
 def test_what_cannot_be_read_is_refused_in_one_line(tmp_path, capsys):
     raster = tmp_path / "figure.png"
     raster.write_bytes(b"\x89PNG\r\n")
-    with pytest.raises(InputError, match="not read yet"):
+    with pytest.raises(InputError, match="cannot be read as an image"):
         digitise(raster)
+    from PIL import Image
+
+    Image.new("RGB", (400, 300), "white").save(raster)  # an image with no figure in it
+    with pytest.raises(InputError, match="no time axis found"):
+        digitise(raster)
+    with pytest.raises(InputError, match="one page"):
+        digitise(raster, page=2)
+    svg = tmp_path / "figure.svg"
+    svg.write_text("<svg/>")
+    with pytest.raises(InputError, match="not read"):
+        digitise(svg)
     fake = tmp_path / "figure.pdf"
     fake.write_text("no PDF here")
     with pytest.raises(InputError, match="cannot be read as a PDF"):
@@ -121,3 +133,100 @@ def test_a_figure_drawn_here_is_read_with_its_names_and_percent_axis(tmp_path):
         at = np.searchsorted(curve.time.to_numpy(), np.array(t) + 0.5, side="right") - 1
         assert curve.survival.to_numpy()[at] == pytest.approx(np.array(s) / 100, abs=1e-4)
     assert read.at_risk.empty and any("no numbers at risk" in w for w in read.warnings)
+
+
+@needs_figures
+@pytest.mark.parametrize("figure", ["kmfig_d009", "kmfig_d016", "kmfig_d038"])
+def test_a_raster_figure_is_read_from_its_pixels(figure):
+    # d009: lifelines PNG at 150 dpi, confidence bands, dense | marks, the table right-aligned;
+    # d016: survminer PNG, percent axis, the arms crossing; d038: base R, greyscale, solid and
+    # dashed lines, no marks.
+    row = _manifest(figure)
+    truth = pd.read_csv(FIGURES.parent / "kmdata" / row.truth_file)
+    read = digitise(FIGURES / row.raster_file)
+    arms = row.arm_order.split(";")
+    assert sorted(read.arms) == sorted(arms)
+    assert read.survival_axis.unit == row.y_scale
+    times = [float(x) for x in str(row.risk_times).split(";")]
+    exact = 0
+    for k, arm in enumerate(arms):
+        curve, at_risk, _ = read.arm(arm)
+        # The README's raster target is a median IAE of 0.005; one figure may miss it a little.
+        assert _iae(curve, truth[truth.arm == arm]) < 0.008
+        printed = [int(x) for x in str(row[f"risk_counts_{k + 1}"]).split(";")]
+        got = dict(zip(at_risk.time, at_risk.n_at_risk, strict=True))
+        exact += sum(got.get(t) == n for t, n in zip(times, printed, strict=True))
+    assert exact >= 0.9 * 2 * len(times)
+
+
+def _drawn_raster(path, dpi=150, marks=True):
+    """A two-arm figure drawn here with matplotlib as a PNG: known steps, censoring marks, a
+    legend, and a table of numbers at risk under the time axis's ticks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = {"Drug A": ([0, 3, 7, 11, 16, 22], [1.0, 0.85, 0.7, 0.6, 0.45, 0.4]),
+             "Placebo": ([0, 2, 5, 8, 13, 19], [1.0, 0.75, 0.55, 0.4, 0.3, 0.2])}
+    table = {"Drug A": [120, 98, 80, 61, 40], "Placebo": [118, 82, 55, 33, 18]}
+    fig = plt.figure(figsize=(7, 5.5))
+    ax = fig.add_axes((0.2, 0.32, 0.75, 0.62))
+    for (name, (t, s)), colour in zip(steps.items(), ("tab:blue", "tab:red"), strict=True):
+        ax.step(t + [24], s + [s[-1]], where="post", color=colour, label=name, lw=1.5)
+        if marks:
+            ax.plot([5.5, 12.5, 24], [np.interp(5.5, t, s, left=1) * 0 + s[np.searchsorted(
+                t, 5.5, side="right") - 1], s[np.searchsorted(t, 12.5, side="right") - 1],
+                s[-1]], "|", color=colour, ms=8)
+    ax.set_xlim(-1, 25)
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_xticks([0, 6, 12, 18, 24])
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.set_xlabel("Time (months)")
+    ax.set_ylabel("Survival probability")
+    ax.legend(loc="upper right")
+    for k, (name, counts) in enumerate(table.items()):
+        y = -0.25 - 0.08 * k
+        ax.text(-2.5, y, name, transform=ax.get_xaxis_transform(), ha="right", va="center")
+        for t, n in zip([0, 6, 12, 18, 24], counts, strict=True):
+            ax.text(t, y, str(n), transform=ax.get_xaxis_transform(), ha="center",
+                    va="center")
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return steps, table
+
+
+@pytest.mark.parametrize("dpi", [100, 200])
+def test_a_raster_drawn_here_is_read_with_its_steps_names_and_table(tmp_path, dpi):
+    # A protocol the corpus does not have: matplotlib's step plot as a PNG, the table drawn
+    # as plain text under the ticks.
+    path = tmp_path / "figure.png"
+    steps, table = _drawn_raster(path, dpi=dpi)
+    read = digitise(path)
+    # The legend's names, in its order; OCR may lose a narrow space in small print.
+    assert [a.replace(" ", "") for a in read.arms] == [a.replace(" ", "") for a in steps]
+    read_as = dict(zip(steps, read.arms, strict=True))
+    assert read.time_axis.values[0] == 0 and read.time_axis.values[-1] == 24
+    pixel = 1.08 / (0.62 * 5.5 * dpi)  # survival per pixel row
+    for name, (t, s) in steps.items():
+        curve, at_risk, marks = read.arm(read_as[name])
+        # Each step's level, read half way along it, within two pixel rows.
+        mids = (np.array(t) + np.r_[t[1:], 24]) / 2
+        at = np.searchsorted(curve.time.to_numpy(), mids, side="right") - 1
+        assert curve.survival.to_numpy()[at] == pytest.approx(s, abs=2 * pixel)
+        # Each drop at its time, within two pixel columns (26 months over 0.75 * 7 inches).
+        drops = curve.time.to_numpy()[1:-1][np.diff(curve.survival.to_numpy())[:-1] < -0.02]
+        assert drops == pytest.approx(t[1:], abs=2 * 26 / (0.75 * 7 * dpi))
+        assert at_risk.n_at_risk.tolist() == table[name]
+        assert at_risk.time.tolist() == [0, 6, 12, 18, 24]
+        assert len(marks) >= 2  # the marks inside the plot (the last lies at its edge)
+
+
+def test_ocr_mends_digits_read_as_letters():
+    from trialrecon.digitise.ocr import mend
+
+    assert mend("1OO") == "100"
+    assert mend("0.0-") == "0.0"
+    assert mend("l2") == "12"
+    assert mend("Time") == "Time"  # a word stays a word
+    assert mend("Strata") == "Strata"

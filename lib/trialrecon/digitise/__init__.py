@@ -21,6 +21,9 @@ import pandas as pd
 
 from ..errors import InputError
 
+#: The raster formats read (:mod:`.raster`).
+RASTERS = (".png", ".jpg", ".jpeg")
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -101,13 +104,21 @@ def digitise(path: str | PathLike[str], page: int | None = None) -> Digitised:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError("no such file", file=p, advice="give the path of a PDF figure")
+        raise InputError("no such file", file=p, advice="give the path of a PDF, PNG or JPEG "
+                         "figure")
     suffix = p.suffix.lower()
+    if suffix in RASTERS:
+        if page not in (None, 1):
+            raise InputError(f"an image has one page, not a page {page}", file=p,
+                             column="page", advice="leave out --page for an image")
+        from .raster import read_image
+
+        return read_image(p)
     if suffix != ".pdf":
-        raise InputError(f"{suffix or 'this file type'} figures are not read yet: only vector "
-                         "PDFs are", file=p,
-                         advice="give the figure as a vector PDF (the journal's or the "
-                         "supplement's), or digitise it by hand")
+        raise InputError(f"{suffix or 'this file type'} figures are not read: only PDF, PNG "
+                         "and JPEG are", file=p,
+                         advice="give the figure as a PDF (the journal's or the supplement's) "
+                         "or export it as PNG")
     from .vector import read_pdf
 
     return read_pdf(p, page)

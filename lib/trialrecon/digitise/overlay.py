@@ -18,25 +18,35 @@ def _to_page(axis: Axis, values: np.ndarray) -> np.ndarray:
     return intercept + slope * np.asarray(values, float)
 
 
-def write_overlay(read: Digitised, pdf: Path, page: int | None, out: Path) -> None:
-    """Draw ``read`` over the page it came from and save it as a PNG at ``out``.
+def write_overlay(read: Digitised, figure: Path, page: int | None, out: Path) -> None:
+    """Draw ``read`` over the figure it came from and save it as a PNG at ``out``.
 
     Each arm's curve is drawn as a thin dashed black-and-white line over the drawn one, the
     censoring marks as small circles, the numbers at risk in boxes at the positions they were
     read for, and the calibrated ticks as short red marks, so that a misread curve, axis or
-    cell stands out.
+    cell stands out. ``figure`` is a PDF (its ``page``) or a raster image.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pdfplumber
 
-    with pdfplumber.open(pdf) as doc:
-        pg = doc.pages[(page or 1) - 1]
-        image = pg.to_image(resolution=RESOLUTION).original
-        width, height = float(pg.width), float(pg.height)
-    fig = plt.figure(figsize=(width / 72, height / 72), dpi=RESOLUTION)
+    if figure.suffix.lower() == ".pdf":
+        import pdfplumber
+
+        with pdfplumber.open(figure) as doc:
+            pg = doc.pages[(page or 1) - 1]
+            image = pg.to_image(resolution=RESOLUTION).original
+            width, height = float(pg.width), float(pg.height)
+        unit = 1.0  # the axes' coordinates are points
+    else:
+        from .raster import load
+
+        image = load(figure)
+        height, width = float(image.shape[0]), float(image.shape[1])
+        # The axes' coordinates are pixels: marks are sized as on a page of RESOLUTION dpi.
+        unit = width / (width / RESOLUTION * 72)
+    fig = plt.figure(figsize=(width / unit / 72, height / unit / 72), dpi=RESOLUTION)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.imshow(image, extent=(0, width, height, 0), alpha=0.45)
     scale = 100.0 if read.survival_axis.unit == "percent" else 1.0
@@ -55,7 +65,8 @@ def write_overlay(read: Digitised, pdf: Path, page: int | None, out: Path) -> No
         bottom = max(read.survival_axis.positions)
         row = list(read.arms).index(arm)
         for t, n in zip(at_risk.time, at_risk.n_at_risk, strict=True):
-            ax.text(float(_to_page(read.time_axis, np.array([t]))[0]), bottom + 28 + 11 * row,
+            ax.text(float(_to_page(read.time_axis, np.array([t]))[0]),
+                    bottom + (28 + 11 * row) * unit,
                     f"{arm}: {n}" if t == at_risk.time.min() else str(n), fontsize=5,
                     ha="center", va="center", color="black",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "yellow", "alpha": 0.6,
@@ -63,10 +74,10 @@ def write_overlay(read: Digitised, pdf: Path, page: int | None, out: Path) -> No
     for axis, vertical in ((read.time_axis, False), (read.survival_axis, True)):
         for p in axis.positions:
             if vertical:
-                ax.plot([min(read.time_axis.positions) - 6] * 2, [p - 2, p + 2], color="red",
-                        lw=1)
+                ax.plot([min(read.time_axis.positions) - 6 * unit] * 2,
+                        [p - 2 * unit, p + 2 * unit], color="red", lw=1)
             else:
-                ax.plot([p, p], [max(read.survival_axis.positions) + 4] * 2, "|",
+                ax.plot([p, p], [max(read.survival_axis.positions) + 4 * unit] * 2, "|",
                         color="red", ms=6)
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)

@@ -284,16 +284,24 @@ def _rgb_of(hex_colour: str) -> tuple[float, float, float]:
 
 def _at_risk(words: list[dict[str, Any]], numbers: list[dict[str, Any]], axis: Axis,
              arms: list[str], colours: dict[str, str], plot_bottom: float,
-             warnings: list[str]) -> pd.DataFrame:
+             warnings: list[str], unit: float = 1.0, label_bottom: float | None = None
+             ) -> pd.DataFrame:
     """The numbers at risk: rows of whole numbers under the time axis's labels, each number
-    under a tick, each row starting with an arm's name or colour."""
+    under a tick, each row starting with an arm's name or colour.
+
+    ``unit`` is the length of a PDF point in the words' coordinates (1 on a PDF page; pixels
+    per point for a raster), ``label_bottom`` where the time axis's labels end (by default,
+    a label's gap and height under ``plot_bottom``).
+    """
     ticks = np.array(axis.positions)
     step = float(np.min(np.diff(np.sort(ticks)))) if len(ticks) > 1 else 1.0
-    label_bottom = plot_bottom + LABEL_GAP + 12  # under the tick labels
+    if label_bottom is None:
+        label_bottom = plot_bottom + LABEL_GAP + 12  # under the tick labels
+    slack = ROW_SLACK * unit
     below = [w for w in numbers if w["top"] > label_bottom and "." not in w["text"]]
     rows: dict[float, list[dict[str, Any]]] = {}
     for w in sorted(below, key=lambda w: w["top"]):
-        key = next((k for k in rows if abs(k - w["top"]) < ROW_SLACK), w["top"])
+        key = next((k for k in rows if abs(k - w["top"]) < slack), w["top"])
         rows.setdefault(key, []).append(w)
     out = []
     for top, cells in sorted(rows.items()):
@@ -313,7 +321,7 @@ def _at_risk(words: list[dict[str, Any]], numbers: list[dict[str, Any]], axis: A
         # What starts the row (a name, or a key in the arm's colour, maybe in a larger font):
         # words left of the first tick, centred within half a row's height of it.
         starts = [w for w in words
-                  if abs((w["top"] + w["bottom"]) / 2 - middle) <= max(ROW_SLACK, 0.5 * height)
+                  if abs((w["top"] + w["bottom"]) / 2 - middle) <= max(slack, 0.5 * height)
                   and (w["x0"] + w["x1"]) / 2 < ticks.min() - 0.25 * step]
         arm = _row_arm(starts, arms, colours)
         if arm is None:
