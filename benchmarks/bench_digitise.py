@@ -22,10 +22,26 @@ exact, median <= 2 s a figure; raster, failures under 2%, IAE median <= 0.005 an
 at-risk cells >= 98% exact, median <= 10 s a figure; both, |log HR error| p90 <= 0.05. The
 rasters are broken down by print (format and resolution), colours, line types, bands and marks.
 
+``--format svg`` measures SVG figures the same way and against the vector targets: those that
+``benchmarks/render_svg.R`` draws with R (base R and survminer, through svglite) from the same
+datasets into ``--svg-dir`` with their own ``manifest.csv``; they are broken down by renderer,
+style, colours, line types, bands, marks, y scale and y labels.
+
+``--format raster --raster-dir DIR`` reads the rasters and ``manifest.csv`` of DIR instead of
+the corpus's: those that ``benchmarks/render_rasters.py`` prints from the SVG figures with
+librsvg (and Pillow for JPEG), a raster set that R's devices did not draw. They are measured
+against the raster targets and broken down as the corpus rasters, plus by the SVG figure's
+style.
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_digitise.py
     .venv/bin/python benchmarks/bench_digitise.py --figures kmfig_d001,kmfig_d002
+    Rscript benchmarks/render_svg.R ../shared/corpus/kmdata /tmp/trialrecon-svg
+    .venv/bin/python benchmarks/bench_digitise.py --format svg
+    .venv/bin/python benchmarks/render_rasters.py
+    .venv/bin/python benchmarks/bench_digitise.py --format raster \\
+        --raster-dir /tmp/trialrecon-rasters
 """
 
 from __future__ import annotations
@@ -42,12 +58,17 @@ import pandas as pd
 
 FIGURES = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "figures"
 KMDATA = FIGURES.parent / "kmdata"
+#: Where benchmarks/render_svg.R draws the SVG figures by default.
+SVG_DIR = Path("/tmp/trialrecon-svg")
+#: Where benchmarks/render_rasters.py prints them as rasters by default.
+RASTER_DIR = Path("/tmp/trialrecon-rasters")
 TARGETS = {
     "vector": {"failures": 0.0, "iae_median": 0.002, "rmse_p90": 0.004, "at_risk_exact": 0.99,
                "seconds": 2.0, "log_hr_p90": 0.05},
     "raster": {"failures": 0.02, "iae_median": 0.005, "iae_p95": 0.015, "at_risk_exact": 0.98,
                "seconds": 10.0, "log_hr_p90": 0.05},
 }
+TARGETS["svg"] = TARGETS["vector"]
 
 
 def km_on(times: np.ndarray, events: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -71,28 +92,34 @@ def key(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", str(text).lower())
 
 
-def one(row: pd.Series, form: str = "vector") -> list[dict]:
-    """Read one figure (its vector PDF or its raster) and compare it with its dataset; one row
-    per true arm."""
+def one(row: pd.Series, form: str = "vector", folder: Path = FIGURES) -> list[dict]:
+    """Read one figure (its vector PDF, its raster, or an SVG in ``folder``) and compare it
+    with its dataset; one row per true arm."""
     from trialrecon.digitise import digitise
 
     truth = pd.read_csv(KMDATA / row.truth_file)
     arms = row.arm_order.split(";")
     t0 = time.perf_counter()
     try:
-        read = digitise(FIGURES / (row.vector_file if form == "vector" else row.raster_file))
+        read = digitise(folder / (row.raster_file if form == "raster" else row.vector_file))
         error = ""
     except Exception as exc:  # noqa: BLE001 - a benchmark records every failure
         read, error = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     seconds = time.perf_counter() - t0
     base = {"figure": row.figure_id, "renderer": row.renderer, "seconds": seconds,
             "error": error, "format": form,
-            "print": (f"{row.raster_format} {row.dpi_or_quality}"
-                      + (" dpi" if row.raster_format == "png" else f" at {row.raster_dpi} dpi")),
+            "print": "svg" if form == "svg" else
+            (f"{row.raster_format} {row.dpi_or_quality}"
+             + (" dpi" if row.raster_format == "png" else f" at {row.raster_dpi} dpi")),
             "colours": "greyscale" if row.greyscale else "colour",
             "lines": row.linetype.replace(";", "+"),
             "bands": "bands" if row.conf_int else "no bands",
             "marks": f"marks {row.censor_mark}"}
+    if form == "svg":
+        base |= {"style": row.style, "y scale": f"y {row.y_scale}",
+                 "y labels": f"y labels {row.y_labels}"}
+    elif form == "raster" and "style" in row.index:  # rasters printed from the SVG figures
+        base["style"] = row.style
     if read is None or len(read.arms) < len(arms):
         return [base | {"arm": a, "failed": True,
                         "error": error or f"{0 if read is None else len(read.arms)} arms read"}
@@ -157,7 +184,11 @@ def one(row: pd.Series, form: str = "vector") -> list[dict]:
 
 def _style_lines(ok: pd.DataFrame, form: str) -> None:
     groups = ["renderer"] + (["print", "colours", "lines", "bands", "marks"]
-                             if form == "raster" else [])
+                             if form == "raster" else
+                             ["style", "colours", "lines", "bands", "marks", "y scale",
+                              "y labels"] if form == "svg" else [])
+    if form == "raster" and "style" in ok:  # the SVG figures' style, after the print
+        groups.insert(2, "style")
     for column in ["all", *groups]:
         parts = [("all", ok)] if column == "all" else list(ok.groupby(column))
         for label, g in parts:
@@ -177,6 +208,11 @@ def report(df: pd.DataFrame, form: str) -> bool:
     print(f"{form}: {len(failed)} figures, {int(failed.sum())} failed")
     for figure, err in df[df.failed].groupby("figure").error.first().items():
         print(f"  {figure}: {err}")
+    if "style" in df and failed.any():  # which styles the failures are of
+        styles = df.groupby("figure")["style"].first()
+        print("  failed by style: " + ", ".join(
+            f"{s} {int(failed[styles == s].sum())}/{int((styles == s).sum())}"
+            for s in sorted(styles.unique()) if failed[styles == s].any()))
     ok = df[~df.failed]
     if ok.empty:
         return False
@@ -205,17 +241,38 @@ def report(df: pd.DataFrame, form: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--figures", help="comma-separated figure ids (default: all)")
-    parser.add_argument("--format", choices=("vector", "raster", "both"), default="both",
-                        help="read the vector PDFs, the rasters, or both (default)")
+    parser.add_argument("--format", choices=("vector", "raster", "both", "svg"),
+                        default="both", help="read the vector PDFs, the rasters, or both "
+                        "(default); or the SVG figures of --svg-dir")
+    parser.add_argument("--svg-dir", type=Path, default=SVG_DIR,
+                        help=f"the SVG figures and their manifest.csv that "
+                        f"benchmarks/render_svg.R drew (default: {SVG_DIR})")
+    parser.add_argument("--raster-dir", type=Path,
+                        help="with --format raster: read the rasters and manifest.csv here "
+                        "instead of the corpus's (e.g. those benchmarks/render_rasters.py "
+                        f"prints into {RASTER_DIR})")
     parser.add_argument("--csv", help="write the per-arm rows here")
     args = parser.parse_args(argv)
-    manifest = pd.read_csv(FIGURES / "manifest.csv")
+    if args.raster_dir is not None and args.format != "raster":
+        parser.error("--raster-dir goes with --format raster")
+    folder = (args.svg_dir if args.format == "svg" else
+              args.raster_dir if args.raster_dir is not None else FIGURES)
+    if args.format == "svg" and not (folder / "manifest.csv").is_file():
+        print(f"{folder} has no manifest.csv: run `Rscript benchmarks/render_svg.R "
+              f"../shared/corpus/kmdata {folder}` first")
+        return 2
+    if args.raster_dir is not None and not (folder / "manifest.csv").is_file():
+        print(f"{folder} has no manifest.csv: run `.venv/bin/python "
+              f"benchmarks/render_rasters.py --out-dir {folder}` first")
+        return 2
+    manifest = pd.read_csv(folder / "manifest.csv")
     if args.figures:
         manifest = manifest[manifest.figure_id.isin(args.figures.split(","))]
     forms = ("vector", "raster") if args.format == "both" else (args.format,)
     met, frames = True, []
     for form in forms:
-        df = pd.DataFrame([r for _, row in manifest.iterrows() for r in one(row, form)])
+        df = pd.DataFrame([r for _, row in manifest.iterrows()
+                           for r in one(row, form, folder)])
         frames.append(df)
         met = report(df, form) and met
     if args.csv:

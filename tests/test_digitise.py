@@ -78,6 +78,40 @@ def test_digitise_writes_what_reconstruct_reads(tmp_path, capsys):
     assert len(pd.read_csv(ipd)) == 158  # the first number at risk printed for no_tx
 
 
+@needs_figures
+def test_reconstruct_runs_on_a_digitised_folder(tmp_path, capsys):
+    from trialrecon.analysis import cox_hr
+    from trialrecon.digitise import load
+
+    row = _manifest("kmfig_d002")
+    out = tmp_path / "fig"
+    assert main(["digitise", str(FIGURES / row.vector_file), "-o", str(out)]) == 0
+    read, back = digitise(FIGURES / row.vector_file), load(out)
+    assert back.arms == read.arms and back.survival_axis.unit == read.survival_axis.unit
+    for arm in read.arms:  # the folder holds what was read
+        for mine, theirs in zip(read.arm(arm), back.arm(arm), strict=True):
+            assert mine.to_numpy(float) == pytest.approx(theirs.to_numpy(float))
+    ipd = tmp_path / "ipd.csv"
+    assert main(["reconstruct", str(out), "-o", str(ipd)]) == 0
+    rebuilt = pd.read_csv(ipd)
+    assert rebuilt.arm.unique().tolist() == list(read.arms)
+    truth = pd.read_csv(FIGURES.parent / "kmdata" / row.truth_file)
+    for k, arm in enumerate(read.arms):  # every patient the table's first column prints
+        assert (rebuilt.arm == arm).sum() == int(str(row[f"risk_counts_{k + 1}"]).split(";")[0])
+    a, b = read.arms
+    got = cox_hr(rebuilt[rebuilt.arm == a], rebuilt[rebuilt.arm == b]).hr
+    true = cox_hr(truth[truth.arm == a], truth[truth.arm == b]).hr
+    assert abs(np.log(got) - np.log(true)) < 0.05  # issue 25's target for the curve road
+    capsys.readouterr()
+    # A folder with no digitised.json, or a flag that the folder answers, is refused.
+    assert main(["reconstruct", str(tmp_path), "-o", str(tmp_path / "x.csv")]) == 2
+    assert "digitised.json" in capsys.readouterr().err
+    assert main(["reconstruct", str(out), "--at-risk", str(out / "no_tx_at_risk.csv"),
+                 "-o", str(tmp_path / "x.csv")]) == 2
+    assert "--at-risk" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_what_cannot_be_read_is_refused_in_one_line(tmp_path, capsys):
     raster = tmp_path / "figure.png"
     raster.write_bytes(b"\x89PNG\r\n")
@@ -90,10 +124,10 @@ def test_what_cannot_be_read_is_refused_in_one_line(tmp_path, capsys):
         digitise(raster)
     with pytest.raises(InputError, match="one page"):
         digitise(raster, page=2)
-    svg = tmp_path / "figure.svg"
-    svg.write_text("<svg/>")
+    tiff = tmp_path / "figure.tiff"
+    tiff.write_bytes(b"II*\x00")
     with pytest.raises(InputError, match="not read"):
-        digitise(svg)
+        digitise(tiff)
     fake = tmp_path / "figure.pdf"
     fake.write_text("no PDF here")
     with pytest.raises(InputError, match="cannot be read as a PDF"):
@@ -106,13 +140,16 @@ def test_what_cannot_be_read_is_refused_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()  # nothing written
 
 
-def test_a_figure_drawn_here_is_read_with_its_names_and_percent_axis(tmp_path):
+@pytest.mark.parametrize("sign", ["", "%"])
+def test_a_figure_drawn_here_is_read_with_its_names_and_percent_axis(tmp_path, sign):
     # A protocol the corpus does not have: matplotlib's own step plot, arms named in several
-    # words, survival in percent, a legend at the lower left, no table.
+    # words, survival in percent (labels 0-100, with or without a % sign), a legend at the
+    # lower left, no table.
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
 
     steps = {"Drug A + chemo": ([0, 2, 5, 9, 14], [100, 90, 75, 60, 55]),
              "Placebo + chemo": ([0, 1, 3, 6, 12], [100, 80, 60, 45, 30])}
@@ -121,6 +158,8 @@ def test_a_figure_drawn_here_is_read_with_its_names_and_percent_axis(tmp_path):
         ax.step(t + [16], s + [s[-1]], where="post", color=colour, label=name)
     ax.set_xticks([0, 4, 8, 12, 16])
     ax.set_yticks([0, 25, 50, 75, 100])
+    if sign:
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.legend(loc="lower left")
     path = tmp_path / "figure.pdf"
     fig.savefig(path)
@@ -160,8 +199,9 @@ def test_a_raster_figure_is_read_from_its_pixels(figure):
 
 
 def _drawn_raster(path, dpi=150, marks=True):
-    """A two-arm figure drawn here with matplotlib as a PNG: known steps, censoring marks, a
-    legend, and a table of numbers at risk under the time axis's ticks."""
+    """A two-arm figure drawn here with matplotlib (PNG, SVG or PDF by ``path``'s suffix):
+    known steps, censoring marks, a legend, and a table of numbers at risk under the time
+    axis's ticks."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -230,3 +270,84 @@ def test_ocr_mends_digits_read_as_letters():
     assert mend("l2") == "12"
     assert mend("Time") == "Time"  # a word stays a word
     assert mend("Strata") == "Strata"
+
+
+@pytest.mark.parametrize("fonttype", ["none", "path"])
+def test_an_svg_is_read_exactly_from_its_strokes_and_text(tmp_path, fonttype):
+    # matplotlib writes text as <text> (fonttype none) or as glyph outlines named in a
+    # comment (path); its censoring marks are <use>d marker paths, not glyphs.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = tmp_path / "figure.svg"
+    with plt.rc_context({"svg.fonttype": fonttype}):
+        steps, table = _drawn_raster(path)
+    read = digitise(path)
+    assert read.arms == tuple(steps)
+    assert read.time_axis.values == (0, 6, 12, 18, 24)
+    assert read.survival_axis.unit == "proportion"
+    for name, (t, s) in steps.items():
+        curve, at_risk, marks = read.arm(name)
+        mids = (np.array(t) + np.r_[t[1:], 24]) / 2
+        at = np.searchsorted(curve.time.to_numpy(), mids, side="right") - 1
+        assert curve.survival.to_numpy()[at] == pytest.approx(s, abs=1e-6)
+        assert at_risk.n_at_risk.tolist() == table[name]
+        assert marks.time.tolist() == pytest.approx([5.5, 12.5, 24])  # as drawn
+    out = tmp_path / "out"
+    assert main(["digitise", str(path), "-o", str(out)]) == 0
+    assert (out / "overlay.png").stat().st_size > 0 and (out / "digitised.json").exists()
+
+
+def test_an_svg_that_cannot_be_read_is_refused(tmp_path):
+    bad = tmp_path / "figure.svg"
+    bad.write_text("<svg><g></svg>")
+    with pytest.raises(InputError, match="cannot be read as SVG"):
+        digitise(bad)
+    bad.write_text("<html/>")
+    with pytest.raises(InputError, match="not an SVG drawing"):
+        digitise(bad)
+    # Text as unnamed outlines (R's cairo SVG device): which characters they are is unknown.
+    bad.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'width="100pt" height="100pt" viewBox="0 0 100 100"><defs><symbol id="glyph0-1">'
+        '<path d="M 0 0 L 1 1"/></symbol></defs><use xlink:href="#glyph0-1" x="5" y="5"/>'
+        '<path d="M 10 10 L 90 10" style="stroke:#ff0000"/></svg>')
+    with pytest.raises(InputError, match="outlines"):
+        digitise(bad)
+
+
+def test_a_scanned_pdf_page_is_read_from_its_pixels(tmp_path):
+    # A page that holds only an image (a scan, a pasted figure): rendered and read as a raster,
+    # its axes given in PDF points like a vector page's (the overlay is drawn on the page).
+    from PIL import Image
+
+    png = tmp_path / "figure.png"
+    steps, table = _drawn_raster(png, dpi=150)
+    pdf = tmp_path / "scan.pdf"
+    with Image.open(png) as image:
+        image.convert("RGB").save(pdf, resolution=150)
+    read = digitise(pdf)
+    assert any("holds no text" in w for w in read.warnings)
+    assert [a.replace(" ", "") for a in read.arms] == [a.replace(" ", "") for a in steps]
+    for name, arm in zip(steps, read.arms, strict=True):
+        assert read.arm(arm)[1].n_at_risk.tolist() == table[name]
+    # 7 inches wide at 72 points an inch: the axes' positions are on the page, in points.
+    assert 0 < min(read.time_axis.positions) < max(read.time_axis.positions) < 7 * 72
+    out = tmp_path / "out"
+    assert main(["digitise", str(pdf), "-o", str(out)]) == 0
+    assert (out / "overlay.png").exists()
+
+
+def test_filled_regions_are_an_opening_by_a_square():
+    # The fast filters give what scipy's binary opening by the same square gives.
+    from scipy import ndimage
+    from trialrecon.digitise.raster import _filled
+
+    rng = np.random.default_rng(7)
+    mask = ndimage.binary_dilation(rng.random((120, 160)) < 0.01, iterations=5)
+    for h in (2.0, 3.3, 6.0):
+        k = max(3, int(np.ceil(1.5 * h))) | 1
+        slow = ndimage.binary_opening(mask, structure=np.ones((k, k), bool))
+        assert np.array_equal(_filled(mask, h), ndimage.binary_dilation(slow, iterations=1))

@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import re
 import secrets
 import shutil
 import sys
@@ -341,6 +340,8 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .curves import read_at_risk, read_censor_marks, read_curve
     from .reconstruct import reconstruct, reconstruct_arms
 
+    if Path(args.curve).is_dir():
+        return _reconstruct_folder(args)
     curve = read_curve(args.curve, scale=args.scale)
     table = read_at_risk(args.at_risk) if args.at_risk else None
     marks = None
@@ -386,19 +387,61 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reconstruct_folder(args: argparse.Namespace) -> int:
+    """``trialrecon reconstruct DIR``: every arm of a folder that ``trialrecon digitise``
+    wrote, together (one calendar, one reading), into one CSV with an ``arm`` column."""
+    from .digitise import file_stems, load
+    from .reconstruct import reconstruct_arms
+
+    given = [flag for flag, value in (("--at-risk", args.at_risk),
+                                      ("--n-patients", args.n_patients),
+                                      ("--censor-marks", args.censor_marks),
+                                      ("--other-arm", args.other_arm),
+                                      ("--total-events", args.total_events))
+             if value is not None]
+    if given or args.scale != "proportion":
+        raise InputError(f"{', '.join(given) or '--scale'} does not go with a digitised "
+                         "folder: the folder holds every arm's curve, table and marks",
+                         file=args.curve, column=(given or ["--scale"])[0],
+                         advice="leave it out, or edit the folder's CSVs")
+    read = load(args.curve)
+    for warning in read.warnings:
+        print(f"note: the figure was read with a warning: {warning}", file=sys.stderr)
+    tables = {arm: read.arm(arm)[1] for arm in read.arms}
+    missing = [arm for arm, t in tables.items() if t.empty]
+    if missing:
+        raise InputError(f"no numbers at risk were read for {', '.join(missing)}",
+                         file=Path(args.curve) / f"{file_stems(read)[missing[0]]}_at_risk.csv",
+                         column="n_at_risk",
+                         advice="type the figure's at-risk table into the arm's "
+                         "_at_risk.csv (time,n_at_risk)")
+    results = reconstruct_arms({arm: read.arm(arm)[0] for arm in read.arms}, tables,
+                               method=args.method,
+                               censor_marks={arm: read.arm(arm)[2] for arm in read.arms},
+                               convention=args.convention)
+    ipd = pd.concat([r.ipd.assign(arm=arm) for arm, r in results.items()], ignore_index=True)
+    ipd = ipd[["arm"] + [c for c in ipd.columns if c != "arm"]]
+    _write_csv(ipd, args.output, inputs=(args.curve,))
+    info = sys.stderr if args.output == STDOUT else sys.stdout
+    for arm, r in results.items():
+        for fix in r.fixes:
+            print(f"note: {arm}: {fix}", file=sys.stderr)
+        print(f"{arm}: {len(r.ipd)} patients, {int(r.ipd.event.sum())} events (method "
+              f"{r.method}); largest |digitised - reconstructed KM| = {r.max_abs_error:.4f}",
+              file=info)
+    print(f"-> {args.output} (column arm: {', '.join(read.arms)})", file=info)
+    return 0
+
+
 def _cmd_digitise(args: argparse.Namespace) -> int:
-    from .digitise import digitise
+    from .digitise import ABOUT, about, digitise, file_stems
 
     read = digitise(args.figure, page=args.page)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", file=out,
                          advice="give a folder for the digitised files (-o DIR)")
-    names = {arm: re.sub(r"[^0-9A-Za-z_.-]+", "_", arm).strip("._") or "arm"
-             for arm in read.arms}
-    if len(set(names.values())) < len(names):
-        raise InputError("two arms' names make the same file name", file=args.figure,
-                         column="legend", advice="rename the arms in the figure's legend")
+    names = file_stems(read)
     try:
         out.mkdir(exist_ok=True)
     except OSError as exc:
@@ -409,16 +452,10 @@ def _cmd_digitise(args: argparse.Namespace) -> int:
         _write_csv(curve, str(out / f"{stem}_curve.csv"), inputs=(args.figure,))
         _write_csv(at_risk, str(out / f"{stem}_at_risk.csv"), inputs=(args.figure,))
         _write_csv(marks, str(out / f"{stem}_censor_marks.csv"), inputs=(args.figure,))
-    about = {"source": read.source, "arms": list(read.arms), "colours": read.colours,
-             "files": {arm: f"{stem}_curve.csv" for arm, stem in names.items()},
-             "time_axis": {"ticks": list(read.time_axis.values), "unit": read.time_axis.unit},
-             "survival_axis": {"ticks": list(read.survival_axis.values),
-                               "printed_as": read.survival_axis.unit,
-                               "written_as": "proportion"},
-             "warnings": list(read.warnings)}
-    _write_atomic(str(out / "digitised.json"),
-                  lambda tmp: tmp.write_text(json.dumps(about, indent=1, ensure_ascii=False)
-                                             + "\n", encoding="utf-8"), (args.figure,))
+    _write_atomic(str(out / ABOUT),
+                  lambda tmp: tmp.write_text(json.dumps(about(read), indent=1,
+                                                        ensure_ascii=False) + "\n",
+                                             encoding="utf-8"), (args.figure,))
     from .digitise.overlay import write_overlay
 
     _write_atomic(str(out / "overlay.png"),
@@ -645,8 +682,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "(its id, e.g. mytrial/os/v1, or its version if unique)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
-    p = sub.add_parser("reconstruct", help="patient data from a digitised KM curve")
-    p.add_argument("curve", metavar="CURVE.csv", help="digitised curve: columns time,survival")
+    p = sub.add_parser("reconstruct", help="patient data from a digitised KM curve, or from "
+                       "every arm of a folder that trialrecon digitise wrote")
+    p.add_argument("curve", metavar="CURVE.csv|DIR", help="digitised curve: columns "
+                   "time,survival; or a folder from trialrecon digitise -o DIR (every arm, "
+                   "with its numbers at risk and marks, written to one file with an arm "
+                   "column)")
     p.add_argument("--at-risk", metavar="RISK.csv", help="numbers at risk: time,n_at_risk")
     p.add_argument("--n-patients", type=int, help="needed without --at-risk")
     p.add_argument("--total-events", type=int, help="total events in the arm, if published")
@@ -670,8 +711,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write the patient data (- for standard output)")
 
     p = sub.add_parser("digitise", help="read a Kaplan-Meier figure: curves, marks and "
-                       "numbers at risk (vector PDFs)")
-    p.add_argument("figure", metavar="FIGURE.pdf", help="the figure as a vector PDF")
+                       "numbers at risk (vector PDF, PNG or JPEG)")
+    p.add_argument("figure", metavar="FIGURE", help="the figure: a vector PDF, or an image "
+                   "(PNG or JPEG; its words read by Tesseract)")
     p.add_argument("--page", type=int, help="the page that holds it (default: the first)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for <arm>_curve.csv, <arm>_at_risk.csv, "

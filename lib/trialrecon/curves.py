@@ -329,7 +329,7 @@ def clean_curve(curve: pd.DataFrame | Curve, *, scale: Scale = "proportion",
         at_zero = t == 0
         any_zero = at_zero.any()
     if any_zero:
-        if s[at_zero].min() < 1.0:
+        if s[at_zero].min() < 1.0 - 1e-6:  # not a calibration's rounding, said as 1
             fixes.append(f"survival at time 0 set to 1 (was {s[at_zero].min():g})")
         t, s = t[~at_zero], s[~at_zero]
     t, s = np.concatenate(([0.0], t)), np.concatenate(([1.0], s))

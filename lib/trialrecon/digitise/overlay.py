@@ -24,7 +24,8 @@ def write_overlay(read: Digitised, figure: Path, page: int | None, out: Path) ->
     Each arm's curve is drawn as a thin dashed black-and-white line over the drawn one, the
     censoring marks as small circles, the numbers at risk in boxes at the positions they were
     read for, and the calibrated ticks as short red marks, so that a misread curve, axis or
-    cell stands out. ``figure`` is a PDF (its ``page``) or a raster image.
+    cell stands out. ``figure`` is a PDF (its ``page``), a raster image, or an SVG (drawn
+    again here from its strokes and words).
     """
     import matplotlib
 
@@ -39,6 +40,12 @@ def write_overlay(read: Digitised, figure: Path, page: int | None, out: Path) ->
             image = pg.to_image(resolution=RESOLUTION).original
             width, height = float(pg.width), float(pg.height)
         unit = 1.0  # the axes' coordinates are points
+    elif figure.suffix.lower() == ".svg":
+        from .svg import parse
+
+        drawing = parse(figure)  # drawn again from its strokes and words (no SVG renderer)
+        image, width, height = None, drawing.width, drawing.height
+        unit = 1.0
     else:
         from .raster import load
 
@@ -48,7 +55,16 @@ def write_overlay(read: Digitised, figure: Path, page: int | None, out: Path) ->
         unit = width / (width / RESOLUTION * 72)
     fig = plt.figure(figsize=(width / unit / 72, height / unit / 72), dpi=RESOLUTION)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(image, extent=(0, width, height, 0), alpha=0.45)
+    if image is not None:
+        ax.imshow(image, extent=(0, width, height, 0), alpha=0.45)
+    else:
+        for stroke in drawing.lines + drawing.curves:
+            xy = np.asarray(stroke["pts"])
+            colour = stroke["stroking_color"] or stroke["non_stroking_color"] or (0, 0, 0)
+            ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=0.8, alpha=0.45)
+        for word in drawing.words:
+            ax.text(word["x0"], word["bottom"], word["text"], fontsize=5.5, alpha=0.6,
+                    va="bottom", ha="left")
     scale = 100.0 if read.survival_axis.unit == "percent" else 1.0
     for arm in read.arms:
         curve, at_risk, marks = read.arm(arm)

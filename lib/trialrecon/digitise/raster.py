@@ -49,6 +49,8 @@ BLEND_LEAST = 0.5
 BLEND_OFF = 0.16
 #: A curve's colour covers at least this share of the plotting area's columns.
 COVERAGE = 0.2
+#: Two names read by OCR are one when this alike (:func:`_likeness`).
+ALIKE = 0.6
 #: A curve is drawn on at least this share of the columns from its start to its end.
 DRAWN = 0.4
 #: ... and seen (not under another curve) on at least this share.
@@ -347,11 +349,14 @@ def _axes(rgb: np.ndarray, words: list[dict[str, Any]], h: float, path: Path,
 def _blend(rgb: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel, the share ``a`` of ``colour`` in a blend with white, and the distance off
     that blend."""
-    ink = 1.0 - rgb
-    c = 1.0 - colour
-    a = ink @ c / float(c @ c)
-    off = np.linalg.norm(ink - a[..., None] * c, axis=-1)
-    return a, off
+    ink = 1.0 - np.asarray(rgb, np.float32)
+    c = (1.0 - np.asarray(colour, np.float32)).astype(np.float32)
+    cc = float(c @ c)
+    along = ink @ c
+    a = along / cc
+    # |ink - a c|^2 = |ink|^2 - (ink . c)^2 / |c|^2, without the difference's array.
+    off2 = np.einsum("...k,...k->...", ink, ink) - along * a
+    return a, np.sqrt(np.maximum(off2, 0.0))
 
 
 def _curve_colours(rgb: np.ndarray, box: tuple[int, int, int, int], h: float
@@ -367,7 +372,9 @@ def _curve_colours(rgb: np.ndarray, box: tuple[int, int, int, int], h: float
     found: list[np.ndarray] = []
     uniq, counts = np.unique(codes, return_counts=True)
     width = c1 - c0
-    for code in uniq[np.argsort(-counts)][:40]:
+    order = np.argsort(-counts)[:40]
+    # A line across COVERAGE of the columns has at least a pixel a column in its own colour.
+    for code in uniq[order][counts[order] >= 0.5 * COVERAGE * width]:
         centre = np.array([code // 256, (code // 16) % 16, code % 16]) / 15.0
         if any(np.abs(centre - f).max() < 0.2 for f in found):
             continue
@@ -403,8 +410,11 @@ def _filled(mask: np.ndarray, h: float) -> np.ndarray:
     """The filled regions of ``mask`` (a confidence band, a legend's box): pixels in a square
     taller and wider than a censoring mark (a run of dense marks is no band), grown by a pixel
     to take their anti-aliased rims."""
-    k = max(3, int(np.ceil(1.5 * h)))
-    opened = ndimage.binary_opening(mask, structure=np.ones((k, k), bool))
+    k = max(3, int(np.ceil(1.5 * h))) | 1  # odd: the filters' windows are centred
+    # An opening by a k x k square as a minimum then a maximum filter: separable, so its cost
+    # does not grow with k (a 300 dpi figure's square is 50 pixels wide).
+    inside = ndimage.minimum_filter(mask.astype(np.uint8), size=k, mode="constant", cval=0)
+    opened = ndimage.maximum_filter(inside, size=k, mode="constant", cval=0).astype(bool)
     return ndimage.binary_dilation(opened, iterations=1)
 
 
@@ -432,6 +442,10 @@ def _weights(area: np.ndarray, colours: list[np.ndarray]) -> list[np.ndarray]:
                 continue
             a, off = _blend(colour[None, None, :], other)
             if 0.2 < float(a[0, 0]) < 0.95 and float(off[0, 0]) < BLEND_OFF:
+                # A paler blend of another arm's colour (grey beside black): its own paler
+                # tints are as much the other's (a band of the black arm, the rim of its
+                # line), so only its pure pixels are its own.
+                mine &= _member(area, colour, core=True)
                 mine &= ~ndimage.binary_dilation(_member(area, other, core=True), iterations=1)
         out.append(mine)
     return out
@@ -511,7 +525,9 @@ def _levels(mask: np.ndarray, under: np.ndarray, path: np.ndarray, width: float
         hi = r
         while hi < H - 1 and col[hi + 1]:
             hi += 1
-        if hi - lo + 1 <= 1.6 * width:
+        # Another curve drawn over this one may be the thicker line (a grey one thickened by
+        # its anti-aliased rim), by up to half as much again.
+        if hi - lo + 1 <= 1.6 * width * (1.5 if hidden else 1.0):
             level[c], top[c] = (lo + hi) / 2, lo
             kind[c] = HIDDEN if hidden else LINE
             if not hidden:
@@ -664,10 +680,18 @@ def read_pixels(rgb: np.ndarray, words: list[dict[str, Any]], path: Path) -> Dig
     for k, d in enumerate(drawn):
         name = d["name"]
         row = next((r for r, j in owner.items() if j == k), None)
-        if name is None and row is not None and rows[row]["label"].strip():
-            name = rows[row]["label"].strip()
+        label = rows[row]["label"].strip() if row is not None else ""
+        if name is None and any(ch.isalnum() for ch in label):
+            name = label
             warnings.append(f"the curve coloured {_hex(d['colour'])} is named {name!r} from "
                             "its row of numbers at risk (no legend entry found)")
+        elif (name is not None and any(ch.isalnum() for ch in label)
+              and not _alike(name, label)):
+            # The legend's word is not like the curve's row label (OCR read a key's mark, or
+            # part of another entry, as the name): the row, read at a known place, names it.
+            warnings.append(f"the curve coloured {_hex(d['colour'])} is named {label!r} from "
+                            f"its row of numbers at risk (the legend read {name!r})")
+            name = label
         if name is None or name in arms:
             name = f"arm {k + 1}"
             warnings.append(f"no legend entry found for the curve coloured "
@@ -782,22 +806,31 @@ def _table(rgb: np.ndarray, words: list[dict[str, Any]], axis: Axis, below: floa
     return rows
 
 
-def _row_owners(rows: list[dict[str, Any]], drawn: list[dict[str, Any]],
-                warnings: list[str]) -> dict[int, int]:
-    """Which curve each table row belongs to: by its label against the legend's names (as
-    OCR reads them, alike rather than equal), else by the label's colour, else, where the
-    rows and curves left are as many, in order (a table lists the arms as the legend does)."""
+def _likeness(a: str, b: str) -> float:
+    """How alike two names are as OCR reads them (case, spaces and marks ignored; 0-1, the
+    ratio of :class:`difflib.SequenceMatcher`)."""
     from difflib import SequenceMatcher
 
     def key(text: str) -> str:
         return re.sub(r"[^0-9a-z]", "", text.lower())
 
+    return SequenceMatcher(None, key(a), key(b)).ratio() if key(a) and key(b) else 0.0
+
+
+def _alike(a: str, b: str) -> bool:
+    return _likeness(a, b) >= ALIKE
+
+
+def _row_owners(rows: list[dict[str, Any]], drawn: list[dict[str, Any]],
+                warnings: list[str]) -> dict[int, int]:
+    """Which curve each table row belongs to: by its label against the legend's names (as
+    OCR reads them, alike rather than equal), else by the label's colour, else, where the
+    rows and curves left are as many, in order (a table lists the arms as the legend does)."""
     owner: dict[int, int] = {}
     for i, row in enumerate(rows):
-        scores = [(SequenceMatcher(None, key(row["label"]), key(d["name"])).ratio()
-                   if d["name"] and key(row["label"]) else 0.0, k)
+        scores = [(_likeness(row["label"], d["name"]) if d["name"] else 0.0, k)
                   for k, d in enumerate(drawn) if k not in owner.values()]
-        if scores and max(scores)[0] >= 0.6:
+        if scores and max(scores)[0] >= ALIKE:
             owner[i] = max(scores)[1]
             continue
         if row["ink"] is not None:
@@ -847,26 +880,19 @@ def _legend(rgb: np.ndarray, words: list[dict[str, Any]], colours: list[np.ndarr
     left to right)."""
     names: dict[int, str] = {}
     places: dict[int, tuple[float, float]] = {}
-    text = [w for w in words if not _NUMBER.match(w["text"]) and not set(w["text"]) <= set("+|-")]
+    # A name is mostly letters or digits: a key read by OCR as "a}=" or "+" is not one.
+    text = [w for w in words if not _NUMBER.match(w["text"])
+            and sum(ch.isalnum() for ch in w["text"]) >= max(1, len(w["text"]) / 2)]
+    r0, r1, c0, c1 = box
     for k, colour in enumerate(colours):
-        mine = _member(rgb, colour, core=True)
-        labels, n = ndimage.label(mine)
         found = None
-        for sl in ndimage.find_objects(labels):
-            if sl is None:
-                continue
-            height = sl[0].stop - sl[0].start
-            width = sl[1].stop - sl[1].start
-            if not (0.8 * h <= width <= 8 * h and height <= 2 * h):
-                continue
-            mid = (sl[0].start + sl[0].stop) / 2
-            right = sl[1].stop
-            near = [w for w in text if 0 <= w["x0"] - right <= 1.5 * h
-                    and abs((w["top"] + w["bottom"]) / 2 - mid) <= 0.7 * h]
-            if near:
-                first = min(near, key=lambda w: w["x0"])
-                found = _name(first, text, h)
-                places[k] = (round(first["top"] / h), first["x0"])
+        # The key in the colour itself; else, outside the plotting area (where pieces of
+        # curves read as letters are not), a paler blend of it: a key drawn over its band's
+        # tint.
+        for core in (True, False):
+            labels, _ = ndimage.label(_member(rgb, colour, core=core))
+            found = _keyed(labels, text, h, None if core else box, places, k)
+            if found is not None:
                 break
         if found is None:
             # A name printed in the arm's colour (a table's row label, say).
@@ -883,6 +909,35 @@ def _legend(rgb: np.ndarray, words: list[dict[str, Any]], colours: list[np.ndarr
             names[k] = found
             places.setdefault(k, (np.inf, np.inf))
     return {k: names[k] for k in sorted(names, key=lambda k: places[k])}
+
+
+def _keyed(labels: np.ndarray, text: list[dict[str, Any]], h: float,
+           outside: tuple[int, int, int, int] | None, places: dict[int, tuple[float, float]],
+           k: int) -> str | None:
+    """The name printed at the right of a legend key among the components ``labels`` (a key
+    is a short mark, about a character high), with its place in ``places[k]``; only keys
+    outside the box ``outside`` when it is given."""
+    for sl in ndimage.find_objects(labels):
+        if sl is None:
+            continue
+        height = sl[0].stop - sl[0].start
+        width = sl[1].stop - sl[1].start
+        if not (0.8 * h <= width <= 8 * h and height <= 2 * h):
+            continue
+        if outside is not None and (outside[0] <= sl[0].start < outside[1]
+                                    and outside[2] <= sl[1].start < outside[3]):
+            continue
+        mid = (sl[0].start + sl[0].stop) / 2
+        right = sl[1].stop
+        near = [w for w in text if 0 <= w["x0"] - right <= 1.5 * h
+                and abs((w["top"] + w["bottom"]) / 2 - mid) <= 0.7 * h]
+        if near:
+            # A key's own mark read as a letter ("L" for a "+") stands before the name.
+            worded = [w for w in near if sum(ch.isalnum() for ch in w["text"]) >= 2]
+            first = min(worded or near, key=lambda w: w["x0"])
+            places[k] = (round(first["top"] / h), first["x0"])
+            return _name(first, text, h)
+    return None
 
 
 def _name(first: dict[str, Any], words: list[dict[str, Any]], h: float) -> str:

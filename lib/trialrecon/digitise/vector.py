@@ -51,11 +51,17 @@ MONOTONE_SLACK = 1e-3
 #: below 0) is read as 1, 0 (or 0).
 ROUNDING = 1e-4
 
+#: Longest stroke (points) taken as a censoring mark drawn as a path.
+MARK_LONGEST = 12.0
+#: Resolutions (dpi) a scanned page is rendered at: its image's own, within these.
+SCAN_DPI = (150.0, 400.0)
+
 _NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?$")
+_LABEL = re.compile(r"^[−-]?\d+(\.\d+)?%?$")
 
 
 def _number(text: str) -> float:
-    return float(text.replace("−", "-"))
+    return float(text.replace("−", "-").rstrip("%"))
 
 
 def _rgb(colour: Any) -> tuple[float, float, float] | None:
@@ -144,22 +150,51 @@ def read_pdf(path: Path, page: int | None = None) -> Digitised:
         pg.pdf.close()
 
 
+def _read_scan(pg: Any, path: Path, page: int | None) -> Digitised:
+    """A page that is an image (a scanned or pasted figure, no text on it): rendered at the
+    resolution its largest image was embedded at and read from its pixels (:mod:`.raster`),
+    the axes' positions then given in PDF points like a vector page's."""
+    from dataclasses import replace
+
+    from .ocr import read_words
+    from .raster import read_pixels
+
+    image = max(pg.images, key=lambda im: (im["x1"] - im["x0"]) * (im["bottom"] - im["top"]))
+    width_pt = max(float(image["x1"] - image["x0"]), 1.0)
+    dpi = float(np.clip(float(image["srcsize"][0]) / width_pt * 72.0, *SCAN_DPI))
+    rgb = np.asarray(pg.to_image(resolution=dpi).original.convert("RGB"), np.uint8)
+    read = read_pixels(rgb / 255.0, read_words(rgb), path)
+    points = 72.0 / dpi
+    axes = [Axis(a.values, tuple(p * points for p in a.positions), a.unit)
+            for a in (read.time_axis, read.survival_axis)]
+    return replace(read, time_axis=axes[0], survival_axis=axes[1],
+                   warnings=(f"page {page or 1} holds no text, only an image: read from its "
+                             f"pixels at {dpi:.0f} dpi, its words by OCR",) + read.warnings)
+
+
 def _read_page(pg: Any, path: Path, page: int | None) -> Digitised:
     """:func:`read_pdf` on an open page."""
     words = pg.extract_words(extra_attrs=["non_stroking_color"])
+    if not words and pg.images:
+        return _read_scan(pg, path, page)
     numbers = [w for w in words if _NUMBER.match(w["text"])]
+    # Tick labels may print a percent sign ("25%"); numbers at risk never do.
+    labels = [w for w in words if _LABEL.match(w["text"])]
     lines = [ln for ln in pg.lines if _black(_rgb(ln.get("stroking_color")))]
     # Survival ticks: short horizontal black lines, a number just left of each.
     y_pairs, x_pairs = [], []
+    percent_sign = False
     for ln in lines:
         if abs(ln["top"] - ln["bottom"]) < 0.01 and 0 < ln["x1"] - ln["x0"] <= TICK_LONGEST:
             y = ln["top"]
-            near = [w for w in numbers
+            near = [w for w in labels
                     if abs((w["top"] + w["bottom"]) / 2 - y)
                     <= max(ROW_SLACK, 0.5 * (w["bottom"] - w["top"]))
                     and 0 <= ln["x0"] - w["x1"] <= LABEL_GAP]
             if near:
-                y_pairs.append((_number(max(near, key=lambda w: w["x1"])["text"]), y))
+                label = max(near, key=lambda w: w["x1"])["text"]
+                y_pairs.append((_number(label), y))
+                percent_sign = percent_sign or label.endswith("%")
         elif abs(ln["x0"] - ln["x1"]) < 0.01 and 0 < ln["bottom"] - ln["top"] <= TICK_LONGEST:
             x = ln["x0"]
             near = [w for w in numbers if abs((w["x0"] + w["x1"]) / 2 - x) < ROW_SLACK
@@ -168,7 +203,7 @@ def _read_page(pg: Any, path: Path, page: int | None) -> Digitised:
                 x_pairs.append((_number(min(near, key=lambda w: w["top"])["text"]), x))
     time_axis = _axis(x_pairs, "time", path, "as printed")
     y_values = [v for v, _ in y_pairs]
-    percent = bool(y_values) and max(y_values) > 1.5
+    percent = bool(y_values) and (max(y_values) > 1.5 or percent_sign)
     survival_axis = _axis(y_pairs, "survival", path, "percent" if percent else "proportion")
     scale = 100.0 if percent else 1.0
     x_lo, x_hi = min(time_axis.positions), max(time_axis.positions)
@@ -183,6 +218,8 @@ def _read_page(pg: Any, path: Path, page: int | None) -> Digitised:
             continue
         if abs(ln["top"] - ln["bottom"]) > 0.5 or not 5 <= ln["x1"] - ln["x0"] <= 40:
             continue
+        if _crossbar(ln, pg.lines, colour):
+            continue  # a censoring mark "+" drawn as two strokes, not a legend's key
         y = ln["top"]
         names = [w for w in words if not _NUMBER.match(w["text"])
                  and not set(w["text"]) <= set("+|")
@@ -260,7 +297,10 @@ def _read_page(pg: Any, path: Path, page: int | None) -> Digitised:
         if arm is not None:
             mark_rows.append((arm, float(_to_value(time_axis, np.array([(ch["x0"] + ch["x1"])
                                                                         / 2]))[0])))
-    censor_marks = pd.DataFrame(mark_rows, columns=["arm", "time"])
+    mark_rows += _drawn_marks(pg.lines, curve_rows, arms, colours, time_axis, survival_axis,
+                              scale)
+    censor_marks = pd.DataFrame(mark_rows, columns=["arm", "time"]).sort_values(
+        ["arm", "time"], kind="stable").reset_index(drop=True)
 
     at_risk = _at_risk(words, numbers, time_axis, arms, colours, y_hi, warnings)
     return Digitised(curves, at_risk, censor_marks, time_axis, survival_axis, tuple(arms),
@@ -276,6 +316,56 @@ def _name(first: dict[str, Any], line: list[dict[str, Any]]) -> str:
             break
         out.append(w)
     return " ".join(w["text"] for w in out)
+
+
+def _crossbar(ln: dict[str, Any], lines: list[dict[str, Any]],
+              colour: tuple[float, float, float]) -> bool:
+    """Whether horizontal stroke ``ln`` is the bar of a ``+``: crossed at its middle by a
+    vertical stroke of its colour and its length (a legend's key line with a ``+`` marker on
+    it is longer than the marker's upright)."""
+    middle, length = (ln["x0"] + ln["x1"]) / 2, ln["x1"] - ln["x0"]
+    return any(abs(v["x0"] - v["x1"]) < 0.01 and abs(v["x0"] - middle) <= 0.5
+               and v["top"] - 0.5 <= ln["top"] <= v["bottom"] + 0.5
+               and abs((v["bottom"] - v["top"]) - length) <= 0.1 * length
+               and _same(_rgb(v.get("stroking_color")), colour) for v in lines)
+
+
+def _drawn_marks(lines: list[dict[str, Any]], curve_rows: list[pd.DataFrame], arms: list[str],
+                 colours: dict[str, str], time_axis: Axis, survival_axis: Axis, scale: float
+                 ) -> list[tuple[str, float]]:
+    """Censoring marks drawn as short vertical strokes (a ``|`` marker, the upright of a
+    ``+``) in an arm's colour, centred on the arm's curve where it is level: matplotlib and
+    others draw markers as paths, not glyphs. A drop of the curve drawn as its own stroke
+    runs from one level to the next, not across one level, and is not taken."""
+    out = []
+    for ln in lines:
+        length = ln["bottom"] - ln["top"]
+        if abs(ln["x1"] - ln["x0"]) > 0.01 or not 0 < length <= MARK_LONGEST:
+            continue
+        colour = _rgb(ln.get("stroking_color"))
+        # A stroke of no arm's colour (pdfminer may lose the colour a marker was drawn
+        # with) is still a mark of the one arm whose curve it is centred on.
+        owners = [a for a in arms if _same(_rgb_of(colours[a]), colour)] or arms
+        found = []
+        for arm, frame in zip(arms, curve_rows, strict=True):
+            if arm not in owners:
+                continue
+            t = float(_to_value(time_axis, np.array([ln["x0"]]))[0])
+            times, levels = frame.time.to_numpy(), frame.survival.to_numpy()
+            if not times[0] <= t <= times[-1]:
+                continue
+            # The curve's level just before and just after t (the path is right-continuous).
+            before = levels[max(0, np.searchsorted(times, t, side="left") - 1)]
+            after = levels[np.searchsorted(times, t, side="right") - 1]
+            centre = float(_to_value(survival_axis, np.array([(ln["top"] + ln["bottom"]) / 2]
+                                                             ))[0]) / scale
+            half = abs(float(_to_value(survival_axis, np.array([ln["top"]]))[0]
+                             - _to_value(survival_axis, np.array([ln["bottom"]]))[0])) / scale
+            if max(abs(centre - before), abs(centre - after)) <= 0.25 * half:
+                found.append((arm, t))
+        if len(found) == 1:  # centred on two arms' curves (where they meet): whose is unknown
+            out += found
+    return out
 
 
 def _rgb_of(hex_colour: str) -> tuple[float, float, float]:
