@@ -407,17 +407,17 @@ def _reconstruct_folder(args: argparse.Namespace) -> int:
     read = load(args.curve)
     for warning in read.warnings:
         print(f"note: the figure was read with a warning: {warning}", file=sys.stderr)
-    tables = {arm: read.arm(arm)[1] for arm in read.arms}
-    missing = [arm for arm, t in tables.items() if t.empty]
+    parts = {arm: read.arm(arm) for arm in read.arms}  # curve, numbers at risk, marks
+    missing = [arm for arm, (_, table, _) in parts.items() if table.empty]
     if missing:
         raise InputError(f"no numbers at risk were read for {', '.join(missing)}",
                          file=Path(args.curve) / f"{file_stems(read)[missing[0]]}_at_risk.csv",
                          column="n_at_risk",
                          advice="type the figure's at-risk table into the arm's "
                          "_at_risk.csv (time,n_at_risk)")
-    results = reconstruct_arms({arm: read.arm(arm)[0] for arm in read.arms}, tables,
-                               method=args.method,
-                               censor_marks={arm: read.arm(arm)[2] for arm in read.arms},
+    results = reconstruct_arms({arm: p[0] for arm, p in parts.items()},
+                               {arm: p[1] for arm, p in parts.items()}, method=args.method,
+                               censor_marks={arm: p[2] for arm, p in parts.items()},
                                convention=args.convention)
     ipd = pd.concat([r.ipd.assign(arm=arm) for arm, r in results.items()], ignore_index=True)
     ipd = ipd[["arm"] + [c for c in ipd.columns if c != "arm"]]
@@ -711,9 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write the patient data (- for standard output)")
 
     p = sub.add_parser("digitise", help="read a Kaplan-Meier figure: curves, marks and "
-                       "numbers at risk (vector PDF, PNG or JPEG)")
-    p.add_argument("figure", metavar="FIGURE", help="the figure: a vector PDF, or an image "
-                   "(PNG or JPEG; its words read by Tesseract)")
+                       "numbers at risk (vector PDF, SVG, PNG or JPEG)")
+    p.add_argument("figure", metavar="FIGURE", help="the figure: a vector PDF or an SVG (read "
+                   "exactly), or an image: PNG, JPEG or a scanned PDF page (its words read by "
+                   "Tesseract)")
     p.add_argument("--page", type=int, help="the page that holds it (default: the first)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for <arm>_curve.csv, <arm>_at_risk.csv, "
