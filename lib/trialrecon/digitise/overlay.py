@@ -10,6 +10,8 @@ from . import Axis, Digitised
 
 #: Resolution of the page image under the overlay, dots per inch.
 RESOLUTION = 110
+#: Colours the arms as read are drawn in (dark and apart from each other, over a faded page).
+READ_COLOURS = ("#c2008c", "#006d9c", "#b35900", "#2e7d32")
 
 
 def _to_page(axis: Axis, values: np.ndarray) -> np.ndarray:
@@ -21,11 +23,11 @@ def _to_page(axis: Axis, values: np.ndarray) -> np.ndarray:
 def write_overlay(read: Digitised, figure: Path, page: int | None, out: Path) -> None:
     """Draw ``read`` over the figure it came from and save it as a PNG at ``out``.
 
-    Each arm's curve is drawn as a thin dashed black-and-white line over the drawn one, the
-    censoring marks as small circles, the numbers at risk in boxes at the positions they were
-    read for, and the calibrated ticks as short red marks, so that a misread curve, axis or
-    cell stands out. ``figure`` is a PDF (its ``page``), a raster image, or an SVG (drawn
-    again here from its strokes and words).
+    Each arm's curve is drawn as a thin dashed line over the drawn one (a colour of its own on
+    a white underlay), the censoring marks as small circles in that colour, the numbers at
+    risk in boxes at the positions they were read for, and the calibrated ticks as short red
+    marks, so that a misread curve, axis or cell stands out. ``figure`` is a PDF (its
+    ``page``), a raster image, or an SVG (drawn again here from its strokes and words).
     """
     import matplotlib
 
@@ -66,18 +68,20 @@ def write_overlay(read: Digitised, figure: Path, page: int | None, out: Path) ->
             ax.text(word["x0"], word["bottom"], word["text"], fontsize=5.5, alpha=0.6,
                     va="bottom", ha="left")
     scale = 100.0 if read.survival_axis.unit == "percent" else 1.0
-    for arm in read.arms:
+    for k, arm in enumerate(read.arms):
         curve, at_risk, marks = read.arm(arm)
+        ink = READ_COLOURS[k % len(READ_COLOURS)]
         x = _to_page(read.time_axis, curve.time.to_numpy())
         y = _to_page(read.survival_axis, curve.survival.to_numpy() * scale)
-        ax.plot(x, y, color="white", lw=2.2)
-        ax.plot(x, y, color="black", lw=0.9, ls=(0, (3, 2)), label=f"read: {arm}")
+        # A right-continuous step function through its points, as reconstruct reads it.
+        ax.step(x, y, where="post", color="white", lw=2.2)
+        ax.step(x, y, where="post", color=ink, lw=0.9, ls=(0, (3, 2)), label=f"read: {arm}")
         if len(marks):
             at = np.interp(marks.time.to_numpy(), curve.time.to_numpy(),
                            curve.survival.to_numpy())
             ax.plot(_to_page(read.time_axis, marks.time.to_numpy()),
                     _to_page(read.survival_axis, at * scale), "o", ms=3, mfc="none",
-                    mec="black", mew=0.6)
+                    mec=ink, mew=0.6)
         bottom = max(read.survival_axis.positions)
         row = list(read.arms).index(arm)
         for t, n in zip(at_risk.time, at_risk.n_at_risk, strict=True):
