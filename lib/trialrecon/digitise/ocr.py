@@ -214,26 +214,32 @@ def read_words(image: np.ndarray) -> list[dict[str, Any]]:
     return words
 
 
-def _box(image: np.ndarray, x0: float, x1: float, top: float, bottom: float) -> Any | None:
+def _box(image: np.ndarray, x0: float, x1: float, top: float, bottom: float,
+         turned: bool = False) -> Any | None:
     """The box of ``image`` alone on a white margin as wide as it is high, its characters
-    scaled to :data:`CHAR_PIXELS` high (Tesseract misses a single small character on a page)."""
+    scaled to :data:`CHAR_PIXELS` high (Tesseract misses a single small character on a page);
+    ``turned``: text that reads upwards (base R's survival labels), turned to read across."""
     H, W = image.shape[:2]
     r0, r1 = int(max(0, np.floor(top))), int(min(H, np.ceil(bottom)))
     c0, c1 = int(max(0, np.floor(x0))), int(min(W, np.ceil(x1)))
     if r1 - r0 < 3 or c1 - c0 < 3:
         return None
-    m = r1 - r0
-    pad = np.full((3 * m, c1 - c0 + 2 * m), 255, np.uint8)
-    pad[m:2 * m, m:m + c1 - c0] = np.asarray(image[r0:r1, c0:c1], dtype=np.uint8).min(axis=2)
+    crop = np.asarray(image[r0:r1, c0:c1], dtype=np.uint8).min(axis=2)
+    if turned:
+        crop = np.rot90(crop, k=-1)
+    m = crop.shape[0]
+    pad = np.full((3 * m, crop.shape[1] + 2 * m), 255, np.uint8)
+    pad[m:2 * m, m:m + crop.shape[1]] = crop
     return upscale(pad, max(1.0, CHAR_PIXELS / m))
 
 
 def read_cell(image: np.ndarray, x0: float, x1: float, top: float, bottom: float,
-              decimals: bool = False) -> str | None:
+              decimals: bool = False, turned: bool = False) -> str | None:
     """The number printed in one box of ``image`` (a table's cell, a tick's label), or None:
-    a whole number, or with ``decimals`` one that may have a decimal point."""
+    a whole number, or with ``decimals`` one that may have a decimal point; ``turned`` for
+    one printed reading upwards."""
     tess = _engine()
-    box = _box(image, x0, x1, top, bottom)
+    box = _box(image, x0, x1, top, bottom, turned)
     if box is None:
         return None
     allowed = "0123456789" + ("." if decimals else "")

@@ -49,6 +49,8 @@ BLEND_LEAST = 0.5
 BLEND_OFF = 0.16
 #: A curve's colour covers at least this share of the plotting area's columns.
 COVERAGE = 0.2
+#: A colour is a blend of two others when this close to the line between them (RGB, 0-1).
+MIX_OFF = 0.08
 #: Two names read by OCR are one when this alike (:func:`_likeness`).
 ALIKE = 0.6
 #: A curve is drawn on at least this share of the columns from its start to its end.
@@ -107,6 +109,24 @@ def _height(words: list[dict[str, Any]]) -> float:
     if not nums:
         return 10.0
     return float(np.median(nums))
+
+
+def _even_part(group: list[dict[str, Any]], along: str) -> list[dict[str, Any]]:
+    """A row (``x``) or column (``y``) of numbers that rise evenly along it, as tick labels
+    do; or, of four or more, all but one that OCR misread (a ``0`` read as ``6``); else
+    empty."""
+    ordered = sorted(group, key=(lambda w: w["x0"]) if along == "x" else (lambda w: -w["top"]))
+    values = np.array([_number(w["text"]) for w in ordered])
+    positions = np.array([(w["x0"] + w["x1"]) / 2 if along == "x"
+                          else -(w["top"] + w["bottom"]) / 2 for w in ordered])
+    if _evenly(values, positions):
+        return ordered
+    if len(ordered) >= 4:
+        for k in range(len(ordered)):
+            keep = np.arange(len(ordered)) != k
+            if _evenly(values[keep], positions[keep]):
+                return [w for w, kept in zip(ordered, keep, strict=True) if kept]
+    return []
 
 
 def _evenly(values: np.ndarray, positions: np.ndarray) -> bool:
@@ -211,25 +231,33 @@ def _labels_at_ticks(rgb: np.ndarray, ink: np.ndarray, right: float, bottom: flo
     while x - width >= 0 and runs[x - width] >= 0.3 * b:
         width += 1
     edge = x - width + 1  # the axis line's left edge
-    labels = []
     near = region[:, max(0, edge - int(0.25 * h)) : edge]
     rows = np.flatnonzero(near.all(axis=1)) if near.shape[1] else np.array([], int)
-    for g in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if len(rows) else []:
-        if len(g) > 0.3 * h:
-            continue  # a thick block, not a tick
-        y = float(np.mean(g)) + 0.5
+    ticks = [g for g in (np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+                         if len(rows) else []) if len(g) <= 0.3 * h]  # not a thick block
+    centres = [float(np.mean(g)) + 0.5 for g in ticks]
+    # A label printed reading upwards (base R's default) spans up to half way to its
+    # neighbours, and about a character's height across.
+    half = min(2.5 * h, 0.45 * float(np.min(np.diff(centres)))) if len(centres) > 1 else 2 * h
+    ends = []
+    for g in ticks:
         # The tick's left end: the dark run leftwards from the axis line on its rows.
         t = edge
         while t > 0 and region[g, t - 1].any():
             t -= 1
-        text = read_cell(image, max(0.0, t - 6 * h), t - 0.15 * h, y - 0.75 * h, y + 0.75 * h,
-                         decimals=True)
-        if text is not None:
-            labels.append({"text": text, "x0": t - 6 * h, "x1": float(t) - 1, "top": y - 0.5 * h,
-                           "bottom": y + 0.5 * h})
-    values = [_number(w["text"]) for w in sorted(labels, key=lambda w: -w["top"])]
-    positions = [-(w["top"] + w["bottom"]) / 2 for w in sorted(labels, key=lambda w: -w["top"])]
-    return labels if _evenly(np.array(values), np.array(positions)) else []
+        ends.append(t)
+    for turned in (False, True):  # printed across, else reading upwards
+        labels = []
+        for t, y in zip(ends, centres, strict=True):
+            box = ((t - 2.5 * h, t - 0.1 * h, y - half, y + half) if turned
+                   else (t - 6 * h, t - 0.15 * h, y - 0.75 * h, y + 0.75 * h))
+            text = read_cell(image, max(0.0, box[0]), *box[1:], decimals=True, turned=turned)
+            if text is not None:
+                labels.append({"text": text, "x0": t - 6 * h, "x1": float(t) - 1,
+                               "top": y - 0.5 * h, "bottom": y + 0.5 * h})
+        if even := _even_part(labels, "y"):
+            return even
+    return []
 
 
 def _calibrate(pairs: list[tuple[float, float]], what: str, path: Path, unit: str,
@@ -308,14 +336,8 @@ def _axes(rgb: np.ndarray, words: list[dict[str, Any]], h: float, path: Path,
           warnings: list[str]) -> tuple[Axis, Axis, list[dict[str, Any]]]:
     numbers = [w for w in words if _NUMBER.match(w["text"])]
     ink = 1.0 - rgb.max(axis=2)
-    rows = [g for g in _label_rows(numbers, h, "x")
-            if _evenly(np.array([_number(w["text"]) for w in sorted(g, key=lambda w: w["x0"])]),
-                       np.array([(w["x0"] + w["x1"]) / 2
-                                 for w in sorted(g, key=lambda w: w["x0"])]))]
-    cols = [g for g in _label_rows(numbers, h, "y")
-            if _evenly(np.array([_number(w["text"]) for w in sorted(g, key=lambda w: -w["top"])]),
-                       np.array([-(w["top"] + w["bottom"]) / 2
-                                 for w in sorted(g, key=lambda w: -w["top"])]))]
+    rows = [e for g in _label_rows(numbers, h, "x") if (e := _even_part(g, "x"))]
+    cols = [e for g in _label_rows(numbers, h, "y") if (e := _even_part(g, "y"))]
     if rows and not cols:
         left = min(rows, key=lambda g: g[0]["top"])
         col = _labels_at_ticks(rgb, ink, min(w["x0"] for w in left),
@@ -336,10 +358,25 @@ def _axes(rgb: np.ndarray, words: list[dict[str, Any]], h: float, path: Path,
     y_pairs = _placed(ink, y_labels, h, "y")
     time_axis = _complete(_calibrate(x_pairs, "time", path, "as printed", warnings), ink,
                           x_labels, h, warnings)
-    percent = max(v for v, _ in y_pairs) > 1.5
-    survival_axis = _calibrate(y_pairs, "survival", path,
-                               "percent" if percent else "proportion", warnings)
+    try:
+        survival_axis = _calibrate(y_pairs, "survival", path, _unit(y_pairs), warnings)
+        top = max(survival_axis.values) / (100.0 if survival_axis.unit == "percent" else 1.0)
+        if not 0.5 <= top <= 1.05:  # a survival axis shows at least half of [0, 1]
+            raise InputError(f"the survival axis's labels reach {top:g}", file=path)
+    except InputError:
+        # The column the page OCR read was not the axis's (numbers elsewhere, the real
+        # labels unread): the labels read tick by tick at the axis line, if that gives one.
+        col = _labels_at_ticks(rgb, ink, x_labels[0]["x0"], x_labels[0]["top"], h)
+        if not col:
+            raise
+        y_pairs = _placed(ink, col, h, "y")
+        survival_axis = _calibrate(y_pairs, "survival", path, _unit(y_pairs), warnings)
     return time_axis, survival_axis, x_labels
+
+
+def _unit(pairs: list[tuple[float, float]]) -> str:
+    """A survival axis's labels as percent (they pass 1.5) or as a proportion."""
+    return "percent" if max(v for v, _ in pairs) > 1.5 else "proportion"
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,11 +599,78 @@ def _line_width(mask: np.ndarray) -> float:
     return float(max(1, vals[counts.argmax()]))
 
 
+def _mixed(mix: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether colour ``mix`` is a blend of colours ``a`` and ``b`` (``a`` seen through a
+    translucent ``b``, or the reverse), each a fifth of it at least."""
+    ab = b - a
+    share = float((mix - a) @ ab / max(float(ab @ ab), 1e-12))
+    off = float(np.linalg.norm(mix - a - share * ab))
+    return 0.2 <= share <= 0.8 and off <= MIX_OFF
+
+
+def _continued(drawn: list[dict[str, Any]], masks: list[np.ndarray], colours: list[np.ndarray],
+               trace: Any, warnings: list[str]) -> list[dict[str, Any]]:
+    """Curves whose colour changes along their length joined: where another arm's band is
+    drawn over a line, the line shows in a blend of the two colours, read as a curve of its
+    own that runs with the line and on past where the line's own colour ends. Such a curve
+    (within two pixels of another over the other's length, longer, and in a blend of the
+    other's colour and a third) is the other's continuation: the other is traced again
+    through both colours."""
+    out = list(drawn)
+    for e in sorted(drawn, key=lambda d: -(d["cols"][1] - d["cols"][0])):
+        for d in out:
+            if d is e or not any(x is e for x in out) or e["cols"][1] <= d["cols"][1] + 2:
+                continue
+            (dc, dr), (ec, er) = d["rows"], e["rows"]
+            grid = np.arange(max(dc[0], ec[0]), d["cols"][1])
+            if len(grid) < 10:
+                continue
+            at_d = dr[np.clip(np.searchsorted(dc, grid, side="right") - 1, 0, None)]
+            at_e = er[np.clip(np.searchsorted(ec, grid, side="right") - 1, 0, None)]
+            if float(np.median(np.abs(at_d - at_e))) > 2.0:
+                continue
+            if not any(_mixed(e["colour"], d["colour"], o) for o in colours
+                       if o is not d["colour"] and o is not e["colour"]):
+                continue  # two arms whose curves run together, not one seen through a band
+            k, j = d["key"], e["key"]
+            joined = trace(k, masks[k] | masks[j],
+                           [i for i in range(len(masks)) if i not in (k, j)])
+            if joined is None or joined["cols"][1] <= d["cols"][1]:
+                continue
+            if d["name"] is None and e["name"] is not None:  # the legend's key was in e's
+                joined["name"], joined["key"] = e["name"], e["key"]
+            warnings.append(f"the line coloured {_hex(e['colour'])} is taken as the "
+                            f"continuation of the curve coloured {_hex(d['colour'])} (its "
+                            "colour seen through a band drawn over it)")
+            out = [joined if x is d else x for x in out if x is not e]
+            break
+    return out
+
+
+def _path_width(mask: np.ndarray, path: np.ndarray) -> float | None:
+    """The line's thickness along its traced ``path``: the median height of the runs of
+    ``mask`` the path passes through (drops and marks are a few columns each; the line is
+    most of them, however dense its marks), or None where it passes through none."""
+    cols = np.flatnonzero(mask[path, np.arange(mask.shape[1])])
+    if not len(cols):
+        return None
+    heights = []
+    for c in cols:
+        col, r = mask[:, c], int(path[c])
+        above = col[:r][::-1]
+        below = col[r + 1:]
+        up = int(np.argmin(above)) if not above.all() else len(above)
+        down = int(np.argmin(below)) if not below.all() else len(below)
+        heights.append(up + down + 1)
+    return float(max(1.0, np.median(heights)))
+
+
 def _arm_curve(mask: np.ndarray, under: np.ndarray, start_row: float, width: float
                ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """An arm's curve in plotting-area pixels: its corners (columns, rows) and the columns of
     its censoring marks."""
     path = _trace(mask, under, start_row)
+    width = _path_width(mask, path) or width
     level, top, kind = _levels(mask, under, path, width)
     seen = np.flatnonzero((kind != OFF) & (kind != HIDDEN))
     on = np.flatnonzero(kind != OFF)
@@ -640,22 +744,24 @@ def read_pixels(rgb: np.ndarray, words: list[dict[str, Any]], path: Path) -> Dig
         m[ndimage.binary_dilation(full_rows, iterations=1), :] = False
         m[:, ndimage.binary_dilation(full_cols, iterations=1)] = False
     legend = _legend(rgb, words, colours, h, box)
-    drawn = []
-    for k, (colour, mask) in enumerate(zip(colours, masks, strict=True)):
-        width = _line_width(mask)
-        under = np.logical_or.reduce([m for j, m in enumerate(masks) if j != k]
-                                     + [np.zeros_like(mask)])
-        cc, rr, marks = _arm_curve(mask, under, y_one - r0 - 0.5, width)
+    def trace(k: int, mask: np.ndarray, others: list[int]) -> dict[str, Any] | None:
+        under = np.logical_or.reduce([masks[j] for j in others] + [np.zeros_like(mask)])
+        cc, rr, marks = _arm_curve(mask, under, y_one - r0 - 0.5, _line_width(mask))
         if len(cc) < 2 or cc[-1] - cc[0] < COVERAGE * (c1 - c0):
-            continue
+            return None
         # Pixel k covers [k, k + 1) in the axes' coordinates (those of the words' boxes).
         t = _to_value(time_axis, cc + c0 + 0.5)
         s = _to_value(survival_axis, rr + r0 + 0.5) / scale
         t[0] = 0.0 if t[0] < 0 else float(t[0])
         s = np.clip(s, 0.0, 1.0)
         s[0] = 1.0 if s[0] > 0.98 else s[0]
-        drawn.append({"key": k, "name": legend.get(k), "colour": colour, "time": t, "survival": s,
-                      "marks": [float(_to_value(time_axis, m + c0 + 0.5)) for m in marks]})
+        return {"key": k, "name": legend.get(k), "colour": colours[k], "time": t,
+                "survival": s, "cols": (float(cc[0]), float(cc[-1])), "rows": (cc, rr),
+                "marks": [float(_to_value(time_axis, m + c0 + 0.5)) for m in marks]}
+
+    drawn = [d for k in range(len(colours))
+             if (d := trace(k, masks[k], [j for j in range(len(colours)) if j != k]))]
+    drawn = _continued(drawn, masks, colours, trace, warnings)
     order = list(legend)
     drawn.sort(key=lambda d: order.index(d["key"]) if d["key"] in order else len(order))
     if not drawn:
@@ -668,12 +774,19 @@ def read_pixels(rgb: np.ndarray, words: list[dict[str, Any]], path: Path) -> Dig
     # A table names as many arms as it has rows: curves beyond them with no legend entry are
     # something else drawn in a line colour (text, a frame).
     if rows and len(drawn) > len(rows):
-        spare = [d for d in drawn if d["name"] is None]
-        gone = sorted(spare, key=lambda d: float(d["time"][-1] - d["time"][0]))[
-            : len(drawn) - len(rows)]
+        # First those with no legend entry, then those whose entry is like no row's label
+        # (the legend's title beside a key-like mark; an edge colour of another curve).
+        labels = [r["label"] for r in rows if any(ch.isalnum() for ch in r["label"])]
+        spare = sorted((d for d in drawn if d["name"] is None),
+                       key=lambda d: float(d["time"][-1] - d["time"][0])) + [
+            d for d in drawn if d["name"] is not None and len(labels) == len(rows)
+            and not any(_alike(d["name"], label) for label in labels)]
+        gone = spare[: len(drawn) - len(rows)]
         for d in gone:
-            warnings.append(f"a line coloured {_hex(d['colour'])} with no legend entry, "
-                            "beyond the table's rows, is not read as a curve")
+            what = "with no legend entry" if d["name"] is None else \
+                f"named {d['name']!r} in the legend but in no row of the table"
+            warnings.append(f"a line coloured {_hex(d['colour'])} {what}, beyond the table's "
+                            "rows, is not read as a curve")
         drawn = [d for d in drawn if not any(d is g for g in gone)]
     owner = _row_owners(rows, drawn, warnings)
     curve_rows, mark_rows, arms, colour_of, risk_rows = [], [], [], {}, []
