@@ -198,7 +198,7 @@ def test_a_raster_figure_is_read_from_its_pixels(figure):
     assert exact >= 0.9 * 2 * len(times)
 
 
-def _drawn_raster(path, dpi=150, marks=True):
+def _drawn_raster(path, dpi=150, marks=True, turned=False):
     """A two-arm figure drawn here with matplotlib (PNG, SVG or PDF by ``path``'s suffix):
     known steps, censoring marks, a legend, and a table of numbers at risk under the time
     axis's ticks."""
@@ -222,6 +222,8 @@ def _drawn_raster(path, dpi=150, marks=True):
     ax.set_ylim(-0.03, 1.05)
     ax.set_xticks([0, 6, 12, 18, 24])
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    if turned:  # survival labels reading upwards, as base R prints them by default
+        ax.tick_params(axis="y", labelrotation=90)
     ax.set_xlabel("Time (months)")
     ax.set_ylabel("Survival probability")
     ax.legend(loc="upper right")
@@ -351,3 +353,12 @@ def test_filled_regions_are_an_opening_by_a_square():
         k = max(3, int(np.ceil(1.5 * h))) | 1
         slow = ndimage.binary_opening(mask, structure=np.ones((k, k), bool))
         assert np.array_equal(_filled(mask, h), ndimage.binary_dilation(slow, iterations=1))
+
+
+def test_survival_labels_printed_reading_upwards_are_read(tmp_path):
+    path = tmp_path / "figure.png"
+    steps, table = _drawn_raster(path, dpi=150, turned=True)
+    read = digitise(path)
+    assert read.survival_axis.values == pytest.approx((0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+    for name, arm in zip(steps, read.arms, strict=True):
+        assert read.arm(arm)[1].n_at_risk.tolist() == table[name]
