@@ -224,7 +224,11 @@ def _box(image: np.ndarray, x0: float, x1: float, top: float, bottom: float,
     c0, c1 = int(max(0, np.floor(x0))), int(min(W, np.ceil(x1)))
     if r1 - r0 < 3 or c1 - c0 < 3:
         return None
-    crop = np.asarray(image[r0:r1, c0:c1], dtype=np.uint8).min(axis=2)
+    crop = np.asarray(image[r0:r1, c0:c1], dtype=np.uint8).min(axis=2).copy()
+    # Rules through the box (a table's frame, an axis line a cell touches) are not text.
+    dark = crop < INK
+    crop[:, dark.mean(axis=0) >= 0.9] = 255
+    crop[dark.mean(axis=1) >= 0.9, :] = 255
     if turned:
         crop = np.rot90(crop, k=-1)
     m = crop.shape[0]

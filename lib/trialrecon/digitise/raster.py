@@ -904,6 +904,28 @@ def _table(rgb: np.ndarray, words: list[dict[str, Any]], axis: Axis, below: floa
             if ((not before or int(text) <= min(before))
                     and (not after or int(text) >= max(after)) and len(text) <= widest + 1):
                 got[float(values[k])] = int(text)
+        # A count that rises along the row is a misreading (a "0" read as "6"): the cells
+        # either side of each rise are read again alone, and kept where that mends it.
+        for _ in range(len(got)):
+            order = sorted(got)
+            rise = next((i for i in range(1, len(order)) if got[order[i]] > got[order[i - 1]]),
+                        None)
+            if rise is None:
+                break
+            mended = False
+            for t in (order[rise], order[rise - 1]):
+                mid = float(ticks[int(np.argmin(np.abs(values - t)))]) + shift + centre_off
+                text = read_cell(image, mid - half, mid + half, top - 0.25 * h,
+                                 bottom + 0.25 * h)
+                if text is None:
+                    continue
+                trial = {**got, t: int(text)}
+                counts = [trial[u] for u in order]
+                if all(b <= a for a, b in zip(counts, counts[1:], strict=False)):
+                    got, mended = trial, True
+                    break
+            if not mended:
+                break
         first = float(ticks.min() + shift + centre_off - half)
         label = [w for w in line if (w["x0"] + w["x1"]) / 2 < first]
         text = " ".join(w["text"] for w in sorted(label, key=lambda w: w["x0"]))
