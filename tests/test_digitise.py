@@ -362,3 +362,23 @@ def test_survival_labels_printed_reading_upwards_are_read(tmp_path):
     assert read.survival_axis.values == pytest.approx((0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
     for name, arm in zip(steps, read.arms, strict=True):
         assert read.arm(arm)[1].n_at_risk.tolist() == table[name]
+
+
+def test_a_cell_touching_a_rule_is_read_without_it():
+    # A survminer table's frame line runs through its first column's numbers: the rule is not
+    # read as a digit ("1074" read as "74" or "11074").
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from trialrecon.digitise.ocr import read_cell
+
+    fig = plt.figure(figsize=(2, 0.6), dpi=150)
+    text = fig.text(0.5, 0.5, "1074", ha="center", va="center", fontsize=12)
+    fig.canvas.draw()
+    left = text.get_window_extent().x0 / fig.bbox.width  # the rule through the first digit
+    fig.add_artist(plt.Line2D([left + 0.005] * 2, [0, 1], color="black", lw=1.2))
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    assert read_cell(image, 0, image.shape[1], 0, image.shape[0]) == "1074"
