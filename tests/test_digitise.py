@@ -198,7 +198,7 @@ def test_a_raster_figure_is_read_from_its_pixels(figure):
     assert exact >= 0.9 * 2 * len(times)
 
 
-def _drawn_raster(path, dpi=150, marks=True, turned=False):
+def _drawn_raster(path, dpi=150, marks=True, turned=False, axis_row=False, labels=True):
     """A two-arm figure drawn here with matplotlib (PNG, SVG or PDF by ``path``'s suffix):
     known steps, censoring marks, a legend, and a table of numbers at risk under the time
     axis's ticks."""
@@ -229,10 +229,16 @@ def _drawn_raster(path, dpi=150, marks=True, turned=False):
     ax.legend(loc="upper right")
     for k, (name, counts) in enumerate(table.items()):
         y = -0.25 - 0.08 * k
-        ax.text(-2.5, y, name, transform=ax.get_xaxis_transform(), ha="right", va="center")
+        if labels:
+            ax.text(-2.5, y, name, transform=ax.get_xaxis_transform(), ha="right",
+                    va="center")
         for t, n in zip([0, 6, 12, 18, 24], counts, strict=True):
             ax.text(t, y, str(n), transform=ax.get_xaxis_transform(), ha="center",
                     va="center")
+    if axis_row:  # the table panel's own time labels under it, as survminer prints them
+        for t in [0, 6, 12, 18, 24]:
+            ax.text(t, -0.25 - 0.08 * len(table), str(t), transform=ax.get_xaxis_transform(),
+                    ha="center", va="center")
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return steps, table
@@ -382,3 +388,15 @@ def test_a_cell_touching_a_rule_is_read_without_it():
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
     assert read_cell(image, 0, image.shape[1], 0, image.shape[0]) == "1074"
+
+
+def test_a_row_of_time_labels_under_the_table_is_not_an_arm(tmp_path):
+    # A row that rises throughout is tick labels, not numbers at risk: with the rows unnamed,
+    # the two rows of counts are the legend's two arms in order (a third row would leave the
+    # rows unmatched).
+    path = tmp_path / "figure.png"
+    steps, table = _drawn_raster(path, dpi=150, axis_row=True, labels=False)
+    read = digitise(path)
+    assert len(read.arms) == 2 and len(read.at_risk) == 10
+    for name, arm in zip(steps, read.arms, strict=True):
+        assert read.arm(arm)[1].n_at_risk.tolist() == table[name]

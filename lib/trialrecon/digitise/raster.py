@@ -890,6 +890,9 @@ def _table(rgb: np.ndarray, words: list[dict[str, Any]], axis: Axis, below: floa
             k = int(np.argmin(np.abs(anchor(w) - shift - ticks)))
             if abs(anchor(w) - shift - ticks[k]) <= 0.35 * step:
                 got.setdefault(float(values[k]), int(w["text"]))
+        counts = [got[t] for t in sorted(got)]
+        if len(counts) >= 3 and all(b > a for a, b in zip(counts, counts[1:], strict=False)):
+            continue  # a row that rises throughout is tick labels (a table panel's axis)
         for k, tick in enumerate(ticks):
             if float(values[k]) in got:
                 continue
