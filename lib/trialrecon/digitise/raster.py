@@ -777,10 +777,15 @@ def read_pixels(rgb: np.ndarray, words: list[dict[str, Any]], path: Path) -> Dig
         # First those with no legend entry, then those whose entry is like no row's label
         # (the legend's title beside a key-like mark; an edge colour of another curve).
         labels = [r["label"] for r in rows if any(ch.isalnum() for ch in r["label"])]
-        spare = sorted((d for d in drawn if d["name"] is None),
-                       key=lambda d: float(d["time"][-1] - d["time"][0])) + [
-            d for d in drawn if d["name"] is not None and len(labels) == len(rows)
-            and not any(_alike(d["name"], label) for label in labels)]
+
+        def span(d: dict[str, Any]) -> float:
+            return float(d["time"][-1] - d["time"][0])
+
+        spare = sorted((d for d in drawn if d["name"] is None), key=span) + sorted(
+            (d for d in drawn if d["name"] is not None
+             and not any(_alike(d["name"], label) for label in labels)),
+            key=lambda d: (max((_likeness(d["name"], x) for x in labels), default=0.0),
+                           span(d)))
         gone = spare[: len(drawn) - len(rows)]
         for d in gone:
             what = "with no legend entry" if d["name"] is None else \
