@@ -198,10 +198,12 @@ def test_a_raster_figure_is_read_from_its_pixels(figure):
     assert exact >= 0.9 * 2 * len(times)
 
 
-def _drawn_raster(path, dpi=150, marks=True, turned=False, axis_row=False, labels=True):
+def _drawn_raster(path, dpi=150, marks=True, turned=False, axis_row=False, labels=True,
+                  base_axis=False):
     """A two-arm figure drawn here with matplotlib (PNG, SVG or PDF by ``path``'s suffix):
     known steps, censoring marks, a legend, and a table of numbers at risk under the time
-    axis's ticks."""
+    axis's ticks. ``base_axis``: the survival axis drawn as base R draws it, a line of its own
+    from the first tick to the last beside a longer box."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -224,6 +226,11 @@ def _drawn_raster(path, dpi=150, marks=True, turned=False, axis_row=False, label
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     if turned:  # survival labels reading upwards, as base R prints them by default
         ax.tick_params(axis="y", labelrotation=90)
+    if base_axis:
+        ax.spines["left"].set_bounds(0, 1)
+        ax.spines["left"].set_position(("outward", 1.5))
+        ax.add_patch(plt.Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
+                                   lw=0.8, clip_on=False))
     ax.set_xlabel("Time (months)")
     ax.set_ylabel("Survival probability")
     ax.legend(loc="upper right")
@@ -361,13 +368,27 @@ def test_filled_regions_are_an_opening_by_a_square():
         assert np.array_equal(_filled(mask, h), ndimage.binary_dilation(slow, iterations=1))
 
 
-def test_survival_labels_printed_reading_upwards_are_read(tmp_path):
+@pytest.mark.parametrize("base_axis", [False, True])
+def test_survival_labels_printed_reading_upwards_are_read(tmp_path, base_axis):
     path = tmp_path / "figure.png"
-    steps, table = _drawn_raster(path, dpi=150, turned=True)
+    steps, table = _drawn_raster(path, dpi=150, turned=True, base_axis=base_axis)
     read = digitise(path)
     assert read.survival_axis.values == pytest.approx((0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
     for name, arm in zip(steps, read.arms, strict=True):
         assert read.arm(arm)[1].n_at_risk.tolist() == table[name]
+
+
+def test_tick_labels_on_a_straight_scale_are_told_from_misreadings():
+    from trialrecon.digitise.raster import _straight
+
+    def column(texts):  # labels 116 pixels apart, rising upwards
+        return [{"text": t, "top": 500.0 - 116 * i, "bottom": 518.0 - 116 * i}
+                for i, t in enumerate(texts)]
+
+    assert _straight(column(["0.2", "0.4", "0.6"]))
+    assert _straight(column(["0", "25", "50", "75", "100"]))
+    # "0.2 0.4 0.6" read across while they read upwards: near even, but not a scale.
+    assert not _straight(column(["3", "26", "66"]))
 
 
 def test_a_cell_touching_a_rule_is_read_without_it():

@@ -231,6 +231,12 @@ def _box(image: np.ndarray, x0: float, x1: float, top: float, bottom: float,
     crop[dark.mean(axis=1) >= 0.9, :] = 255
     if turned:
         crop = np.rot90(crop, k=-1)
+        # The box around an upward label is wider than the characters are high: cut to
+        # the ink so that the characters, not the box, are scaled to CHAR_PIXELS.
+        rows = np.flatnonzero((crop < INK).any(axis=1))
+        if not len(rows):
+            return None
+        crop = crop[max(0, rows[0] - 1): rows[-1] + 2]
     m = crop.shape[0]
     pad = np.full((3 * m, crop.shape[1] + 2 * m), 255, np.uint8)
     pad[m:2 * m, m:m + crop.shape[1]] = crop

@@ -223,18 +223,20 @@ def _labels_at_ticks(rgb: np.ndarray, ink: np.ndarray, right: float, bottom: flo
     if region.size == 0:
         return []
     runs = region.sum(axis=0)
-    x = int(np.argmax(runs))
-    if runs[x] < 0.3 * b:
+    tall = np.flatnonzero(runs >= 0.3 * b)
+    if not len(tall):
         return []
-    # A tick's pixels: dark just left of the axis line, in a short run.
-    width = 1
-    while x - width >= 0 and runs[x - width] >= 0.3 * b:
-        width += 1
-    edge = x - width + 1  # the axis line's left edge
-    near = region[:, max(0, edge - int(0.25 * h)) : edge]
-    rows = np.flatnonzero(near.all(axis=1)) if near.shape[1] else np.array([], int)
-    ticks = [g for g in (np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
-                         if len(rows) else []) if len(g) <= 0.3 * h]  # not a thick block
+    # The axis is a long vertical line with ticks on its left: the plot's box where the axis
+    # is drawn on it, else a line of its own left of the box (base R's default).
+    ticks, edge = [], 0
+    for line in reversed(np.split(tall, np.flatnonzero(np.diff(tall) > 1) + 1)):
+        left = int(line[0])  # the line's left edge
+        near = region[:, max(0, left - int(0.25 * h)) : left]
+        rows = np.flatnonzero(near.all(axis=1)) if near.shape[1] else np.array([], int)
+        found = [g for g in (np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+                             if len(rows) else []) if len(g) <= 0.3 * h]  # not a block
+        if len(found) > len(ticks):
+            ticks, edge = found, left
     centres = [float(np.mean(g)) + 0.5 for g in ticks]
     # A label printed reading upwards (base R's default) spans up to half way to its
     # neighbours, and about a character's height across.
@@ -246,7 +248,8 @@ def _labels_at_ticks(rgb: np.ndarray, ink: np.ndarray, right: float, bottom: flo
         while t > 0 and region[g, t - 1].any():
             t -= 1
         ends.append(t)
-    for turned in (False, True):  # printed across, else reading upwards
+    best: list[dict[str, Any]] = []
+    for turned in (False, True):  # printed across or reading upwards: the fuller reading
         labels = []
         for t, y in zip(ends, centres, strict=True):
             box = ((t - 2.5 * h, t - 0.1 * h, y - half, y + half) if turned
@@ -255,9 +258,20 @@ def _labels_at_ticks(rgb: np.ndarray, ink: np.ndarray, right: float, bottom: flo
             if text is not None:
                 labels.append({"text": text, "x0": t - 6 * h, "x1": float(t) - 1,
                                "top": y - 0.5 * h, "bottom": y + 0.5 * h})
-        if even := _even_part(labels, "y"):
-            return even
-    return []
+        even = _even_part(labels, "y")
+        if len(even) > len(best) and _straight(even):
+            best = even
+    return best
+
+
+def _straight(labels: list[dict[str, Any]]) -> bool:
+    """Whether tick labels lie on a straight scale within :data:`LINEAR_SLACK` of a step
+    (stricter than :func:`_evenly`, which lets one misread label through to be left out)."""
+    values = np.array([_number(w["text"]) for w in labels])
+    positions = np.array([(w["top"] + w["bottom"]) / 2 for w in labels])
+    slope, intercept = np.polyfit(positions, values, 1)
+    off = np.abs(intercept + slope * positions - values)
+    return bool(off.max() <= LINEAR_SLACK * float(np.min(np.abs(np.diff(values)))))
 
 
 def _calibrate(pairs: list[tuple[float, float]], what: str, path: Path, unit: str,
