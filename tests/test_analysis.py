@@ -1,5 +1,6 @@
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from trialrecon.analysis import (
     cox_hr,
     cox_two_arm,
     km_steps,
+    proportional_hazards_test,
     reverse_km_median,
     rmst,
 )
@@ -359,3 +361,43 @@ def test_compare_arms_hazard_ratio_is_lifelines_cox():
     assert c.value("hazard ratio") == pytest.approx(reference.hr, rel=1e-6)
     assert c.value("hazard ratio", "se") == pytest.approx(reference.se, rel=1e-6)
     assert c.value("hazard ratio", "p") == pytest.approx(reference.p, rel=1e-5)
+
+
+REFERENCE = Path(__file__).parent / "reference"
+KMDATA = Path(__file__).parents[1].parent / "shared" / "corpus" / "kmdata"
+ZPH = pd.read_csv(REFERENCE / "cox_zph.csv", comment="#")
+
+
+@pytest.mark.skipif(not KMDATA.is_dir(), reason=f"kmdata corpus not found at {KMDATA}")
+@pytest.mark.parametrize("dataset", sorted(ZPH.dataset.unique()))
+def test_proportional_hazards_test_equals_r_cox_zph(dataset):
+    # R survival 3.5.3's cox.zph on the same data (tests/reference/make_cox_zph.R).
+    d = pd.read_csv(KMDATA / f"{dataset}.csv")
+    x = (d.arm == d.arm.unique()[1]).to_numpy(float)
+    for row in ZPH[ZPH.dataset == dataset].itertuples():
+        got = proportional_hazards_test(d.time.to_numpy(), d.event.to_numpy(), x,
+                                        transform=row.transform)
+        assert got.beta == pytest.approx(row.coef, abs=1e-7)
+        assert got.statistic == pytest.approx(row.chisq, rel=1e-6)
+        assert got.p == pytest.approx(row.p, rel=1e-5)
+        first = [float(v) for v in row.first_residuals.split(";")]
+        assert np.sort(got.residuals)[:3] == pytest.approx(first, rel=1e-6)
+
+
+def test_proportional_hazards_test_finds_hazards_that_cross():
+    # Arm 1's hazard twice arm 0's before t = 0.5 and a quarter of it after (cumulative
+    # hazard 2t, then 1 + (t - 0.5) / 4): the hazard ratio changes with time, and the test
+    # says so; under proportional hazards it does not.
+    rng = np.random.default_rng(3)
+    n = 400
+    base = rng.exponential(1.0, n)
+    draw = rng.exponential(1.0, n)
+    crossing = np.where(draw < 1.0, draw / 2.0, 0.5 + (draw - 1.0) * 4.0)
+    time = np.r_[base, crossing]
+    x = np.r_[np.zeros(n), np.ones(n)]
+    event = (time < 3.0).astype(int)
+    time = np.minimum(time, 3.0)
+    assert proportional_hazards_test(time, event, x).p < 1e-6
+    same = np.r_[base, rng.exponential(0.5, n)]
+    held = proportional_hazards_test(np.minimum(same, 3.0), (same < 3.0).astype(int), x)
+    assert held.p > 0.001

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -331,15 +331,15 @@ def reverse_km_median(time: np.ndarray, event: np.ndarray) -> float:
     return km_steps(time, 1 - np.asarray(event)).median()
 
 
-def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -> HazardRatio:
-    """Cox model with one binary covariate by Newton-Raphson, Efron's ties (fast kernel).
-
-    Equals :func:`cox_hr` (lifelines) to its convergence tolerance; without tied event times
-    Efron's and Breslow's estimates coincide.
+def _efron_risk_sets(time: np.ndarray, event: np.ndarray, x: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, Callable[[float], np.ndarray]]:
+    """Per death (in descending time order): its time, its covariate, and a function of
+    ``beta`` giving the share of the risk set's weight in the experimental arm there, by
+    Efron's handling of ties (a tie of m deaths: the l-th, l = 0..m-1, removes l/m of them).
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event).astype(bool)
-    x = np.asarray(experimental, dtype=float)
+    x = np.asarray(x, dtype=float)
     order = np.argsort(-time, kind="stable")
     time, event, x = time[order], event[order], x[order]
     # In descending time order the risk set of time t is everyone up to the last tie of t.
@@ -347,18 +347,30 @@ def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -
     at_risk_all = (last + 1.0)[event]
     at_risk_x = np.cumsum(x)[last][event]
     event_times, xd = time[event], x[event]
-    # Efron: within a tie of m deaths, the l-th (l = 0..m-1) removes l/m of the tied deaths.
     _, first, counts = np.unique(-event_times, return_index=True, return_counts=True)
     tie_rank = np.arange(len(event_times)) - np.repeat(first, counts)
     frac = tie_rank / np.repeat(counts, counts)
     tied_all = np.repeat(counts, counts).astype(float)
     tied_x = np.repeat(np.add.reduceat(xd, first), counts) if len(xd) else xd
 
-    def terms(beta: float) -> tuple[float, float]:
+    def share(beta: float) -> np.ndarray:
         r = math.exp(beta)
         num = (at_risk_x - frac * tied_x) * r
-        den = num + (at_risk_all - at_risk_x) - frac * (tied_all - tied_x)
-        p = num / den
+        return num / (num + (at_risk_all - at_risk_x) - frac * (tied_all - tied_x))
+
+    return event_times, xd, share
+
+
+def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -> HazardRatio:
+    """Cox model with one binary covariate by Newton-Raphson, Efron's ties (fast kernel).
+
+    Equals :func:`cox_hr` (lifelines) to its convergence tolerance; without tied event times
+    Efron's and Breslow's estimates coincide.
+    """
+    _, xd, share = _efron_risk_sets(time, event, experimental)
+
+    def terms(beta: float) -> tuple[float, float]:
+        p = share(beta)
         return float((xd - p).sum()), float((p * (1.0 - p)).sum())
 
     beta, converged = 0.0, False
@@ -379,3 +391,70 @@ def cox_two_arm(time: np.ndarray, event: np.ndarray, experimental: np.ndarray) -
     hr = float(np.exp(np.clip(beta, -700.0, 700.0)))
     lower, upper = (float(np.exp(np.clip(beta + s * z * se, -700.0, 700.0))) for s in (-1, 1))
     return HazardRatio(hr, lower, upper, se, p)
+
+
+@dataclass(frozen=True)
+class PHTest:
+    """The Grambsch-Therneau test of proportional hazards for the treatment in a two-arm Cox
+    model, and the scaled Schoenfeld residuals it rests on (all derived).
+
+    ``times`` are the event times; ``residuals`` the scaled Schoenfeld residuals there
+    (``beta + D var(beta) r``, with ``D`` events: their mean over time estimates the log
+    hazard ratio, and a trend in them a hazard ratio that changes with time);
+    ``transform`` is the time scale the test looks for a trend on.
+    """
+
+    statistic: float
+    df: int
+    p: float
+    transform: str
+    beta: float
+    se: float
+    times: np.ndarray
+    residuals: np.ndarray
+
+
+def proportional_hazards_test(time: np.ndarray, event: np.ndarray, experimental: np.ndarray,
+                              transform: str = "km") -> PHTest:
+    """Grambsch and Therneau's (1994) test of proportional hazards for a binary treatment.
+
+    The score test, at the Cox estimate ``beta`` (Efron's ties), for adding ``x g(t)`` to the
+    model, as R survival's ``cox.zph`` (3.x) computes it: with ``r_i`` the Schoenfeld
+    residual and ``v_i`` the risk set's variance of ``x`` at death ``i``, ``U = sum g_i r_i``
+    and ``T = U^2 / (sum g_i^2 v_i - (sum g_i v_i)^2 / sum v_i)``, chi-squared on 1 degree of
+    freedom. ``transform``: ``"km"`` (``g`` = 1 minus the pooled Kaplan-Meier estimate just
+    before the death; R's default), ``"rank"`` (the rank of its time among all
+    times), ``"identity"`` or ``"log"``.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event).astype(bool)
+    fit = cox_two_arm(time, event, experimental)
+    beta = math.log(fit.hr)
+    times, xd, share = _efron_risk_sets(time, event, experimental)
+    times, xd = times[::-1], xd[::-1]  # ascending time
+    p = share(beta)[::-1]
+    r = xd - p
+    v = p * (1.0 - p)
+    if transform == "km":
+        km = km_steps(time, event)
+        before = np.searchsorted(km.times, times, side="left") - 1
+        g = 1.0 - np.where(before >= 0, km.survival[np.maximum(before, 0)], 1.0)
+    elif transform == "rank":
+        # the rank of the death's time among everyone's times (ties averaged), as R's
+        ranks = stats.rankdata(time)
+        g = ranks[event][np.argsort(time[event], kind="stable")]
+    elif transform == "identity":
+        g = times.copy()
+    elif transform == "log":
+        g = np.log(times)
+    else:
+        raise ValueError(f"transform '{transform}' is not km, rank, identity or log")
+    u = float(g @ r)
+    i11, i12, i22 = float(v.sum()), float(g @ v), float((g * g) @ v)
+    statistic = u * u / (i22 - i12 * i12 / i11)
+    # A tie's deaths are each compared with the mean of its Efron risk sets, as R's are.
+    key = np.unique(times, return_inverse=True)[1].ravel()
+    r = xd - (np.bincount(key, p) / np.bincount(key))[key]
+    residuals = beta + len(r) * r / i11
+    return PHTest(statistic, 1, float(stats.chi2.sf(statistic, 1)), transform, beta,
+                  fit.se, times, residuals)
