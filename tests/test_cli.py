@@ -821,3 +821,26 @@ def test_a_landmark_printed_as_not_reached_constrains_nothing(tmp_path, capsys):
     assert main(["simulate", str(trial), "--analysis", PFS,
                  "-o", str(tmp_path / "o.csv")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_extrapolate_writes_a_model_workbook(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    rng = np.random.default_rng(4)
+    frames = []
+    for arm, scale in (("control", 8.0), ("drug", 12.0)):
+        t = scale * rng.weibull(1.1, 120)
+        c = rng.uniform(3, 30, 120)
+        frames.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                                    "arm": arm}))
+    ipd = tmp_path / "ipd.csv"
+    pd.concat(frames).to_csv(ipd, index=False)
+    out = tmp_path / "model.xlsx"
+    assert main(["extrapolate", str(ipd), "--horizon", "120", "--models", "weibull",
+                 "--xlsx", str(out), "--cycle", "0.5", "--age", "70"]) == 0
+    book = load_workbook(out)
+    rows = list(book["Survival control"].iter_rows(values_only=True))
+    assert len(rows) == 1 + 241 and rows[2][1] == 0.5
+    assert "Joint models" in book.sheetnames
+    cover = {r[0]: r[1] for r in book["Cover"].iter_rows(values_only=True)}
+    assert "age 70 years, 50% men" in cover["General-population mortality"]

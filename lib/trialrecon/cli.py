@@ -645,7 +645,29 @@ def _cmd_extrapolate(args: argparse.Namespace) -> int:
     print(f"\n{result.statement()}", file=info)
     for warning in result.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
+    if args.xlsx:
+        _write_model_workbook(args, ipd, info)
     return 0
+
+
+def _write_model_workbook(args: argparse.Namespace, ipd: pd.DataFrame, info: TextIO) -> None:
+    from .extrapolation.background import Population, life_table, read_life_table
+    from .extrapolation.joint import joint_models
+    from .extrapolation.workbook import fit_arms, write_workbook
+
+    population = None
+    if args.age is not None:
+        table = (read_life_table(args.life_table) if args.life_table
+                 else life_table())
+        population = Population(table, args.age, args.male_share, args.time_unit)
+    arms = fit_arms(ipd)
+    joint = joint_models(ipd) if ipd["arm"].nunique() == 2 else []
+    path = write_workbook(args.xlsx, arms, cycle=args.cycle,
+                          horizon=args.horizon,
+                          time_unit=args.time_unit, population=population, joint=joint,
+                          source=f"patient data in {args.ipd}")
+    print(f"workbook for a cost-effectiveness model (flexsurv parameterisation): {path}",
+          file=info)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -760,6 +782,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("-o", "--output", metavar="TABLE.csv",
                    help="also write the whole table (with landmark survival) as CSV")
+    p.add_argument("--xlsx", metavar="MODEL.xlsx", help="also write a workbook for an Excel "
+                   "cost-effectiveness model: survival per cycle of every model per arm, "
+                   "parameters with covariance and Cholesky factor (R flexsurv's "
+                   "parameterisation), fit statistics, joint models of two arms; one row "
+                   "per cycle to --horizon")
+    p.add_argument("--cycle", type=float, default=1.0, help="with --xlsx: the model's cycle "
+                   "length in the data's time unit (default 1)")
+    p.add_argument("--age", type=float, help="with --xlsx: the patients' mean age at the "
+                   "start in years; survival per cycle is then capped at general-population "
+                   "mortality")
+    p.add_argument("--male-share", type=float, default=0.5, metavar="P",
+                   help="with --age: the share of men, 0-1 (default 0.5)")
+    p.add_argument("--life-table", metavar="TABLE.csv", help="with --age: a life table "
+                   "(age, sex, hazard_per_year or qx; default the shipped US 2014 table)")
 
     p = sub.add_parser("report", help="build the HTML report into reports/")
     p.add_argument("--trial", action="append", metavar="TRIAL",
