@@ -25,10 +25,10 @@ Formulas (``t`` > 0, ``x = log t``):
   Boundary knots are the smallest and largest log event time, internal knots the ``j / (k +
   1)`` quantiles (R's type 7) of the log event times, as flexsurv's ``flexsurvspline``.
 
-The estimates are reported under lifelines' parameter names and scales (exponential
-``lambda_`` = 1 / rate, Weibull ``lambda_, rho_``, log-logistic ``alpha_, beta_``, log-normal
-``mu_, sigma_``, generalised gamma ``mu_, ln_sigma_, lambda_`` (= Q), Gompertz and gamma
-``shape_, rate_``, splines ``phi_0_ ... phi_{k+1}_``).
+The estimates are reported under R flexsurv's parameter names and natural scales
+(exponential ``rate``, Weibull ``shape, scale``, Gompertz ``shape, rate``, log-logistic
+``shape, scale``, log-normal ``meanlog, sdlog``, generalised gamma ``mu, sigma, Q``, gamma
+``shape, rate``, splines ``gamma0 ... gamma(k+1)``).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def _spline(knots: np.ndarray, odds: bool):
 
 
 # --------------------------------------------------------------------------------------
-# Models: natural parameters, unconstrained transform, lifelines names.
+# Models: natural parameters, unconstrained transform, flexsurv names.
 # --------------------------------------------------------------------------------------
 
 
@@ -203,7 +203,7 @@ class RefModel:
     name: str
     logs: Callable
     natural: Callable[[np.ndarray], tuple]
-    lifelines: Callable[[tuple], dict]
+    named: Callable[[tuple], dict]
 
 
 
@@ -212,29 +212,28 @@ def _models(time: np.ndarray, event: np.ndarray) -> dict[str, RefModel]:
     exp = math.exp
     out = {
         "exponential": RefModel("exponential", _exponential, lambda th: (exp(th[0]),),
-                                lambda p: {"lambda_": 1.0 / p[0]}),
+                                lambda p: {"rate": p[0]}),
         "weibull": RefModel("weibull", _weibull, lambda th: (exp(th[0]), exp(th[1])),
-                            lambda p: {"lambda_": p[1], "rho_": p[0]}),
+                            lambda p: {"shape": p[0], "scale": p[1]}),
         "gompertz": RefModel("gompertz", _gompertz, lambda th: (float(th[0]), exp(th[1])),
-                             lambda p: {"shape_": p[0], "rate_": p[1]}),
+                             lambda p: {"shape": p[0], "rate": p[1]}),
         "loglogistic": RefModel("loglogistic", _loglogistic,
                                 lambda th: (exp(th[0]), exp(th[1])),
-                                lambda p: {"alpha_": p[1], "beta_": p[0]}),
+                                lambda p: {"shape": p[0], "scale": p[1]}),
         "lognormal": RefModel("lognormal", _lognormal, lambda th: (float(th[0]), exp(th[1])),
-                              lambda p: {"mu_": p[0], "sigma_": p[1]}),
+                              lambda p: {"meanlog": p[0], "sdlog": p[1]}),
         "gengamma": RefModel("gengamma", _gengamma,
                              lambda th: (float(th[0]), exp(th[1]), float(th[2])),
-                             lambda p: {"mu_": p[0], "ln_sigma_": math.log(p[1]),
-                                        "lambda_": p[2]}),
+                             lambda p: {"mu": p[0], "sigma": p[1], "Q": p[2]}),
         "gamma": RefModel("gamma", _gamma, lambda th: (exp(th[0]), exp(th[1])),
-                          lambda p: {"shape_": p[0], "rate_": p[1]}),
+                          lambda p: {"shape": p[0], "rate": p[1]}),
     }
     for scale in ("hazard", "odds"):
         for k in (1, 2, 3):
             name = f"spline-{scale}-{k}"
             out[name] = RefModel(name, _spline(log_knots(time, event, k), scale == "odds"),
                                  lambda th: tuple(float(v) for v in th),
-                                 lambda p: {f"phi_{i}_": v for i, v in enumerate(p)})
+                                 lambda p: {f"gamma{i}": v for i, v in enumerate(p)})
     return out
 
 
@@ -301,8 +300,8 @@ class ReferenceFit:
 
     @property
     def parameters(self) -> dict[str, float]:
-        """The estimates under lifelines' names and scales."""
-        return self.model.lifelines(self.natural)
+        """The estimates under R flexsurv's names, on their natural scales."""
+        return self.model.named(self.natural)
 
     def survival(self, t) -> np.ndarray:
         return survival(self.model, self.natural, t)

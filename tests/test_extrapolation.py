@@ -19,7 +19,7 @@ import pytest
 from autograd import hessian
 from scipy import integrate, optimize, stats
 from trialrecon.errors import InputError
-from trialrecon.extrapolation import MODELS, extrapolate, spline_knots
+from trialrecon.extrapolation import MODELS, extrapolate, families, spline_knots
 from trialrecon.extrapolation.identifiability import scaled_standard_errors, undetermined
 
 Z = stats.norm.ppf(0.975)
@@ -84,14 +84,13 @@ def floor(model: str, parameter: str, name: str) -> float:
 
     Positive scale, rate and shape parameters are compared purely relatively (floor 0);
     those that can cross 0 get the floor 1 on their own dimensionless scale (spline
-    coefficients, log-time location mu_, ln_sigma_, the generalised gamma's Q), and
-    Gompertz's shape_ (per time unit) 1 / longest follow-up.
+    coefficients, log-time location mu and meanlog, the generalised gamma's Q), and
+    Gompertz's shape (per time unit) 1 / longest follow-up.
     """
-    if model == "gompertz" and parameter == "shape_":
+    if model == "gompertz" and parameter == "shape":
         return 1.0 / float(data(name).time.max())
     if model.startswith("spline") or (model, parameter) in {
-            ("gengamma", "mu_"), ("gengamma", "ln_sigma_"), ("gengamma", "lambda_"),
-            ("lognormal", "mu_")}:
+            ("gengamma", "mu"), ("gengamma", "Q"), ("lognormal", "meanlog")}:
         return 1.0
     return 0.0
 
@@ -141,7 +140,7 @@ def test_maxima_agree_to_1e6_and_curves_match(name, model):
     assert fit.survival([0.0])[0] == 1.0
 
 
-#: Relative tolerance on delta-method standard errors. lifelines' Hessian of the generalised
+#: Relative tolerance on delta-method standard errors. The Hessian of the generalised
 #: gamma differentiates the incomplete gamma function in its shape by central differences
 #: (autograd_gamma), which moves its standard errors by up to 4e-4 relative here.
 SE_REL = {"gengamma": 1e-3}
@@ -218,7 +217,7 @@ def test_exponential_closed_form(name):
     events, exposure = int(d.event.sum()), float(d.time.sum())
     rate, tau = events / exposure, horizon(name)
     fit = library(name).fits[("all", "exponential")]
-    assert fit.parameters["lambda_"] == pytest.approx(1.0 / rate, rel=1e-8)
+    assert fit.parameters["rate"] == pytest.approx(rate, rel=1e-8)
     assert fit.loglik == pytest.approx(events * math.log(rate) - events, rel=1e-10)
 
     rmst = (1.0 - math.exp(-rate * tau)) / rate
@@ -296,8 +295,8 @@ def test_landmark_and_rmst_intervals_contain_the_estimate(name):
 def test_gompertz_plateau_warning():
     """A falling Gompertz hazard levels off at exp(rate / shape), from the reference fit."""
     p = reference("heavy-censoring")["gompertz"].parameters
-    assert p["shape_"] < 0
-    plateau = math.exp(p["rate_"] / p["shape_"])
+    assert p["shape"] < 0
+    plateau = math.exp(p["rate"] / p["shape"])
     notes = [w for w in library("heavy-censoring").warnings if w.startswith("all, Gompertz")]
     assert len(notes) == 1 and f"levels off at {100 * plateau:.0f}% survival" in notes[0]
     assert not any("Gompertz" in w for w in library("weibull").warnings)
@@ -310,7 +309,7 @@ def test_arms_are_fitted_and_counted_separately():
     t = ex.table.set_index(["arm", "model"])
     for arm, part in (("drug", a), ("placebo", b)):
         rate = part.event.sum() / part.time.sum()
-        assert ex.fits[(arm, "exponential")].parameters["lambda_"] == pytest.approx(1 / rate)
+        assert ex.fits[(arm, "exponential")].parameters["rate"] == pytest.approx(rate)
         r = t.loc[(arm, "weibull")]
         assert r.bic == pytest.approx(2 * math.log(len(part)) - 2 * r.loglik)
         assert sorted(t.loc[arm].aic_rank) == [1, 2]
@@ -337,7 +336,7 @@ def ridge() -> tuple[pd.DataFrame, object, ref.ReferenceFit]:
 @functools.cache
 def ridge_points() -> dict[float, tuple[np.ndarray, float]]:
     """Points of the ridge found by the reference alone: for each Q, mu and sigma maximised
-    with Q held (lifelines' parameters mu_, ln_sigma_, lambda_) and the log-likelihood."""
+    with Q held (on flexsurv's coef scale: mu, log sigma, Q) and the log-likelihood."""
     d = ridge()[0]
     t, e = d.time.to_numpy(), d.event.to_numpy()
     model = ref._models(t, e)["gengamma"]
@@ -352,16 +351,19 @@ def ridge_points() -> dict[float, tuple[np.ndarray, float]]:
     return out
 
 
-def _covariance(fitter, params: np.ndarray, time: np.ndarray, event: np.ndarray):
-    """Inverse observed information of the fitter's likelihood at any point (autograd)."""
-    n = len(time)
+def _fit_at(model: str, point: np.ndarray, time: np.ndarray, event: np.ndarray):
+    """A fit of ``model`` placed at ``point`` (flexsurv's coef scale) with the inverse
+    observed information of the likelihood there (autograd), wherever that point is."""
+    fam = families.family(model, time, event)
+    zeros = np.zeros(len(time))
 
-    def nll(p):
-        return n * fitter._negative_log_likelihood_right_censoring(
-            p, (time, None), event.astype(bool), np.zeros(n), np.ones(n))
+    def nll(c):
+        return families._negloglik(c, fam, time, event.astype(float), zeros, False, False)
 
-    information = hessian(nll)(np.asarray(params, dtype=float))
-    return np.linalg.inv((information + information.T) / 2)
+    information = hessian(nll)(np.asarray(point, dtype=float))
+    cov = np.linalg.inv((information + information.T) / 2)
+    return families.Fit(fam, fam.parameters, np.asarray(point, dtype=float), cov,
+                        -float(nll(point)), len(time), int(event.sum()), False, False, True)
 
 
 def test_ridge_loglik_and_rmst_agree_with_reference():
@@ -383,13 +385,12 @@ def test_the_reference_ridge_is_flat():
 def test_flat_likelihood_is_flagged_wherever_on_the_ridge_the_optimiser_stops():
     d, ex, _ = ridge()
     t, e = d.time.to_numpy(), d.event.to_numpy()
-    fitter = ex.fits[("all", "gengamma")].fitter
     for q, (point, _) in ridge_points().items():
-        cov = _covariance(fitter, point, t, e)
-        assert "lambda_" in undetermined(fitter, point, cov, follow_up=float(t.max())), q
+        at = _fit_at("gengamma", point, t, e)
+        assert "Q" in undetermined(at, follow_up=float(t.max())), q
     # And at the point this fit stopped, whichever it is: flagged, with no interval.
     fit = ex.fits[("all", "gengamma")]
-    assert "lambda_" in fit.undetermined and "flat likelihood" in fit.note
+    assert "Q" in fit.undetermined and "flat likelihood" in fit.note
     assert not fit.determined
 
 
@@ -401,18 +402,16 @@ def test_no_interval_when_the_likelihood_is_flat():
 
 @pytest.mark.parametrize("events", [1, 4, 100])
 def test_exponential_standard_error_on_the_log_scale_is_one_over_root_events(events):
-    # lambda_ = exposure / events and SE(log lambda_) = 1 / sqrt(events) (hand calculation):
+    # rate = events / exposure and SE(log rate) = 1 / sqrt(events) (hand calculation):
     # determined from a single event on (SE 1 <= 2).
     t = np.linspace(1.0, 20.0, 200)
     e = np.zeros(200)
     e[np.linspace(0, 199, events).astype(int)] = 1
-    fitter = MODELS["exponential"].build(t, e)
-    point = np.array([t.sum() / events])
-    cov = _covariance(fitter, point, t, e)
-    names, se = scaled_standard_errors(fitter, point, cov, follow_up=20.0)
-    assert names == ("lambda_",)
+    at = _fit_at("exp", np.array([math.log(events / t.sum())]), t, e)
+    names, se = scaled_standard_errors(at, follow_up=20.0)
+    assert names == ("rate",)
     assert se[0] == pytest.approx(1.0 / math.sqrt(events), rel=1e-6)
-    assert undetermined(fitter, point, cov, follow_up=20.0) == ()
+    assert undetermined(at, follow_up=20.0) == ()
 
 
 @pytest.mark.parametrize(("name", "model"), CASES)
@@ -541,9 +540,8 @@ def test_rubins_rules_by_hand():
         rate = rows.event.sum() / rows.time.sum()
         rmst = (1 - math.exp(-rate * 60)) / rate
         drmst = (60 * rate * math.exp(-rate * 60) - (1 - math.exp(-rate * 60))) / rate**2
-        # lifelines' parameter is lambda = 1/rate with variance lambda^2 / d.
-        lam = 1 / rate
-        var = (drmst * -rate**2) ** 2 * lam**2 / rows.event.sum()
+        # var(rate) = rate^2 / d (inverse observed information).
+        var = drmst**2 * rate**2 / rows.event.sum()
         q.append(rmst)
         u.append(var)
     q, u = np.array(q), np.array(u)
@@ -603,10 +601,9 @@ def test_a_model_fitted_to_the_central_dataset_alone_has_no_spread():
 # Curves that are not survival curves, and splines with large coefficients
 
 
-def test_spline_sums_in_the_exponent_where_lifelines_multiplies_overflowing_factors():
-    from lifelines import SplineFitter
-    from trialrecon.extrapolation.models import HazardSplineFitter, OddsSplineFitter
-
+def test_spline_sums_its_terms_in_the_exponent():
+    # Large coefficients of opposite sign (close internal knots): multiplying exp(phi_j v_j)
+    # factors, as lifelines' SplineFitter does, overflows to inf * 0 = NaN; the sum does not.
     knots = np.array([1.0, 2.0, 2.1, 10.0])
     params = np.array([-1.0, 1.0, -735.0, 726.0])
     t = np.array([0.5, 3.0, 20.0, 60.0])
@@ -619,10 +616,10 @@ def test_spline_sums_in_the_exponent_where_lifelines_multiplies_overflowing_fact
 
     s = params[0] + params[1] * x + params[2] * v(1) + params[3] * v(2)
     with np.errstate(all="ignore"):
-        assert not np.all(np.isfinite(SplineFitter(knots)._cumulative_hazard(params, t)))
-    assert HazardSplineFitter(knots)._cumulative_hazard(params, t) == pytest.approx(np.exp(s))
-    assert OddsSplineFitter(knots)._cumulative_hazard(params, t) == pytest.approx(
-        np.logaddexp(0, s))
+        assert not np.all(np.isfinite(np.exp(params[2] * v(1)) * np.exp(params[3] * v(2))))
+    for scale, cum in (("hazard", np.exp(s)), ("odds", np.logaddexp(0, s))):
+        logs_ = families._spline(scale, logs)(list(params), t)[1]
+        assert -np.asarray(logs_) == pytest.approx(cum)
 
 
 def test_a_curve_that_rises_is_flagged_and_not_ranked(monkeypatch):
@@ -645,13 +642,39 @@ def test_not_a_curve_from_finds_where_survival_rises():
     from trialrecon.extrapolation import FittedModel
 
     class Rising:  # survival falls to t = 10, then rises: a hazard turning negative
-        _fitted_parameters_ = np.array([1.0])
-
         @staticmethod
-        def _survival_function(params, t):
+        def survival(t):
+            t = np.asarray(t, dtype=float)
             return np.exp(-0.01 * t * (20.0 - t))
 
     fit = FittedModel("a", MODELS["exponential"], Rising(), 10)
     start = fit.not_a_curve_from(50.0)
     assert start is not None and 10.0 <= start <= 10.5
     assert FittedModel("a", MODELS["exponential"], Rising(), 10).not_a_curve_from(9.0) is None
+
+
+def test_a_hazard_that_jumps_is_found():
+    from trialrecon.extrapolation import FittedModel
+
+    class Jumping:  # a hazard that falls vertically to 0 at t = 40 (a numerical failure)
+        @staticmethod
+        def hazard(t):
+            return np.where(np.asarray(t) < 40.0, 0.05, 0.0)
+
+    class Smooth:  # a Weibull-like hazard, slowly rising
+        @staticmethod
+        def hazard(t):
+            return 0.05 * (np.asarray(t) / 10.0) ** 0.3
+
+    at = FittedModel("a", MODELS["exponential"], Jumping(), 10).hazard_jump(5.0, 100.0)
+    assert at is not None and 40.0 <= at <= 41.0
+    assert FittedModel("a", MODELS["exponential"], Smooth(), 10).hazard_jump(5.0, 100.0) is None
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_the_unrestricted_mean_is_at_least_the_restricted_one(name):
+    t = library(name).table
+    assert np.all(t["mean"] >= t.rmst - 1e-9)
+    exp = t.set_index("model").loc["exponential"]
+    d = data(name)
+    assert exp["mean"] == pytest.approx(d.time.sum() / d.event.sum(), rel=1e-8)

@@ -131,3 +131,40 @@ def test_a_gompertz_whose_starts_disagree_says_so():
 def test_an_unknown_family_is_refused_by_name():
     with pytest.raises(ValueError, match="no survival family 'weibul'"):
         family("weibul")
+
+
+@pytest.mark.parametrize(("name", "coef", "mean"), [
+    ("exp", [math.log(0.1)], 10.0),
+    ("weibull", [math.log(1.5), math.log(20.0)], 20.0 * math.gamma(1 + 1 / 1.5)),
+    ("lnorm", [2.0, math.log(0.8)], math.exp(2.0 + 0.8 ** 2 / 2)),
+    ("llogis", [math.log(3.0), math.log(12.0)], 12.0 * (math.pi / 3) / math.sin(math.pi / 3)),
+    ("gamma", [math.log(2.5), math.log(0.2)], 2.5 / 0.2),
+    ("llogis", [math.log(0.9), math.log(12.0)], math.inf),  # shape <= 1: no finite mean
+    ("gompertz", [-0.05, math.log(0.02)], math.inf),  # levels off at exp(rate / shape)
+])
+def test_the_unrestricted_mean_is_the_distribution_mean(name, coef, mean):
+    fam = FAMILIES[name]
+    f = fit(fam, np.array([1.0, 2.0, 3.0, 5.0]), np.array([1, 1, 0, 1]))
+    placed = type(f)(fam, fam.parameters, np.array(coef, float), f.covariance, f.loglik,
+                     f.n, f.events, False, False, True)
+    assert placed.mean() == pytest.approx(mean, rel=1e-7)
+
+
+def test_survival_and_hazard_go_on_past_the_incomplete_gamma_floor():
+    # autograd_gamma's log incomplete gamma stops at about -80.6: a gamma's hazard tends to
+    # its rate, and must not fall to 0 where survival passes 1e-35.
+    gamma = FAMILIES["gamma"]
+    t = np.array([10.0, 500.0, 1000.0, 3000.0])
+    logf, logs = gamma.logpdf_logsf([2.0, 0.1], t)
+    assert np.asarray(logs) == pytest.approx(stats.gamma(a=2.0, scale=10.0).logsf(t),
+                                             rel=1e-9)
+    assert np.exp(np.asarray(logf) - np.asarray(logs))[-1] == pytest.approx(0.1, rel=0.01)
+    gg = FAMILIES["gengamma"]
+    for q in (0.8, -0.5):
+        p = [2.5, 0.6, q]
+        dist = SCIPY["gengamma"](p) if q < 0 else stats.gengamma(
+            a=1 / q ** 2, c=q / 0.6, scale=math.exp(2.5) * (1 / q ** 2) ** (-0.6 / q))
+        t = np.array([300.0, 1000.0]) if q > 0 else np.array([1e13, 1e16])
+        want = dist.logsf(t)
+        assert np.all(np.isfinite(want)) and want.min() < -80.6  # past the floor
+        assert np.asarray(gg.logpdf_logsf(p, t)[1]) == pytest.approx(want, rel=1e-8)

@@ -1,10 +1,11 @@
 """Survival extrapolation: the NICE DSU TSD 14 model set fitted to patient data, per arm.
 
 :func:`extrapolate` fits every model of :data:`~.models.MODELS` by maximum likelihood
-(lifelines) to each arm of patient data (rebuilt from a curve, from a printed summary, or
-real), ranks them by AIC and BIC, and extrapolates each to a horizon: the restricted mean
-survival time (RMST) up to it and the survival at landmark times, with 95% confidence
-intervals by the delta method (Latimer 2011, NICE DSU TSD 14; Rutherford et al. 2020, TSD 21).
+(:mod:`.families`, in R flexsurv's parameterisation) to each arm of patient data (rebuilt
+from a curve, from a printed summary, or real), ranks them by AIC and BIC, and extrapolates
+each to a horizon: the restricted mean survival time (RMST) up to it and the survival at
+landmark times, with 95% confidence intervals by the delta method (Latimer 2011, NICE DSU
+TSD 14; Rutherford et al. 2020, TSD 21).
 Every figure here is derived.
 
 Given an ensemble of pseudo datasets (:meth:`trialrecon.simulate.SummaryFit.ensemble`, each
@@ -22,20 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import autograd.numpy as anp
 import numpy as np
 import pandas as pd
-from autograd import grad
-from lifelines.exceptions import ConvergenceError
 
 from ..analysis import km_steps
 from ..errors import InputError
 from ..limits import MAX_YEARS
 from ..printed import quote
+from . import families
+from .families import Fit, quadrature
 from .identifiability import SE_MAX, positive_definite, undetermined
 from .models import MODELS, STANDARD, ModelSpec, spline_knots
 
@@ -50,16 +49,6 @@ LANDMARK_YEARS = (1, 2, 5, 10)
 
 #: The 97.5% normal quantile (95% intervals).
 _Z = 1.959963984540054
-
-#: Composite Gauss-Legendre rule for the restricted mean: panels whose ends are uniform in
-#: the square root of time (denser near 0, where log-normal and spline curves bend most).
-_PANELS, _NODES = 48, 12
-
-#: Optimiser tolerances passed to lifelines: tight enough that estimates agree with an
-#: independent maximum-likelihood fit to 1e-4 relative (tests/test_extrapolation.py).
-_FIT_OPTIONS = {"L-BFGS-B": {"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000},
-                "SLSQP": {"ftol": 1e-14, "maxiter": 5000}}
-
 
 def _log_ci(value: float, se_log: float) -> tuple[float, float]:
     """95% CI of a positive quantity on the log scale, ``value exp(-+z se)``; a bound beyond
@@ -77,26 +66,18 @@ def landmark_times(time_unit: str) -> tuple[float, ...]:
     return tuple(y * YEAR[time_unit] for y in LANDMARK_YEARS)
 
 
-def _rule(tau: float) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.legendre.leggauss(_NODES)
-    edges = tau * np.linspace(0.0, 1.0, _PANELS + 1) ** 2
-    lo, hi = edges[:-1, None], edges[1:, None]
-    nodes = 0.5 * (hi - lo) * x[None, :] + 0.5 * (hi + lo)
-    weights = 0.5 * (hi - lo) * w[None, :]
-    return nodes.ravel(), weights.ravel()
-
-
 @dataclass(frozen=True)
 class FittedModel:
     """One model fitted to one arm, with what follows from it (all derived).
 
-    ``fitter`` is the fitted lifelines object (``None`` when the fit failed; ``note`` says
-    why). Times are in the data's unit.
+    ``fit`` is the maximum-likelihood fit (:class:`.families.Fit`, R flexsurv's
+    parameterisation), ``None`` when the fit failed (``note`` says why). Times are in the
+    data's unit.
     """
 
     arm: str
     spec: ModelSpec
-    fitter: object | None
+    fit: Fit | None
     n: int
     note: str = ""
     valid: bool = True
@@ -109,13 +90,14 @@ class FittedModel:
     @property
     def converged(self) -> bool:
         """Fitted, and a survival curve up to the horizon (see :meth:`not_a_curve_from`)."""
-        return self.fitter is not None and self.valid
+        return self.fit is not None and self.valid
 
     def not_a_curve_from(self, horizon: float) -> float | None:
         """The first time up to ``horizon`` where the fitted curve stops being a survival
         curve (no value, above 1, or rising: a spline whose hazard turns negative beyond
         its last knot), or None when it is one throughout."""
-        t = np.concatenate((np.geomspace(horizon * 1e-4, horizon, 200), _rule(horizon)[0]))
+        t = np.concatenate((np.geomspace(horizon * 1e-4, horizon, 200),
+                            quadrature(horizon)[0]))
         t.sort()
         with np.errstate(all="ignore"):
             s = self.survival(t)
@@ -125,23 +107,22 @@ class FittedModel:
 
     @property
     def params(self) -> np.ndarray:
-        return np.asarray(self.fitter._fitted_parameters_, dtype=float)
+        """The estimates on flexsurv's ``coef`` scale (log of positive parameters)."""
+        return np.asarray(self.fit.coef, dtype=float)
 
     @property
     def parameters(self) -> dict[str, float]:
-        """The estimates by lifelines' parameter name (see :mod:`.models`)."""
-        if self.fitter is None:
-            return {}
-        return dict(zip(self.fitter._fitted_parameter_names, self.params.tolist(),
-                        strict=True))
+        """The estimates by flexsurv's parameter name, on their natural scale."""
+        return {} if self.fit is None else self.fit.estimates
 
     @property
     def covariance(self) -> np.ndarray:
-        return np.asarray(self.fitter.variance_matrix_, dtype=float)
+        """Covariance of :attr:`params` (flexsurv's ``vcov``)."""
+        return np.asarray(self.fit.covariance, dtype=float)
 
     @property
     def loglik(self) -> float:
-        return float(self.fitter.log_likelihood_) if self.fitter is not None else math.nan
+        return float(self.fit.loglik) if self.fit is not None else math.nan
 
     @property
     def aic(self) -> float:
@@ -152,100 +133,81 @@ class FittedModel:
         # n is the number of patients, as flexsurv's BIC (cens = TRUE) and R's nobs.
         return self.spec.n_params * math.log(self.n) - 2.0 * self.loglik
 
-    def _surv(self, params, t):
-        # Far beyond follow-up a cumulative hazard overflows (a Gompertz's expm1): survival
-        # is then 0, as exp(-inf) gives; no warning about it is meant for the user.
-        with np.errstate(over="ignore", under="ignore"):
-            return self.fitter._survival_function(params, t)
-
     def survival(self, times) -> np.ndarray:
         """Model survival at ``times`` (1 at time 0)."""
         t = np.atleast_1d(np.asarray(times, dtype=float))
-        if self.fitter is None:
+        if self.fit is None:
             return np.full(t.shape, np.nan)
-        out = np.ones_like(t)
-        pos = t > 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out[pos] = self._surv(self.params, t[pos])
-        return out
+        return self.fit.survival(t)
 
     def hazard(self, times) -> np.ndarray:
         """Model hazard at ``times`` (> 0), events per patient per time unit."""
         t = np.atleast_1d(np.asarray(times, dtype=float))
-        if self.fitter is None:
+        if self.fit is None:
             return np.full(t.shape, np.nan)
-        with np.errstate(over="ignore"):
-            return np.exp(self.fitter._log_hazard(self.params, t))
+        return self.fit.hazard(t)
 
     @property
     def determined(self) -> bool:
         """Whether the data determine every parameter (:mod:`.identifiability`): only then
         does the delta method give intervals."""
-        return self.fitter is not None and not self.undetermined
+        return self.fit is not None and not self.undetermined
 
-    def _delta(self, value, params) -> tuple[float, float]:
-        estimate = float(value(params))
-        if not self.determined:
-            return estimate, math.nan
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gradient = np.asarray(grad(value)(params), dtype=float)
-            variance = float(gradient @ self.covariance @ gradient)
-        se = math.sqrt(variance) if variance >= 0 and math.isfinite(variance) else math.nan
-        return estimate, se
+    def mean(self) -> float:
+        """Unrestricted mean survival time (inf where it is not finite: a plateau, or a
+        tail too heavy; NaN for a failed fit)."""
+        return self.fit.mean() if self.converged else math.nan
+
+    def hazard_jump(self, start: float, end: float) -> float | None:
+        """The first time in ``[start, end]`` where the hazard has no value, falls to 0, or
+        changes more than fivefold between neighbouring points of a fine log grid (2.3%
+        apart: no smooth model does that, a numerical failure does), or None."""
+        t = np.geomspace(start, end, 400)
+        with np.errstate(all="ignore"):
+            h = self.hazard(t)
+        bad = ~np.isfinite(h) | (h <= 0)
+        with np.errstate(all="ignore"):
+            ratio = h[1:] / h[:-1]
+        bad[1:] |= ~((ratio < 5.0) & (ratio > 0.2))
+        return float(t[np.argmax(bad)]) if bad.any() else None
 
     def rmst(self, tau: float) -> tuple[float, float]:
-        """Restricted mean survival time to ``tau`` and its delta-method standard error.
-
-        ``RMST = integral_0^tau S(t) dt`` by a composite Gauss-Legendre rule; the gradient
-        with respect to the parameters is exact (autograd), the covariance lifelines'
-        inverse observed information.
-        """
+        """Restricted mean survival time to ``tau`` and its delta-method standard error
+        (NaN where the data do not determine the model)."""
         if not self.converged:
             return math.nan, math.nan
-        nodes, weights = _rule(tau)
-        return self._delta(lambda p: anp.dot(weights, self._surv(p, nodes)), self.params)
+        value, se = self.fit.rmst(tau)
+        return value, se if self.determined else math.nan
 
     def survival_ci(self, t: float) -> tuple[float, float, float]:
         """Survival at ``t`` with a 95% delta-method CI on the log(-log S) scale."""
         if not self.converged or t <= 0:
             return (math.nan,) * 3 if not self.converged else (1.0, 1.0, 1.0)
-        tt = np.array([float(t)])
-        surv = float(self._surv(self.params, tt)[0])
-        if not 0.0 < surv < 1.0:
+        surv = float(self.fit.survival([t])[0])
+        if not 0.0 < surv < 1.0 or not self.determined:
             return surv, math.nan, math.nan
-        u, se = self._delta(lambda p: anp.log(-anp.log(self._surv(p, tt)[0])), self.params)
-        if not math.isfinite(se):
+        lower, upper = self.fit.survival_band([t])
+        if not (math.isfinite(lower[0]) and math.isfinite(upper[0])):
             return surv, math.nan, math.nan
-        with np.errstate(over="ignore", under="ignore"):
-            lower, upper = np.exp(-np.exp(u + np.array([_Z, -_Z]) * se))
-        return surv, float(lower), float(upper)
+        return surv, float(lower[0]), float(upper[0])
 
 
 def _fit_one(spec: ModelSpec, arm: str, time: np.ndarray, event: np.ndarray) -> FittedModel:
-    fitter = spec.build(time, event)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fitter.fit(time, event, timeline=[float(np.median(time))],
-                       fit_options={k: dict(v) for k, v in _FIT_OPTIONS.items()})
-        except (ConvergenceError, ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return FittedModel(arm, spec, None, len(time), f"fit failed: {reason}")
-    if not math.isfinite(float(fitter.log_likelihood_)):
-        return FittedModel(arm, spec, None, len(time), "fit failed: no finite likelihood")
-    flat = undetermined(fitter, fitter._fitted_parameters_, fitter.variance_matrix_,
-                        follow_up=float(time.max()))
+    fitted = families.fit(families.family(spec.family, time, event), time, event)
+    if not fitted.converged or not math.isfinite(fitted.loglik):
+        return FittedModel(arm, spec, None, len(time), f"fit failed: {fitted.note}")
+    flat = undetermined(fitted, follow_up=float(time.max()))
     if not flat:
-        return FittedModel(arm, spec, fitter, len(time))
+        return FittedModel(arm, spec, fitted, len(time), fitted.note)
     # A likelihood with a ridge (no interior maximum in some direction): the estimates of
     # what is determined stand, the delta method has nothing to stand on.
-    what = (f"the data do not determine {', '.join(p.rstrip('_') for p in flat)} (standard "
-            f"error above {SE_MAX:g} on its scale)" if positive_definite(fitter.variance_matrix_)
+    what = (f"the data do not determine {', '.join(flat)} (standard error above {SE_MAX:g} "
+            "on its scale)" if positive_definite(fitted.covariance)
             else "the information matrix is not positive definite")
-    return FittedModel(arm, spec, fitter, len(time),
-                       f"a flat likelihood: {what}; no confidence interval", undetermined=flat)
+    note = "; ".join(filter(None, [fitted.note if "positive definite" not in fitted.note
+                                   else "", f"a flat likelihood: {what}; no confidence "
+                                   "interval"]))
+    return FittedModel(arm, spec, fitted, len(time), note, undetermined=flat)
 
 
 def _arms(ipd: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -314,7 +276,8 @@ class Extrapolation:
         ``rmst`` is the restricted mean to ``horizon`` (95% CI by the delta method on the
         log scale; ``rmst_se`` its standard error);
         ``beyond`` the share of it that lies after the arm's last observed time
-        (what the data do not show). With an ensemble, also ``ensemble_members,
+        (what the data do not show); ``mean`` the unrestricted mean (inf where it is not
+        finite). With an ensemble, also ``ensemble_members,
         ensemble_low, ensemble_high`` (5th and 95th percentiles of the members' restricted
         means, the central dataset counted as one of them), ``total_lower, total_upper``
         (Rubin's rules on the log scale, centred on the members' mean) and
@@ -402,9 +365,7 @@ def _fit_arms(arms: dict[str, tuple[np.ndarray, np.ndarray]], specs: list[ModelS
               ) -> dict[tuple[str, str], FittedModel]:
     """Fit every model to every arm, ensemble members as the central dataset.
 
-    Neither a warm start from the central fit (the spline knots move with the data) nor
-    lifelines' looser default tolerances made members faster: both were measured slower
-    (more fallbacks to lifelines' Nelder-Mead start).
+    No warm start from the central fit: the spline knots move with the data.
     """
     return {(arm, spec.name): _fit_one(spec, arm, t, e)
             for arm, (t, e) in arms.items() for spec in specs}
@@ -447,8 +408,9 @@ def extrapolate(
 
     Notes
     -----
-    Maximum likelihood by lifelines; 95% CIs by the delta method with the inverse observed
-    information (restricted mean on the log scale, survival on the log(-log) scale). A
+    Maximum likelihood from several starts (:func:`.families.fit`); 95% CIs by the delta
+    method with the inverse observed information (restricted mean on the log scale,
+    survival on the log(-log) scale). A
     model whose fit fails stays in the table with ``converged`` False and the reason.
     """
     if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
@@ -480,6 +442,13 @@ def extrapolate(
             fits[key] = dataclasses.replace(fit, valid=False, note=(
                 f"not a survival curve from {start:.3g} {time_unit} (it rises or has no "
                 "value there): left out of the ranking"))
+            continue
+        end = float(arms[key[0]][0].max())
+        jump = fit.hazard_jump(end / 10.0, horizon) if fit.converged else None
+        if jump is not None:
+            fits[key] = dataclasses.replace(fit, note="; ".join(filter(None, [fit.note, (
+                f"its hazard jumps or has no value near {jump:.3g} {time_unit}: not to be "
+                "extrapolated there")])))
     for (arm, name), fit in fits.items():
         rmst, se = fit.rmst(horizon)
         end = float(arms[arm][0].max())
@@ -490,6 +459,7 @@ def extrapolate(
                      **dict(zip(("rmst_lower", "rmst_upper"), _log_ci(rmst, se / rmst)
                                 if rmst > 0 else (math.nan, math.nan), strict=True)),
                      "beyond": 1.0 - inside / rmst if rmst > 0 else math.nan,
+                     "mean": fit.mean(),
                      "converged": fit.converged, "note": fit.note})
         for when in marks:
             s, lo, hi = fit.survival_ci(when)
@@ -497,8 +467,8 @@ def extrapolate(
                             "lower": lo, "upper": hi})
         if not fit.converged:
             notes.append(f"{arm}, {fit.spec.label}: {fit.note}.")
-        elif name == "gompertz" and fit.params[0] < 0:
-            plateau = math.exp(fit.params[1] / fit.params[0])
+        elif name == "gompertz" and fit.parameters["shape"] < 0:
+            plateau = math.exp(fit.parameters["rate"] / fit.parameters["shape"])
             notes.append(f"{arm}, Gompertz: the hazard falls towards zero and the curve "
                          f"levels off at {100 * plateau:.0f}% survival (a cured fraction), "
                          "plausible only if cure is.")
@@ -536,7 +506,7 @@ def _rank(table: pd.DataFrame) -> pd.DataFrame:
         out.append(rows)
     order = ["arm", "model", "label", "n_params", "loglik", "aic", "bic", "aic_rank",
              "bic_rank", "delta_aic", "rmst", "rmst_se", "rmst_lower", "rmst_upper", "beyond",
-             "converged", "note"]
+             "mean", "converged", "note"]
     return pd.concat(out, ignore_index=True)[order]
 
 

@@ -51,7 +51,7 @@ from autograd import hessian, jacobian, value_and_grad
 from autograd.scipy.special import gammaln
 from autograd.scipy.stats import norm
 from autograd_gamma import gammainccln, gammaincln
-from scipy import stats
+from scipy import special, stats
 from scipy.optimize import minimize
 
 from .models import spline_knots
@@ -74,6 +74,70 @@ def _plain(value) -> float:
     while hasattr(value, "_value"):
         value = value._value
     return float(value)
+
+
+def _plain_array(value) -> np.ndarray:
+    while hasattr(value, "_value"):
+        value = value._value
+    return np.asarray(value, dtype=float)
+
+
+#: autograd_gamma's log incomplete gamma functions stop at log(1e-35): beyond, a curve's
+#: hazard would read 0 (the survival's log no longer falling).
+_LOG_FLOOR = -80.0
+
+
+def _log_gamma_tail(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
+    """log Q(a, x) (``upper``) or log P(a, x), regularised, where they are tiny: the
+    continued fraction for Q (x > a + 1) and the series for P (x < a + 1), summed in
+    logs (Press et al. 2007, Numerical Recipes, section 6.2); no floor."""
+    a, x = np.broadcast_arrays(np.asarray(a, float), np.asarray(x, float))
+    prefix = a * np.log(x) - x - special.gammaln(a)
+    if upper:  # modified Lentz
+        b = x + 1.0 - a
+        c = np.full_like(x, 1e300)
+        d = 1.0 / b
+        h = d.copy()
+        for i in range(1, 400):
+            an = -i * (i - a)
+            b = b + 2.0
+            d = an * d + b
+            d = np.where(np.abs(d) < 1e-300, 1e-300, d)
+            c = b + an / c
+            c = np.where(np.abs(c) < 1e-300, 1e-300, c)
+            d = 1.0 / d
+            h = h * d * c
+        return prefix + np.log(h)
+    total = term = 1.0 / a
+    ap = a.copy()
+    for _ in range(600):
+        ap = ap + 1.0
+        term = term * x / ap
+        total = total + term
+    return prefix + np.log(total)
+
+
+def _log_q(a, x):
+    """log of the regularised upper incomplete gamma function, differentiable where
+    autograd_gamma computes it and continued by :func:`_log_gamma_tail` past its floor."""
+    v = gammainccln(a, x)
+    plain = _plain_array(v)
+    if np.all(plain > _LOG_FLOOR):
+        return v
+    with np.errstate(all="ignore"):
+        tail = _log_gamma_tail(_plain_array(a), _plain_array(x), upper=True)
+    return anp.where(plain > _LOG_FLOOR, v, tail)
+
+
+def _log_p(a, x):
+    """log of the regularised lower incomplete gamma function (as :func:`_log_q`)."""
+    v = gammaincln(a, x)
+    plain = _plain_array(v)
+    if np.all(plain > _LOG_FLOOR):
+        return v
+    with np.errstate(all="ignore"):
+        tail = _log_gamma_tail(_plain_array(a), _plain_array(x), upper=False)
+    return anp.where(plain > _LOG_FLOOR, v, tail)
 
 
 def _exp(p, t):
@@ -129,14 +193,14 @@ def _gengamma(p, t):
     logf = (anp.log(anp.abs(q)) + g * anp.log(g) + g * (qw - anp.exp(qw)) - anp.log(sigma)
             - x - gammaln(g))
     u = anp.clip(g * anp.exp(qw), 1e-300, 1e300)
-    logs = gammainccln(g, u) if _plain(q) > 0 else gammaincln(g, u)
+    logs = _log_q(g, u) if _plain(q) > 0 else _log_p(g, u)
     return logf, logs
 
 
 def _gamma(p, t):
     shape, rate = p
     logf = shape * anp.log(rate) + (shape - 1.0) * anp.log(t) - rate * t - gammaln(shape)
-    return logf, gammainccln(shape, rate * t)
+    return logf, _log_q(shape, rate * t)
 
 
 def _basis(x, logs):
@@ -348,6 +412,13 @@ class Fit:
             upper[pos] = np.exp(-np.exp(u - _Z * se))
         return lower, upper
 
+    def mean(self, x: float = 0.0) -> float:
+        """Unrestricted mean survival time, ``integral_0^inf S(t) dt``: inf where it is
+        not finite (a cure fraction, a Gompertz that levels off, a tail too heavy)."""
+        if self.cure and self.estimates["theta"] > 0:
+            return math.inf
+        return _mean(lambda t: self.survival(t, x))
+
     def rmst(self, tau: float, x: float = 0.0) -> tuple[float, float]:
         """Restricted mean survival to ``tau`` and its delta-method standard error
         (Gauss-Legendre quadrature; exact gradient)."""
@@ -362,6 +433,32 @@ class Fit:
             variance = float(np.asarray(gradient) @ self.covariance @ np.asarray(gradient))
         se = math.sqrt(variance) if variance >= 0 and math.isfinite(variance) else math.nan
         return float(value), se
+
+
+def _mean(survival: Callable[[np.ndarray], np.ndarray]) -> float:
+    """``integral_0^inf S(t) dt`` on the log scale (``S(e^u) e^u du``), or inf where the
+    curve does not fall fast enough for it to be finite (a plateau, or a tail like
+    ``t^-1``): the integrand still above 1e-9 of the whole at ``10^12`` times the median."""
+    grid = np.geomspace(1e-12, 1e15, 541)
+    s = survival(grid)
+    if not np.all(np.isfinite(s)):
+        return math.nan
+    if s[-1] > 1e-12:
+        return math.inf
+    below = np.flatnonzero(s <= 0.5)
+    median = grid[below[0]] if len(below) else grid[-1]
+    # Gauss-Legendre on panels of a quarter unit of log time, 60 units either side of the
+    # median (one vectorised evaluation)
+    x, w = np.polynomial.legendre.leggauss(16)
+    edges = math.log(median) + np.arange(-60.0, 60.01, 0.25)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    u = (0.5 * (hi - lo) * x[None, :] + 0.5 * (hi + lo)).ravel()
+    weights = (0.5 * (hi - lo) * w[None, :]).ravel()
+    integrand = survival(np.exp(u)) * np.exp(u)
+    value = float(weights @ integrand)
+    if not math.isfinite(value) or integrand[-1] > 1e-9 * max(value, 1e-300):
+        return math.inf
+    return value
 
 
 def quadrature(tau: float, panels: int = 48, nodes: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -513,6 +610,12 @@ def fit(fam: Family, time, event, x=None, cure: bool = False, seed: int = 0) -> 
         if best is not None:
             break
     if best is None:
+        # No start reached a point of positive curvature: on a ridge (a likelihood flat in
+        # some direction) the best point found stands, without a covariance.
+        flat = [r for r in runs if r.fun < 1e299 and np.all(np.isfinite(r.x))]
+        if flat and _polish(objective, safe, flat[0].x, require_maximum=False) is not None:
+            best = _polish(objective, safe, flat[0].x, require_maximum=False)
+    if best is None:
         nan = np.full(len(names), np.nan)
         return Fit(fam, names, nan, np.full((len(names),) * 2, np.nan), math.nan, len(t),
                    int(e.sum()), covariate, cure, False, "no start reached a maximum")
@@ -538,9 +641,10 @@ def fit(fam: Family, time, event, x=None, cure: bool = False, seed: int = 0) -> 
                True, note)
 
 
-def _polish(objective, safe, c, steps: int = 8):
+def _polish(objective, safe, c, steps: int = 8, require_maximum: bool = True):
     """Newton steps from ``c`` to a gradient near zero; ``(coef, value, hessian)`` at a
-    maximum (positive definite Hessian of the negative log-likelihood), else None."""
+    maximum (positive definite Hessian of the negative log-likelihood), else None; with
+    ``require_maximum`` False, at any point of small gradient."""
     hess = hessian(objective)
     value, g = safe(c)
     if value >= 1e299:
@@ -555,6 +659,8 @@ def _polish(objective, safe, c, steps: int = 8):
             step = np.linalg.solve(h, g)
         except np.linalg.LinAlgError:
             break
+        if not require_maximum and float(g @ step) <= 0:
+            break  # not a descent direction where the curvature is not positive
         if abs(float(g @ step)) < 1e-12:  # the Newton decrement: at the maximum
             break
         lam = 1.0
@@ -573,6 +679,6 @@ def _polish(objective, safe, c, steps: int = 8):
     if not np.all(np.isfinite(h)) or np.max(np.abs(g)) > 1e-3 * max(1.0, abs(value)) ** 0.5:
         return None
     h = (h + h.T) / 2.0
-    if np.any(np.linalg.eigvalsh(h) <= 0):
+    if require_maximum and np.any(np.linalg.eigvalsh(h) <= 0):
         return None
     return c, value, h

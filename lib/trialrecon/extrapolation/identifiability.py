@@ -13,8 +13,8 @@ plausible values lie within a few units, against a stated threshold (:data:`SE_M
 
 * positive parameters (scales, rates, shapes bounded at 0): the log scale, where one unit
   is a factor of e;
-* parameters on the real line (log-normal and generalised gamma location ``mu_`` in log
-  time, ``ln_sigma_``, the generalised gamma's ``Q``): their own scale;
+* parameters on the real line (log-normal and generalised gamma location ``meanlog``,
+  ``mu`` in log time, the generalised gamma's ``Q``): their own scale;
 * Royston-Parmar splines: not their coefficients, which are collinear and mean nothing one
   by one, but the equivalent parameters the spline's values at its knots (the log
   cumulative hazard, or log odds, there), on their own scale;
@@ -42,66 +42,43 @@ from __future__ import annotations
 
 import numpy as np
 
+from .families import Family, Fit, _basis
+
 __all__ = ["SE_MAX", "positive_definite", "scaled_standard_errors", "undetermined"]
 
 #: Largest standard error, on the scales above, of a parameter the data determine.
 SE_MAX = 2.0
 
 
-def _log_scale(fitter, params: np.ndarray) -> np.ndarray:
-    """Whether each parameter is positive-bounded (lifelines buffers the bound 0 to 1e-9)."""
-    return np.array([lb is not None and 0.0 <= lb < 1e-6 and ub is None and value > 0
-                     for (lb, ub), value in zip(fitter._bounds, params, strict=True)],
-                    dtype=bool)
+def _spline_values(fam: Family) -> np.ndarray:
+    """The matrix taking a spline's coefficients to its values at its knots (rows ``[1, x,
+    v_1(x), ...]`` at each log knot x)."""
+    logs = np.log(np.asarray(fam.knots, dtype=float))
+    terms, _ = _basis(logs, logs)
+    return np.column_stack([np.ones_like(logs), logs, *terms])
 
 
-def _spline_values(fitter) -> np.ndarray | None:
-    """For a Royston-Parmar spline: the matrix taking its coefficients to its values at the
-    knots (rows ``[1, x, v_1(x), ...]`` at each log knot x), else None."""
-    knots = getattr(fitter, "knot_locations", None)
-    if knots is None:
-        return None
-    logs = np.log(np.asarray(knots, dtype=float))
-    rows = [[1.0, x] + [float(fitter.basis(x, logs[j], logs[0], logs[-1]))
-                        for j in range(1, len(logs) - 1)] for x in logs]
-    return np.array(rows)
+def scaled_standard_errors(fit: Fit, follow_up: float) -> tuple[tuple[str, ...], np.ndarray]:
+    """Standard error of each parameter of ``fit`` (:mod:`.families`) on the scales of the
+    module docstring.
 
-
-def scaled_standard_errors(fitter, params, covariance, follow_up: float
-                           ) -> tuple[tuple[str, ...], np.ndarray]:
-    """Standard error of each parameter on the scales of the module docstring.
-
-    Parameters
-    ----------
-    fitter
-        A lifelines univariate parametric fitter (its parameter names and bounds are read).
-    params, covariance
-        A point and the inverse observed information there (finite, positive definite).
-    follow_up
-        The longest observed time, in the data's unit (scales the Gompertz shape).
-
-    Returns
-    -------
-    names, numpy.ndarray
-        What each standard error is of, and the standard errors (delta method: SE / value
-        on the log scale). A spline's coefficients have no meaning one by one (another
-        basis gives others for the same curve), so a spline is judged by its values at
-        its knots, the log cumulative hazard (or odds) there, named ``s(t)``.
+    Positive parameters are estimated on the log scale already (flexsurv's ``coef``), so
+    their standard errors there are read off the covariance. A spline's coefficients have
+    no meaning one by one (another basis gives others for the same curve), so a spline is
+    judged by its values at its knots, the log cumulative hazard (or odds) there, named
+    ``s(t)``. ``follow_up`` is the longest observed time (scales the Gompertz shape).
     """
-    params = np.asarray(params, dtype=float)
-    cov = np.asarray(covariance, dtype=float)
-    names = list(fitter._fitted_parameter_names)
-    values = _spline_values(fitter)
-    if values is not None:
-        knots = np.asarray(fitter.knot_locations, dtype=float)
-        return (tuple(f"s({k:.3g})" for k in knots),
+    cov = np.asarray(fit.covariance, dtype=float)
+    fam = fit.family
+    if fam.knots:
+        values = _spline_values(fam)
+        return (tuple(f"s({k:.3g})" for k in fam.knots),
                 np.sqrt(np.diag(values @ cov @ values.T)))
     se = np.sqrt(np.diag(cov))
-    log_scale = _log_scale(fitter, params)
-    se = np.where(log_scale, se / np.where(log_scale, params, 1.0), se)
-    if "shape_" in names and not log_scale[names.index("shape_")]:
-        se[names.index("shape_")] *= float(follow_up)
-    return tuple(names), se
+    if fam.name == "gompertz":
+        se = se.copy()
+        se[fam.parameters.index("shape")] *= float(follow_up)
+    return tuple(fit.names), se
 
 
 def positive_definite(covariance) -> bool:
@@ -110,11 +87,10 @@ def positive_definite(covariance) -> bool:
     return bool(np.all(np.isfinite(cov)) and np.linalg.eigvalsh((cov + cov.T) / 2).min() > 0)
 
 
-def undetermined(fitter, params, covariance, follow_up: float) -> tuple[str, ...]:
+def undetermined(fit: Fit, follow_up: float) -> tuple[str, ...]:
     """Names of the parameters the data do not determine at this point (all of them when
     the information is not finite and positive definite: there is no interval at all)."""
-    cov = np.asarray(covariance, dtype=float)
-    if not positive_definite(cov):
-        return tuple(fitter._fitted_parameter_names)
-    names, se = scaled_standard_errors(fitter, params, cov, follow_up)
+    if not positive_definite(fit.covariance):
+        return tuple(fit.names)
+    names, se = scaled_standard_errors(fit, follow_up)
     return tuple(n for n, s in zip(names, se, strict=True) if not s <= SE_MAX)
