@@ -31,6 +31,7 @@ from .formatting import printable
 from .paths import is_trial_file
 
 if TYPE_CHECKING:
+    from .extrapolation import Extrapolation
     from .registry import Analysis
 
 
@@ -646,25 +647,24 @@ def _cmd_extrapolate(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     if args.xlsx:
-        _write_model_workbook(args, ipd, info)
+        _write_model_workbook(args, result, info)
     return 0
 
 
-def _write_model_workbook(args: argparse.Namespace, ipd: pd.DataFrame, info: TextIO) -> None:
+def _write_model_workbook(args: argparse.Namespace, result: Extrapolation, info: TextIO
+                          ) -> None:
     from .extrapolation.background import Population, life_table, read_life_table
-    from .extrapolation.joint import joint_models
-    from .extrapolation.workbook import fit_arms, write_workbook
+    from .extrapolation.workbook import arm_fits, write_workbook
 
     population = None
     if args.age is not None:
         table = (read_life_table(args.life_table) if args.life_table
                  else life_table())
         population = Population(table, args.age, args.male_share, args.time_unit)
-    arms = fit_arms(ipd)
-    joint = joint_models(ipd) if ipd["arm"].nunique() == 2 else []
-    path = write_workbook(args.xlsx, arms, cycle=args.cycle,
+    path = write_workbook(args.xlsx, arm_fits(result), cycle=args.cycle,
                           horizon=args.horizon,
-                          time_unit=args.time_unit, population=population, joint=joint,
+                          time_unit=args.time_unit, population=population,
+                          joint=result.joint,
                           source=f"patient data in {args.ipd}")
     print(f"workbook for a cost-effectiveness model (flexsurv parameterisation): {path}",
           file=info)

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..analysis import km_steps
+from ..analysis import PHTest, km_steps, proportional_hazards_test
 from ..errors import InputError
 from ..limits import MAX_YEARS
 from ..printed import quote
 from . import families
 from .families import Fit, quadrature
 from .identifiability import SE_MAX, positive_definite, undetermined
+from .joint import JOINT_MODELS, JointFit, fit_joint
 from .models import MODELS, STANDARD, ModelSpec, spline_knots
 
 __all__ = ["MODELS", "STANDARD", "Extrapolation", "FittedModel", "censor_at", "extrapolate",
@@ -292,6 +293,12 @@ class Extrapolation:
     members
         With an ensemble: ``member, arm, model, rmst, rmst_se, aic`` for every member's fit
         (member 0 is the central dataset ``ipd``).
+    joint
+        With two arms: the joint models (:mod:`.joint`), a treatment effect on a shared
+        shape, each beside the separate fits with a likelihood-ratio test.
+    ph_test
+        With two arms: the Grambsch-Therneau test of proportional hazards
+        (:func:`trialrecon.analysis.proportional_hazards_test`).
     """
 
     horizon: float
@@ -303,6 +310,8 @@ class Extrapolation:
     observed: pd.DataFrame = field(repr=False)
     members: pd.DataFrame | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
+    joint: tuple[JointFit, ...] = field(default=(), repr=False)
+    ph_test: PHTest | None = field(default=None, repr=False)
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -379,6 +388,8 @@ def extrapolate(
     time_unit: str = "months",
     ensemble: Sequence[pd.DataFrame] = (),
     ensemble_models: Sequence[str] | None = None,
+    joint_models: Sequence[str] = JOINT_MODELS,
+    control: str | None = None,
 ) -> Extrapolation:
     """Fit the TSD 14 model set to each arm and extrapolate to ``horizon``.
 
@@ -399,6 +410,11 @@ def extrapolate(
         models are fitted to each, and the spread of their restricted means is reported.
     ensemble_models
         The models fitted to the ensemble members (default: ``models``).
+    joint_models
+        With two arms, the families fitted to both at once (:mod:`.joint`; empty: none).
+    control
+        With two arms, the reference arm of the joint models and the PH test (default the
+        second: trialrecon orders arms experimental first).
 
     Returns
     -------
@@ -489,8 +505,17 @@ def extrapolate(
         notes.append(f"The horizon ({horizon:g} {time_unit}) is {horizon / longest:.3g} times "
                      f"the longest follow-up ({longest:.1f}); most of each restricted mean is "
                      "extrapolated (column 'beyond').")
+    joint: tuple[JointFit, ...] = ()
+    ph = None
+    if len(arms) == 2:
+        pooled = pd.concat([pd.DataFrame({"time": t, "event": e, "arm": a})
+                            for a, (t, e) in arms.items()], ignore_index=True)
+        joint = tuple(fit_joint(pooled, m, control) for m in joint_models)
+        reference = control if control is not None else list(arms)[1]
+        ph = proportional_hazards_test(pooled.time.to_numpy(), pooled.event.to_numpy(),
+                                       (pooled.arm != reference).to_numpy(float))
     return Extrapolation(float(horizon), time_unit, fits, ipd, table, pd.DataFrame(lm_rows),
-                         observed, members, tuple(notes))
+                         observed, members, tuple(notes), joint, ph)
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:

@@ -106,8 +106,8 @@ def _two_arms(ipd: pd.DataFrame, control: str | None) -> tuple[str, str]:
     if len(arms) != 2:
         raise InputError(f"a joint model needs two arms, the data have {len(arms)}",
                          column="arm", advice="give the patients of two arms")
-    if control is None:
-        control = arms[0]
+    if control is None:  # trialrecon orders arms experimental first, control second
+        control = arms[1]
     if control not in arms:
         raise InputError(f"no arm '{control}' in the data (arms: {', '.join(arms)})",
                          column="arm", advice="name the control arm as the data do")
@@ -131,7 +131,8 @@ def fit_joint(ipd: pd.DataFrame, model: str, control: str | None = None) -> Join
     ``spline-hazard-1``, ...) to both arms of ``ipd`` (columns ``time``, ``event``, ``arm``)
     with the treatment on its location parameter, and to each arm alone.
 
-    ``control`` is the reference arm (``x = 0``; by default the first arm in the data).
+    ``control`` is the reference arm (``x = 0``; by default the second arm in the data, as
+    trialrecon's records and outputs order arms: experimental first, control second).
     """
     control, experimental = _two_arms(ipd, control)
     t = pd.to_numeric(ipd["time"], errors="coerce").to_numpy(dtype=float)

@@ -62,6 +62,17 @@ def fit_arms(ipd: pd.DataFrame, models: Sequence[str] = WORKBOOK_MODELS) -> list
     return out
 
 
+def arm_fits(result) -> list[ArmFits]:
+    """The per-arm fits of an :class:`~trialrecon.extrapolation.Extrapolation` (no refit);
+    a model whose fit failed is left out (the extrapolation's table says why)."""
+    out = []
+    for row in result.observed.itertuples():
+        fits = {fm.spec.family: fm.fit for (arm, _), fm in result.fits.items()
+                if arm == row.arm and fm.fit is not None}
+        out.append(ArmFits(str(row.arm), int(row.n), int(row.events), fits))
+    return out
+
+
 def _sheet_name(arm: str, k: int, taken: set[str]) -> str:
     """The arm's name as a sheet name when Excel takes it whole, else ``Arm k``."""
     name = f"Survival {arm}"
