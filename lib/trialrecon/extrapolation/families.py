@@ -117,26 +117,16 @@ def _log_gamma_tail(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
     return prefix + np.log(total)
 
 
-def _log_q(a, x):
-    """log of the regularised upper incomplete gamma function, differentiable where
-    autograd_gamma computes it and continued by :func:`_log_gamma_tail` past its floor."""
-    v = gammainccln(a, x)
+def _log_incomplete(a, x, upper: bool):
+    """log of the regularised upper (``upper``) or lower incomplete gamma function,
+    differentiable where autograd_gamma computes it and continued by
+    :func:`_log_gamma_tail` past its floor."""
+    v = gammainccln(a, x) if upper else gammaincln(a, x)
     plain = _plain_array(v)
     if np.all(plain > _LOG_FLOOR):
         return v
     with np.errstate(all="ignore"):
-        tail = _log_gamma_tail(_plain_array(a), _plain_array(x), upper=True)
-    return anp.where(plain > _LOG_FLOOR, v, tail)
-
-
-def _log_p(a, x):
-    """log of the regularised lower incomplete gamma function (as :func:`_log_q`)."""
-    v = gammaincln(a, x)
-    plain = _plain_array(v)
-    if np.all(plain > _LOG_FLOOR):
-        return v
-    with np.errstate(all="ignore"):
-        tail = _log_gamma_tail(_plain_array(a), _plain_array(x), upper=False)
+        tail = _log_gamma_tail(_plain_array(a), _plain_array(x), upper=upper)
     return anp.where(plain > _LOG_FLOOR, v, tail)
 
 
@@ -193,14 +183,14 @@ def _gengamma(p, t):
     logf = (anp.log(anp.abs(q)) + g * anp.log(g) + g * (qw - anp.exp(qw)) - anp.log(sigma)
             - x - gammaln(g))
     u = anp.clip(g * anp.exp(qw), 1e-300, 1e300)
-    logs = _log_q(g, u) if _plain(q) > 0 else _log_p(g, u)
+    logs = _log_incomplete(g, u, upper=_plain(q) > 0)
     return logf, logs
 
 
 def _gamma(p, t):
     shape, rate = p
     logf = shape * anp.log(rate) + (shape - 1.0) * anp.log(t) - rate * t - gammaln(shape)
-    return logf, _log_q(shape, rate * t)
+    return logf, _log_incomplete(shape, rate * t, upper=True)
 
 
 def _basis(x, logs):
