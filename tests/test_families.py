@@ -106,7 +106,7 @@ def test_what_a_fit_reports_follows_from_its_parameters():
     assert got.loglik == pytest.approx(float(np.sum(np.where(e == 1, logf, logs))), rel=1e-10)
 
 
-def test_a_gompertz_whose_starts_disagree_says_so():
+def test_a_gompertz_fit_keeps_the_best_maximum_any_start_reaches():
     # A Gompertz hazard on data drawn from a falling hazard then a plateau (a mixture of a
     # fast and a slow exponential): the shape has a maximum below 0; every start reaching
     # it or the report of the ones that did not, never a worse point kept silently.
