@@ -199,27 +199,32 @@ def test_a_raster_figure_is_read_from_its_pixels(figure):
 
 
 def _drawn_raster(path, dpi=150, marks=True, turned=False, axis_row=False, labels=True,
-                  base_axis=False):
+                  base_axis=False, steps=None, ends=None, table=None):
     """A two-arm figure drawn here with matplotlib (PNG, SVG or PDF by ``path``'s suffix):
     known steps, censoring marks, a legend, and a table of numbers at risk under the time
     axis's ticks. ``base_axis``: the survival axis drawn as base R draws it, a line of its own
-    from the first tick to the last beside a longer box."""
+    from the first tick to the last beside a longer box. ``steps``, ``ends`` and ``table``:
+    the arms' steps (times, levels), the times their lines end (default 24) and their rows of
+    numbers at risk."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = {"Drug A": ([0, 3, 7, 11, 16, 22], [1.0, 0.85, 0.7, 0.6, 0.45, 0.4]),
-             "Placebo": ([0, 2, 5, 8, 13, 19], [1.0, 0.75, 0.55, 0.4, 0.3, 0.2])}
-    table = {"Drug A": [120, 98, 80, 61, 40], "Placebo": [118, 82, 55, 33, 18]}
+    steps = steps or {"Drug A": ([0, 3, 7, 11, 16, 22], [1.0, 0.85, 0.7, 0.6, 0.45, 0.4]),
+                      "Placebo": ([0, 2, 5, 8, 13, 19], [1.0, 0.75, 0.55, 0.4, 0.3, 0.2])}
+    table = table or {"Drug A": [120, 98, 80, 61, 40], "Placebo": [118, 82, 55, 33, 18]}
+    ends = ends or {}
     fig = plt.figure(figsize=(7, 5.5))
     ax = fig.add_axes((0.2, 0.32, 0.75, 0.62))
     for (name, (t, s)), colour in zip(steps.items(), ("tab:blue", "tab:red"), strict=True):
-        ax.step(t + [24], s + [s[-1]], where="post", color=colour, label=name, lw=1.5)
+        end = ends.get(name, 24)
+        ax.step(list(t) + [end], list(s) + [s[-1]], where="post", color=colour, label=name,
+                lw=1.5)
         if marks:
-            ax.plot([5.5, 12.5, 24], [np.interp(5.5, t, s, left=1) * 0 + s[np.searchsorted(
-                t, 5.5, side="right") - 1], s[np.searchsorted(t, 12.5, side="right") - 1],
-                s[-1]], "|", color=colour, ms=8)
+            at = [m for m in (5.5, 12.5) if m < end] + [end]
+            ax.plot(at, [s[np.searchsorted(t, m, side="right") - 1] for m in at], "|",
+                    color=colour, ms=8)
     ax.set_xlim(-1, 25)
     ax.set_ylim(-0.03, 1.05)
     ax.set_xticks([0, 6, 12, 18, 24])
@@ -275,6 +280,40 @@ def test_a_raster_drawn_here_is_read_with_its_steps_names_and_table(tmp_path, dp
         assert at_risk.n_at_risk.tolist() == table[name]
         assert at_risk.time.tolist() == [0, 6, 12, 18, 24]
         assert len(marks) >= 2  # the marks inside the plot (the last lies at its edge)
+
+
+def test_a_curve_that_ends_is_not_carried_on_along_another_below_it(tmp_path):
+    # Drug A's line ends at 14.5 months; Placebo's runs on to 24 just under Drug A's level
+    # before its last drops. Followed on along Placebo's line (hidden, half the cost of blank
+    # paper), Drug A would lose its last step: the trace may end instead.
+    path = tmp_path / "figure.png"
+    steps = {"Drug A": ([0, 3, 6, 10, 13], [1.0, 0.7, 0.45, 0.3, 0.12]),
+             "Placebo": ([0, 2, 5, 12, 17, 20], [1.0, 0.8, 0.6, 0.28, 0.2, 0.15])}
+    table = {"Drug A": [120, 80, 30, 0, 0], "Placebo": [118, 90, 60, 40, 20]}
+    _drawn_raster(path, steps=steps, ends={"Drug A": 14.5}, table=table)
+    read = digitise(path)
+    curve, _, _ = read.arm(read.arms[0])
+    assert curve.time.iloc[-1] == pytest.approx(14.5, abs=0.2)
+    assert curve.survival.iloc[-1] == pytest.approx(0.12, abs=0.01)
+
+
+def test_a_steep_descent_is_read_along_its_slope(tmp_path):
+    # 40 deaths in two months, one step every column or two: each column's run of ink is
+    # taller than the line, but the curve is at its middle, not one drop from 1 to 0.4.
+    path = tmp_path / "figure.png"
+    t = [0.0] + list(np.linspace(1, 3, 40))
+    s = [1.0] + list(1.0 - 0.015 * np.arange(1, 41))
+    steps = {"Drug A": (t, s), "Placebo": ([0, 2, 5, 8, 13, 19],
+                                           [1.0, 0.75, 0.55, 0.4, 0.3, 0.2])}
+    table = {"Drug A": [120, 45, 40, 35, 30], "Placebo": [118, 82, 55, 33, 18]}
+    _drawn_raster(path, steps=steps, table=table, marks=False)
+    read = digitise(path)
+    curve, _, _ = read.arm(read.arms[0])
+    for at in (1.5, 2.0, 2.5):
+        got = curve.survival.to_numpy()[np.searchsorted(curve.time.to_numpy(), at,
+                                                         side="right") - 1]
+        true = s[np.searchsorted(t, at, side="right") - 1]
+        assert got == pytest.approx(true, abs=0.03)
 
 
 def test_ocr_mends_digits_read_as_letters():

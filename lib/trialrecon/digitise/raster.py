@@ -62,6 +62,12 @@ SEEN = 0.1
 LINEAR_SLACK = 0.06
 #: A drawn line stretched across at least this share of the plotting area is an axis or frame.
 FULL_LINE = 0.9
+#: A curve's first drawn column lies within this share of the plotting area's width of its
+#: start (or twice the line's width, if more).
+START_SLACK = 0.025
+#: A traced curve's cost for each column after its end, between that of a column under another
+#: curve or in a dashed line's gap (0.5 on average) and that of blank paper (1).
+END_COST = 0.75
 
 _NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?$")
 
@@ -507,35 +513,60 @@ def _weights(area: np.ndarray, colours: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _trace(mask: np.ndarray, under: np.ndarray, start_row: float, eps: float = 1e-3
-           ) -> np.ndarray:
+           ) -> tuple[np.ndarray, int]:
     """The never-rising path (row non-decreasing with the column) through ``mask`` with the
     fewest columns off it, starting near ``start_row``; ties go to the path that moves least.
+    Returns the path's row per column and its last column.
 
     ``under`` are the other curves' pixels: a curve drawn under another follows it (at half
-    the cost of blank paper), as it is hidden there only because it runs at the same level.
+    the cost of blank paper), as it is hidden there only because it runs at the same level,
+    where some of its own pixels lie further on at that level or lower. The path may end
+    before the last column, each column after its end costing :data:`END_COST`: more than a
+    hidden or a dashed stretch (half a column each), so those are followed, but less than
+    blank paper, so a curve that ends (where its arm's follow-up ends) is not carried on along
+    another arm's line.
     """
     H, W = mask.shape
-    cost = np.where(mask, 0.0, np.where(under, 0.5, 1.0))
     rows = np.arange(H, dtype=float)
+    # A curve hidden under another comes out again at that level or below it: no pixel of its
+    # own later and lower, it is not hidden there but ended.
+    lowest = np.where(mask.any(axis=0), H - 1 - np.argmax(mask[::-1], axis=0), -1)
+    below_later = np.r_[np.maximum.accumulate(lowest[::-1])[::-1][1:], -1]
+    hidden = under & (rows[:, None] <= below_later[None, :] + 2)
+    cost = np.where(mask, 0.0, np.where(hidden, 0.5, 1.0))
     big = 1e9
     D = np.full((W, H), big)
     back = np.zeros((W, H), dtype=np.int32)
+    ended = np.full(W, big)  # the best path that ended before this column
+    ended_here = np.zeros(W, dtype=bool)  # ... by ending just before it
+    ended_row = np.zeros(W, dtype=np.int64)
     D[0] = cost[:, 0] + np.where(np.abs(rows - start_row) <= 3, 0.0, big)
     for c in range(1, W):
         prev = D[c - 1] + eps * rows
         # best predecessor at or above each row (smaller row index = higher survival)
-        arg = np.zeros(H, dtype=np.int64)
         best = np.minimum.accumulate(prev)
         idx = np.arange(H)
         is_new = prev <= best
         arg = np.maximum.accumulate(np.where(is_new, idx, 0))
         D[c] = cost[:, c] + best - eps * rows
         back[c] = arg
+        r = int(D[c - 1].argmin())
+        ended_here[c] = D[c - 1, r] < ended[c - 1]
+        ended[c] = min(D[c - 1, r], ended[c - 1]) + END_COST
+        ended_row[c] = r
+    stop = W - 1
     path = np.empty(W, dtype=np.int64)
-    path[-1] = int(D[-1].argmin())
-    for c in range(W - 1, 0, -1):
+    if ended[-1] < D[-1].min():
+        c = W - 1
+        while not ended_here[c]:
+            c -= 1
+        stop = c - 1
+        path[stop:] = ended_row[c]
+    else:
+        path[-1] = int(D[-1].argmin())
+    for c in range(stop, 0, -1):
         path[c - 1] = back[c, path[c]]
-    return path
+    return path, stop
 
 
 #: What a column's run of pixels at the path is.
@@ -543,11 +574,11 @@ OFF, LINE, DROP, MARK, HIDDEN = range(5)
 
 
 def _levels(mask: np.ndarray, under: np.ndarray, path: np.ndarray, width: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per column, the run of the curve's pixels at the path: its centre row, its top row and
     what it is (:data:`LINE` a stretch of the line, :data:`DROP` a vertical drop,
     :data:`MARK` a censoring mark, :data:`HIDDEN` another curve drawn over this one,
-    :data:`OFF` nothing drawn).
+    :data:`OFF` nothing drawn), and for a drop the middle row of its run.
 
     A run taller than the line that reaches above the line's last level by more than the
     line is thick is a mark (a drop never rises): marks are drawn centred on the line, so its
@@ -557,6 +588,7 @@ def _levels(mask: np.ndarray, under: np.ndarray, path: np.ndarray, width: float
     level = np.full(W, np.nan)
     top = np.full(W, np.nan)
     kind = np.full(W, OFF, dtype=np.int8)
+    middle = np.full(W, np.nan)
     last = np.nan
     for c in range(W):
         r = int(path[c])
@@ -589,7 +621,8 @@ def _levels(mask: np.ndarray, under: np.ndarray, path: np.ndarray, width: float
             level[c], top[c], kind[c] = (lo + hi) / 2, lo, MARK
         else:
             top[c], kind[c] = lo, DROP
-    return level, top, kind
+            middle[c] = (lo + hi) / 2
+    return level, top, kind, middle
 
 
 def _line_width(mask: np.ndarray) -> float:
@@ -683,16 +716,24 @@ def _arm_curve(mask: np.ndarray, under: np.ndarray, start_row: float, width: flo
                ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """An arm's curve in plotting-area pixels: its corners (columns, rows) and the columns of
     its censoring marks."""
-    path = _trace(mask, under, start_row)
-    width = _path_width(mask, path) or width
-    level, top, kind = _levels(mask, under, path, width)
+    path, stop = _trace(mask, under, start_row)
+    width = _path_width(mask[:, : stop + 1], path[: stop + 1]) or width
+    level, top, kind, middle = _levels(mask, under, path, width)
+    kind[stop + 1:] = OFF
+    # A run of drop columns wider than a vertical line is drawn is a steep descent (many
+    # events, one or two a column): the middle of each column's run is the curve there, as a
+    # sloping line's stroke spreads evenly about it.
+    dropped = np.flatnonzero(kind == DROP)
+    for run in np.split(dropped, np.flatnonzero(np.diff(dropped) > 1) + 1) if len(dropped) else []:
+        if len(run) > 2 * width + 2:
+            level[run] = middle[run]
     seen = np.flatnonzero((kind != OFF) & (kind != HIDDEN))
     on = np.flatnonzero(kind != OFF)
-    # A curve starts drawn at survival 1 (or under the other curves there) and is drawn along
-    # most of its length (a dashed line about half of it), much of it seen; text, ticks and
-    # a legend in the curve's colour are not.
-    if (not len(seen) or on[0] > 2 * width + 2 or len(on) < DRAWN * (seen[-1] + 1)
-            or len(seen) < SEEN * (seen[-1] + 1)):
+    # A curve starts drawn at survival 1 (or under the other curves there, whose marks may
+    # hide its first columns) and is drawn along most of its length (a dashed line about half
+    # of it), much of it seen; text, ticks and a legend in the curve's colour are not.
+    if (not len(seen) or on[0] > max(2 * width + 2, START_SLACK * mask.shape[1])
+            or len(on) < DRAWN * (seen[-1] + 1) or len(seen) < SEEN * (seen[-1] + 1)):
         return np.array([]), np.array([]), []
     end = int(seen[-1])
     kind, level, top = kind[: end + 1], level[: end + 1], top[: end + 1]
