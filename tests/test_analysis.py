@@ -1,3 +1,4 @@
+import dataclasses
 import math
 import warnings
 from pathlib import Path
@@ -382,6 +383,60 @@ def test_proportional_hazards_test_equals_r_cox_zph(dataset):
         assert got.p == pytest.approx(row.p, rel=1e-5)
         first = [float(v) for v in row.first_residuals.split(";")]
         assert np.sort(got.residuals)[:3] == pytest.approx(first, rel=1e-6)
+
+
+ZPH_RESIDUALS = pd.read_csv(REFERENCE / "cox_zph_residuals.csv", comment="#")
+ZPH_SMOOTH = pd.read_csv(REFERENCE / "cox_zph_smooth.csv", comment="#")
+
+
+def _zph(dataset: str, transform: str):
+    d = pd.read_csv(KMDATA / f"{dataset}.csv")
+    x = (d.arm == d.arm.unique()[1]).to_numpy(float)
+    return proportional_hazards_test(d.time.to_numpy(), d.event.to_numpy(), x,
+                                     transform=transform)
+
+
+@pytest.mark.skipif(not KMDATA.is_dir(), reason=f"kmdata corpus not found at {KMDATA}")
+@pytest.mark.parametrize("dataset", sorted(ZPH_RESIDUALS.dataset.unique()))
+@pytest.mark.parametrize("transform", ["km", "rank", "identity", "log"])
+def test_scaled_schoenfeld_residuals_equal_r_cox_zph(dataset, transform):
+    # Every residual with its time and transformed time, as cox.zph's time, y and x, in
+    # R's order (time ascending, ties as R orders them: compared sorted within a time).
+    want = ZPH_RESIDUALS[ZPH_RESIDUALS.dataset == dataset]
+    got = _zph(dataset, transform)
+    np.testing.assert_allclose(got.times, want.time, rtol=1e-12)
+    np.testing.assert_allclose(got.transformed, want[f"x_{transform}"], rtol=1e-9, atol=1e-12)
+    order = np.lexsort((got.residuals, got.times))
+    ordered = want.sort_values(["time", "residual"]).residual
+    np.testing.assert_allclose(got.residuals[order], ordered, rtol=1e-6, atol=1e-9)
+    # Their variance about the smooth: D var(beta), with var(beta) the Cox fit's.
+    assert got.variance == pytest.approx(len(got.times) * got.se ** 2, rel=1e-6)
+
+
+@pytest.mark.skipif(not KMDATA.is_dir(), reason=f"kmdata corpus not found at {KMDATA}")
+@pytest.mark.parametrize("dataset", sorted(ZPH_SMOOTH.dataset.unique()))
+@pytest.mark.parametrize("transform", ["km", "rank", "identity", "log"])
+def test_schoenfeld_smooth_and_band_equal_r_plot_cox_zph(dataset, transform):
+    # R's ns() basis and QR against this module's own basis of the same spline space.
+    want = ZPH_SMOOTH[(ZPH_SMOOTH.dataset == dataset) & (ZPH_SMOOTH["transform"] == transform)]
+    got = _zph(dataset, transform).smooth()
+    np.testing.assert_allclose(got.transformed, want.x, rtol=1e-9, atol=1e-12)
+    for col in ("fit", "lower", "upper"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-6, atol=1e-8)
+
+
+def test_schoenfeld_smooth_is_flat_at_beta_for_residuals_without_trend():
+    # Residuals that are a line in the transformed time are fitted exactly by the natural
+    # spline (a line is one), wherever it is evaluated; the band widens at the ends.
+    rng = np.random.default_rng(5)
+    time = rng.exponential(1.0, 300)
+    x = np.r_[np.zeros(150), np.ones(150)]
+    test = proportional_hazards_test(time, np.ones(300, int), x, transform="identity")
+    line = 0.3 - 0.2 * test.transformed
+    smooth = dataclasses.replace(test, residuals=line).smooth(at=np.array([0.1, 1.0, 2.0]))
+    np.testing.assert_allclose(smooth.fit, 0.3 - 0.2 * np.array([0.1, 1.0, 2.0]), atol=1e-10)
+    width = smooth.upper - smooth.lower
+    assert width.iloc[0] < width.iloc[2] and (width > 0).all()
 
 
 def test_proportional_hazards_test_finds_hazards_that_cross():

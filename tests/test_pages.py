@@ -206,3 +206,113 @@ def test_an_indication_keeps_its_acronyms_in_a_sentence():
     title = TrialPage("meteor").title()
     assert "after prior VEGFR" in title and "vegfr" not in title
     assert "in advanced renal cell carcinoma" in title
+
+
+def _two_arm_result(models=("exponential", "weibull")):
+    from trialrecon.extrapolation import extrapolate
+
+    d, _ = _extrapolated()
+    return d, extrapolate(d, horizon=120.0, models=list(models),
+                          joint_models=("exp", "weibullPH", "llogis"))
+
+
+def test_extrapolation_table_shows_the_unrestricted_mean_and_numbered_notes():
+    import dataclasses
+
+    d, result = _two_arm_result()
+    drug = d[d.arm == "drug"]
+    mean = drug.time.sum() / drug.event.sum()  # exponential: 1 / (events / exposure)
+    table = pages.extrapolation_table(result)
+    rows = table.data.set_index(["arm", "model"])
+    assert rows.loc[("drug", "exponential"), "mean"] == pytest.approx(mean, rel=1e-6)
+    assert f"{mean:.1f}" in table._repr_html_()
+    assert "Mean, unrestricted (months)" in table._repr_html_()
+    # A mean that does not exist reads "not finite", explained below; a note is numbered in
+    # the table and given in full under it.
+    t = result.table.copy()
+    t.loc[1, "mean"], t.loc[3, "note"] = np.inf, "a note <b>for</b> the test"
+    odd = dataclasses.replace(result, table=t)
+    shown = pages.extrapolation_table(odd).text()
+    assert shown["Mean, unrestricted (months)"].tolist()[1] == "not finite"
+    assert shown["Note"].tolist() == ["", "", "", "note 1"]
+    notes = pages.extrapolation_notes(odd)
+    assert "1. placebo, Weibull: a note &#60;b&#62;for&#60;/b&#62; the test" in notes
+    assert "not finite" in notes and pages.extrapolation_notes(result) == ""
+
+
+def test_joint_table_shows_each_effect_with_its_ci_and_the_likelihood_ratio_test():
+    from scipy import stats
+
+    d, result = _two_arm_result()
+    table = pages.joint_table(result)
+    rows = table.data.set_index("model")
+    rate = {a: g.event.sum() / g.time.sum() for a, g in d.groupby("arm")}
+    # One exponential with a treatment effect is the two separate ones: the hazard ratio is
+    # the ratio of the arms' event rates, and there is nothing to test.
+    expo = rows.loc["Exponential"]
+    assert expo.ratio == pytest.approx(rate["drug"] / rate["placebo"], rel=1e-5)
+    se = np.sqrt(1 / d[d.arm == "drug"].event.sum() + 1 / d[d.arm == "placebo"].event.sum())
+    assert expo.upper / expo.ratio == pytest.approx(np.exp(1.959964 * se), rel=1e-4)
+    assert expo.lr_df == 0 and np.isnan(expo.lr_p)
+    # The Weibull PH against separate Weibulls (the per-arm fits of the extrapolation).
+    separate = sum(result.fits[(a, "weibull")].loglik for a in ("drug", "placebo"))
+    weib = rows.loc["Weibull (PH)"]
+    assert weib.lr_statistic == pytest.approx(2 * (separate - weib.loglik_joint), abs=1e-4)
+    assert weib.lr_p == pytest.approx(stats.chi2.sf(weib.lr_statistic, 1), rel=1e-6)
+    shown = table.text().set_index("Model")
+    assert shown.loc["Weibull (PH)", "Effect (PH, AFT or PO)"] == "PH"
+    assert shown.loc["Log-logistic", "Effect (PH, AFT or PO)"] == "AFT"
+    assert shown.loc["Log-logistic", "Measure"] == "time ratio"
+    assert shown.loc["Exponential", "Ratio, drug vs placebo (95% CI)"] == (
+        f"{expo.ratio:.2f} ({expo.lower:.2f} to {expo.upper:.2f})")
+    assert shown.loc["Exponential", "LR p (shared shape)"] == ""
+
+
+def test_ph_statement_gives_the_grambsch_therneau_test_of_the_result():
+    from trialrecon import formatting
+    from trialrecon.analysis import proportional_hazards_test
+
+    d, result = _two_arm_result()
+    test = proportional_hazards_test(d.time, d.event, (d.arm == "drug").to_numpy(float))
+    text = pages.ph_statement(result)
+    assert f"χ² = {test.statistic:.2f} on 1 df, p = {formatting.p_value(test.p)}" in text
+    assert "drug against placebo" in text and "Kaplan-Meier" in text
+    assert ("no evidence" in text) == (test.p >= 0.05)
+
+
+def test_background_population_comes_from_the_record_with_its_source(trial_dir):
+    from trialrecon.registry import load_trial
+
+    path = trial_dir / "demo.yaml"
+    assert pages.background(load_trial(path), "months") is None
+    source = next(iter(load_trial(path).sources))
+    path.write_text(path.read_text() + f"baseline: {{median_age: 61, male_share: 0.7, "
+                    f"source: {source}}}\n")
+    trial = load_trial(path)
+    population, text = pages.background(trial, "months")
+    assert (population.age, population.male_share, population.time_unit) == (61, 0.7, "months")
+    assert population.table.name == "us-2014"
+    assert "61.0 years" in text and "70% men" in text and "2014" in text
+    assert md_text(trial.sources[source]) in text
+
+
+def test_extrapolation_section_shows_joint_models_ph_test_and_capped_curve():
+    from IPython.display import Markdown
+    from matplotlib.figure import Figure
+    from trialrecon.extrapolation.background import Population, life_table
+
+    _, result = _two_arm_result()
+    population = Population(life_table("us-2014"), 70.0, 0.5, "months")
+    parts = pages.extrapolation_section(result, "Demo", population=(population, "cited"))
+    figures = [p for p in parts if isinstance(p, Figure)]
+    tables = [p.name for p in parts if isinstance(p, pages.Table)]
+    text = " ".join(p.data for p in parts if isinstance(p, Markdown))
+    assert tables == ["extrapolation", "landmarks", "joint-models"]
+    assert len(figures) == 4 and "Grambsch-Therneau" in text and "cited" in text
+    gids = [ln.get_gid() for ax in figures[0].axes for ln in ax.lines]
+    best = result.preferred("aic")
+    assert sorted(g for g in gids if g and g.startswith("capped:")) == sorted(
+        f"capped:{m}" for m in best.values())
+    alone = pages.extrapolation_section(result, "Demo")
+    assert "No general-population cap" in " ".join(
+        p.data for p in alone if isinstance(p, Markdown))

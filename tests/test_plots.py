@@ -495,3 +495,91 @@ def test_extrapolation_figures_draw_arm_names_literally():
     fig = plots.hazard_plot(result)
     assert _axes(fig, f"hazard: {arm}").get_ylabel() == "Hazard (events per patient-week)"
     plots.close(fig)
+
+
+def test_extrapolation_plot_band_of_the_best_model_is_its_delta_method_band():
+    # The exponential alone: log(-log S(t)) = log(rate) + log t, and log(rate) has standard
+    # error 1 / sqrt(events), so the band is exp(-rate t exp(-+1.96 / sqrt(d))).
+    from trialrecon.extrapolation import extrapolate
+
+    d = _simulated_trial()
+    result = extrapolate(d, horizon=_HORIZON, models=["exponential", "weibull"],
+                         joint_models=())
+    fig = plots.extrapolation_plot(result, models=["exponential"])
+    for arm in result.arms:
+        ax = _axes(fig, f"survival: {arm}")
+        (band,) = [c for c in ax.collections if (c.get_gid() or "").startswith("band:")]
+        assert band.get_gid() == "band:exponential" and "95% CI" in band.get_label()
+        g = _arm_data(result, arm)
+        rate, events = g.event.sum() / g.time.sum(), g.event.sum()
+        t, y = band.get_paths()[0].vertices.T
+        inner = t > 0
+        lower = np.exp(-rate * t * np.exp(1.959964 / np.sqrt(events)))
+        upper = np.exp(-rate * t * np.exp(-1.959964 / np.sqrt(events)))
+        on_edge = np.isclose(y, lower, rtol=1e-4) | np.isclose(y, upper, rtol=1e-4)
+        assert on_edge[inner].all() and np.isclose(y, lower, rtol=1e-4)[inner].any()
+    plots.close(fig)
+    fig = plots.extrapolation_plot(result, band=False)
+    assert not any((c.get_gid() or "").startswith("band:") for ax in fig.axes
+                   for c in ax.collections)
+    plots.close(fig)
+
+
+def test_capped_curve_falls_at_least_as_fast_as_the_population_and_says_so():
+    # Patients of 85 whose disease kills slowly (0.2% a month, under the population's ~1%):
+    # the cap binds.
+    from trialrecon.extrapolation import extrapolate
+    from trialrecon.extrapolation.background import Population, life_table
+
+    rng = np.random.default_rng(4)
+    t = rng.exponential(500.0, 400)
+    c = rng.uniform(18.0, 36.0, 400)
+    d = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                      "arm": np.repeat(["drug", "placebo"], 200)})
+    extrapolation = extrapolate(d, horizon=_HORIZON, models=["exponential"], joint_models=())
+    population = Population(life_table("us-2014"), 85.0, 0.5, "months")
+    fig = plots.extrapolation_plot(extrapolation, population=population)
+    best = extrapolation.preferred("aic")
+    for arm in extrapolation.arms:
+        ax = _axes(fig, f"survival: {arm}")
+        line = _gid_lines(ax, "capped:")[best[arm]]
+        t, s = line.get_xdata(), line.get_ydata()
+        model = extrapolation.fits[(arm, best[arm])].survival(t)
+        pop = population.survival(t)
+        assert s[0] == 1 and (s <= model + 1e-12).all()
+        # over every step, at least the population's fall and at least the model's
+        assert (s[1:] / s[:-1] <= pop[1:] / pop[:-1] + 1e-12).all()
+        assert (s[1:] / s[:-1] <= model[1:] / model[:-1] + 1e-12).all()
+        assert s[-1] < 0.5 * model[-1]  # the population's hazard binds
+        label = line.get_label()
+        assert "derived" in label and "us-2014" in label and "2014" in label
+    plots.close(fig)
+
+
+def test_schoenfeld_plot_residuals_smooth_cox_line_and_test_result():
+    from trialrecon import formatting
+    from trialrecon.analysis import proportional_hazards_test
+
+    d = _simulated_trial()
+    test = proportional_hazards_test(d.time, d.event, (d.arm == "drug").to_numpy(float))
+    fig = plots.schoenfeld_plot(test, time_unit="months", experimental="drug",
+                                control="placebo")
+    ax = _axes(fig, "residuals")
+    lines = _gid_lines(ax, "")
+    np.testing.assert_array_equal(lines["residuals"].get_xdata(), test.times)
+    np.testing.assert_array_equal(lines["residuals"].get_ydata(), test.residuals)
+    assert np.allclose(lines["cox"].get_ydata(), test.beta)
+    assert np.allclose(lines["zero"].get_ydata(), 0.0)
+    # The smooth at each distinct event time; the band around it.
+    x = lines["smooth"].get_xdata()
+    assert np.all(np.diff(x) > 0) and set(x) == set(test.times)
+    (band,) = [c for c in ax.collections if c.get_gid() == "band"]
+    yb = band.get_paths()[0].vertices[:, 1]
+    y = lines["smooth"].get_ydata()
+    assert yb.min() < y.min() and yb.max() > y.max()
+    title = ax.get_title(loc="left")
+    assert f"χ² = {test.statistic:.2f}" in title and formatting.p_value(test.p) in title
+    assert "drug vs placebo" in title
+    assert ax.get_xlabel().startswith("Time (months)") and "Kaplan-Meier" in ax.get_xlabel()
+    assert "Scaled Schoenfeld residual" in ax.get_ylabel()
+    plots.close(fig)

@@ -153,6 +153,26 @@ def test_extrapolate_names_analyses_of_the_trial(trial_dir):
         load_trial(path)
 
 
+@pytest.mark.parametrize("baseline, message", [
+    ("{median_age: 63, male_share: 77, source: nejm}", "less than or equal to 1"),
+    ("{median_age: 0, male_share: 0.5, source: nejm}", "greater than 0"),
+    ("{median_age: 63, male_share: 0.5, source: lancet}", "'lancet' is not in 'sources'"),
+    ("{median_age: 63, source: nejm}", "male_share"),
+])
+def test_baseline_is_an_age_a_share_of_men_and_a_source(trial_dir, baseline, message):
+    path = trial_dir / "demo.yaml"
+    source = next(iter(load_trial(path).sources))
+    text = path.read_text()
+    path.write_text(text + "baseline: {median_age: 63.5, male_share: 0.77, source: "
+                    f"{source}}}\n")
+    got = load_trial(path).baseline
+    assert (got.median_age, got.male_share, got.source) == (63.5, 0.77, source)
+    assert load_trial(DOCS / "trial-template.yaml").baseline.male_share == 0.62
+    path.write_text(text + "baseline: " + baseline.replace("nejm", source) + "\n")
+    with pytest.raises(InputError, match=message):
+        load_trial(path)
+
+
 # --------------------------------------------------------------------------- a user's file
 
 

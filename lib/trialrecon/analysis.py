@@ -401,7 +401,9 @@ class PHTest:
     ``times`` are the event times; ``residuals`` the scaled Schoenfeld residuals there
     (``beta + D var(beta) r``, with ``D`` events: their mean over time estimates the log
     hazard ratio, and a trend in them a hazard ratio that changes with time);
-    ``transform`` is the time scale the test looks for a trend on.
+    ``transform`` is the time scale the test looks for a trend on, and ``transformed`` the
+    event times on it (R ``cox.zph``'s ``x``; its ``y`` are the residuals). ``variance`` is
+    ``D var(beta)``, R's ``var``: the variance of one residual about the smooth.
     """
 
     statistic: float
@@ -412,6 +414,63 @@ class PHTest:
     se: float
     times: np.ndarray
     residuals: np.ndarray
+    transformed: np.ndarray
+    variance: float
+
+    def smooth(self, at: np.ndarray | None = None, df: int = 4, points: int = 40
+               ) -> pd.DataFrame:
+        """The smooth of the residuals over the transformed time that R's ``plot.cox.zph``
+        draws, with its band of two standard errors (all derived).
+
+        A natural cubic spline with ``df`` degrees of freedom (intercept included) fitted by
+        least squares to the residuals against :attr:`transformed`; its knots are R's
+        ``ns``'s: the range and the quantiles of the transformed times together with a grid
+        of ``points`` over their range. The band is ``fit -+ 2 sqrt(variance * s)``, with
+        ``s`` the spline fit's unscaled variance at that point (``p' (X'X)^-1 p``).
+
+        Parameters
+        ----------
+        at
+            Where to evaluate it, on the transformed scale (default: the grid of ``points``
+            from the least to the largest transformed time, as R).
+        df
+            Degrees of freedom of the spline (R's default 4; at least 2).
+        points
+            Size of the grid that places the knots (R's ``nsmo``, 40).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``transformed, fit, lower, upper``, one row per point of ``at``.
+        """
+        x = self.transformed
+        grid = np.linspace(x.min(), x.max(), points)
+        at = grid if at is None else np.asarray(at, dtype=float)
+        inner = np.quantile(np.r_[grid, x], np.linspace(0, 1, df)[1:-1])
+        knots = np.r_[x.min(), inner, x.max()]
+        design, where = _natural_spline(x, knots), _natural_spline(at, knots)
+        q, r = np.linalg.qr(design)
+        fit = where @ np.linalg.solve(r, q.T @ self.residuals)
+        unscaled = np.sum((where @ np.linalg.inv(r)) ** 2, axis=1)
+        half = 2.0 * np.sqrt(self.variance * unscaled)
+        return pd.DataFrame({"transformed": at, "fit": fit, "lower": fit - half,
+                             "upper": fit + half})
+
+
+def _natural_spline(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """A basis of the natural cubic splines with ``knots`` (the first and last the boundary
+    ones), intercept included: ``1, x`` and ``d_k - d_{K-1}`` with ``d_k = ((x - k_k)+^3 -
+    (x - k_K)+^3) / (k_K - k_k)`` (Hastie, Tibshirani and Friedman 2009, eq. 5.4-5.5), on
+    ``x`` scaled to the knots' range. It spans the space of R's ``ns(intercept = TRUE)``,
+    so a least-squares fit and its variance are the same."""
+    lo, hi = knots[0], knots[-1]
+    u, k = (x - lo) / (hi - lo), (knots - lo) / (hi - lo)
+
+    def d(j: int) -> np.ndarray:
+        return (np.maximum(u - k[j], 0) ** 3 - np.maximum(u - k[-1], 0) ** 3) / (k[-1] - k[j])
+
+    return np.column_stack([np.ones_like(u), u, *(d(j) - d(len(k) - 2)
+                                                  for j in range(len(k) - 2))])
 
 
 def proportional_hazards_test(time: np.ndarray, event: np.ndarray, experimental: np.ndarray,
@@ -457,4 +516,4 @@ def proportional_hazards_test(time: np.ndarray, event: np.ndarray, experimental:
     r = xd - (np.bincount(key, p) / np.bincount(key))[key]
     residuals = beta + len(r) * r / i11
     return PHTest(statistic, 1, float(stats.chi2.sf(statistic, 1)), transform, beta,
-                  fit.se, times, residuals)
+                  fit.se, times, residuals, g, len(r) / i11)

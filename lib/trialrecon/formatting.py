@@ -68,6 +68,21 @@ def number(x: float | None, decimals: int = 2, *, signed: bool = False,
     return f"{x:+.{decimals}f}" if signed else f"{x:.{decimals}f}"
 
 
+NOT_FINITE = "not finite"
+
+
+def finite(x: float | None, decimals: int = 2, *, missing: str = "") -> str:
+    """A quantity that may not exist, as an unrestricted mean: ``inf`` is "not finite"
+    (not "NR", which says a median was not reached).
+
+    >>> finite(float("inf")), finite(31.04, 1), finite(float("nan"))
+    ('not finite', '31.0', '')
+    """
+    if not _missing(x) and math.isinf(float(x)) and float(x) > 0:
+        return NOT_FINITE
+    return number(x, decimals, missing=missing)
+
+
 def count(x: float | None, *, missing: str = "") -> str:
     """A whole number of patients or events ("3", never "3.0")."""
     if _missing(x):
@@ -172,6 +187,7 @@ _KINDS: dict[str, Callable[[object, int, str], str]] = {
     "number": lambda x, d, u: number(x, d),  # type: ignore[arg-type]
     "estimate": lambda x, d, u: number(x, d, missing=NOT_ESTIMABLE),  # type: ignore[arg-type]
     "signed": lambda x, d, u: number(x, d, signed=True),  # type: ignore[arg-type]
+    "finite": lambda x, d, u: finite(x, d),  # type: ignore[arg-type]
     "p": lambda x, d, u: p_value(x),  # type: ignore[arg-type]
     "percent": lambda x, d, u: percent(x, d),  # type: ignore[arg-type]
     "yesno": lambda x, d, u: "" if _missing(x) else ("yes" if bool(x) else "no"),
@@ -192,10 +208,11 @@ class Column:
     """How one column of a :class:`Table` is labelled and shown.
 
     ``kind`` is one of ``text``, ``count``, ``number``, ``estimate`` (NaN is "not
-    estimable"), ``signed``, ``p``, ``percent`` (values in percent) and ``yesno``; or, for a
-    column shown from several data columns named in ``fields``: ``interval`` (value, lower,
-    upper: "0.62 (0.47 to 0.82)"), ``range`` (low, high) and ``derived`` (the fields of a
-    consistency check, :data:`DERIVED_FIELDS`). ``unit`` follows the figure.
+    estimable"), ``signed``, ``finite`` (inf is "not finite"), ``p``, ``percent`` (values
+    in percent) and ``yesno``; or, for a column shown from several data columns named in
+    ``fields``: ``interval`` (value, lower, upper: "0.62 (0.47 to 0.82)"), ``range`` (low,
+    high) and ``derived`` (the fields of a consistency check, :data:`DERIVED_FIELDS`).
+    ``unit`` follows the figure.
     """
 
     label: str

@@ -22,6 +22,9 @@ from . import formatting, paths, plots, registry, summary
 from .analysis import compare_arms
 from .errors import InputError
 from .extrapolation import MODELS, STANDARD, YEAR, Extrapolation, censor_at, extrapolate
+from .extrapolation.background import Population, life_table
+from .extrapolation.joint import MEASURE
+from .extrapolation.joint import joint_table as _joint_rows
 from .formatting import Column, Table
 from .registry import BINARY, CONTINUOUS, ENDPOINT_LABELS, TIME_TO_EVENT, Analysis, Trial
 from .simulate import SummaryFit, fit_summary, reconstructable
@@ -299,10 +302,37 @@ def extrapolation_table(result: Extrapolation) -> Table:
                                       ("aic_rank_low", "aic_rank_high"))
         columns["aic_best_members"] = Column(f"AIC-best in (of {members} datasets)", "count")
     columns["beyond"] = Column("Share after follow-up", "percent", 0)
-    columns["note"] = Column("Note")
+    columns["mean"] = Column(f"Mean, unrestricted ({unit})", "finite", 1)
+    t["note_ref"] = _note_refs(t.note)
+    columns["note_ref"] = Column("Note")
     return Table(t, columns, caption=f"Parametric models per arm, ranked by AIC and BIC; "
-                 f"restricted mean survival to {result.horizon:g} {unit} (derived)",
-                 name="extrapolation")
+                 f"restricted mean survival to {result.horizon:g} {unit} and the mean over an "
+                 "unlimited time (derived)", name="extrapolation")
+
+
+def _note_refs(notes: pd.Series) -> list[str]:
+    """``note 1``, ``note 2``, ... for each non-empty note, in order (empty otherwise)."""
+    refs, k = [], 0
+    for note in notes.fillna(""):
+        k += bool(note)
+        refs.append(f"note {k}" if note else "")
+    return refs
+
+
+def extrapolation_notes(result: Extrapolation) -> str:
+    """The notes of the extrapolation table as a numbered list (each model's fit problem,
+    a hazard that jumps, a flat likelihood), and what "not finite" means (derived)."""
+    t = result.table
+    rows = t[t.note.fillna("") != ""]
+    lines = [f"{k}. {md_text(r.arm)}, {md_text(r.label)}: {md_text(r.note)}"
+             for k, r in enumerate(rows.itertuples(), start=1)]
+    text = "**Notes to the table (derived).**\n\n" + "\n".join(lines) if lines else ""
+    if np.isinf(t["mean"]).any():
+        text += ("\n\n" if text else "") + (
+            "_Mean, unrestricted: \"not finite\" where the model's curve levels off (a "
+            "plateau, a cured fraction) or falls too slowly for a mean over an unlimited time "
+            "to exist; the restricted mean is the figure to use there._")
+    return text
 
 
 def landmark_table(result: Extrapolation) -> Table:
@@ -320,6 +350,83 @@ def landmark_table(result: Extrapolation) -> Table:
                                   (f"survival_{k}", f"lower_{k}", f"upper_{k}"))
     return Table(wide, columns, caption="Survival at landmarks from each model, 95% CI "
                  "(delta method, log(-log) scale; derived)", name="landmarks")
+
+
+#: What kind of treatment effect each measure of a joint model is.
+_EFFECT_KIND = {measure: kind for kind, measure in MEASURE.items()}
+
+
+def joint_table(result: Extrapolation) -> Table:
+    """The joint models of two arms: each family with a treatment effect on a shared
+    shape, its effect with a 95% CI, and the likelihood-ratio test against fitting each arm
+    alone (all derived)."""
+    t = _joint_rows(result.joint)
+    t["kind"] = t.effect.map(_EFFECT_KIND)
+    t["beta"] = [f.effect.beta for f in result.joint]
+    t["se"] = [f.effect.se for f in result.joint]
+    t["note_ref"] = _note_refs(t.note)
+    first = result.joint[0]
+    columns = {"model": Column("Model"), "kind": Column("Effect (PH, AFT or PO)"),
+               "effect": Column("Measure"),
+               "ratio": Column(f"Ratio, {first.experimental} vs {first.control} (95% CI)",
+                               "interval", 2, ("ratio", "lower", "upper")),
+               "beta": Column("Coefficient β (flexsurv scale)", "number", 3),
+               "se": Column("SE of β", "number", 3),
+               "aic_joint": Column("AIC, joint", "number", 1),
+               "aic_separate": Column("AIC, each arm alone", "number", 1),
+               "lr_statistic": Column("LR χ²", "number", 2),
+               "lr_df": Column("LR df", "count"),
+               "lr_p": Column("LR p (shared shape)", "p"),
+               "note_ref": Column("Note")}
+    return Table(t, columns, caption="Both arms in one model with a treatment effect "
+                 "(PH: hazard ratio; AFT: time ratio, above 1 longer times; PO: odds ratio "
+                 "of failure), against each arm fitted alone with the same family: a small "
+                 "likelihood-ratio p says the arms do not share a shape; the exponential has "
+                 "no shape to share, and no test (derived)",
+                 name="joint-models")
+
+
+def joint_notes(result: Extrapolation) -> str:
+    """The joint table's notes as a numbered list, or empty."""
+    lines = [f"{k}. {md_text(f.label)}: {md_text(f.note)}" for k, f in
+             enumerate((f for f in result.joint if f.note), start=1)]
+    return "**Notes to the table (derived).**\n\n" + "\n".join(lines) if lines else ""
+
+
+def ph_statement(result: Extrapolation) -> str:
+    """The Grambsch-Therneau test of proportional hazards in words (derived)."""
+    test, first = result.ph_test, result.joint[0] if result.joint else None
+    arms = (f" ({md_text(first.experimental)} against {md_text(first.control)})"
+            if first else "")
+    verdict = ("the hazard ratio changes over time: a single hazard ratio, and a "
+               "proportional-hazards joint model, misdescribe these data" if test.p < 0.05
+               else "no evidence that the hazard ratio changes over time (with few events "
+               "the test has little power, so this does not show that it is constant)")
+    return (f"**Proportional hazards (derived).** Grambsch-Therneau test on the scaled "
+            f"Schoenfeld residuals of the Cox model{arms}, time transformed by "
+            f"{plots.TRANSFORMS.get(test.transform, test.transform)}: χ² = "
+            f"{formatting.number(test.statistic, 2)} on {test.df} df, p = "
+            f"{formatting.p_value(test.p)}; {verdict}. Cox log hazard ratio "
+            f"{formatting.number(test.beta, 3)} (hazard ratio "
+            f"{formatting.number(float(np.exp(test.beta)), 2)}).")
+
+
+#: The life table of the general-population cap on the report's extrapolations.
+LIFE_TABLE = "us-2014"
+
+
+def background(trial: Trial, time_unit: str) -> tuple[Population, str] | None:
+    """The general population matching the trial's patients (its record's ``baseline``) and
+    a sentence citing it, or None when the record gives no age and sex."""
+    b = trial.baseline
+    if b is None:
+        return None
+    table = life_table(LIFE_TABLE)
+    text = (f"median age {formatting.number(b.median_age, 1)} years and "
+            f"{formatting.percent(100 * b.male_share, 0)} men at randomisation (reported: "
+            f"{md_text(trial.sources[b.source])}); life table {md_text(table.name)}, "
+            f"{md_text(table.source)}")
+    return Population(table, b.median_age, b.male_share, time_unit), text
 
 
 #: The stored output of benchmarks/bench_extrapolation_corpus.py --summary (the methods page
@@ -377,10 +484,15 @@ def _aic_spread(table: pd.DataFrame, arm: str, model: str) -> str:
 
 
 def extrapolation_section(result: Extrapolation, name: str, members: int | None = None,
-                          end: float | None = None) -> list:
-    """Heading, what AIC/BIC prefer and what that does not settle, the three figures and
-    the two tables of an extrapolation (for any page). ``members`` and ``end``: for patient
-    data rebuilt from a summary, the ensemble's size and where the data were censored."""
+                          end: float | None = None,
+                          population: tuple[Population, str] | None = None) -> list:
+    """Heading, what AIC/BIC prefer and what that does not settle, the figures and tables
+    of an extrapolation (for any page): the models with the best one's 95% band (and, given
+    ``population``, its curve held to the general population's hazard), restricted and
+    unrestricted means with their notes, landmarks, for two arms the joint models and the
+    test of proportional hazards, and the diagnostics. ``members`` and ``end``: for patient
+    data rebuilt from a summary, the ensemble's size and where the data were censored;
+    ``population``: from :func:`background`."""
     from IPython.display import Markdown
 
     e = md_text
@@ -414,10 +526,11 @@ def extrapolation_section(result: Extrapolation, name: str, members: int | None 
                    "curve road) carries the trial's own shape.")
     warned = "".join(f"\n\n**Warning (derived):** {e(w)}" for w in result.warnings)
     figures = [plots.extrapolation_plot(result, title=f"{name}: fitted and extrapolated "
-                                        "(derived)"),
+                                        "(derived)",
+                                        population=population[0] if population else None),
                plots.hazard_plot(result), plots.log_cumulative_hazard_plot(result)]
-    for f in figures:
-        plots.close(f)
+    plots.close(figures)
+    notes = extrapolation_notes(result)
     return [Markdown(f"### Extrapolation beyond follow-up: {e(name)} (derived)\n\n"
                      f"Thirteen parametric models (NICE DSU TSD 14 and TSD 21) fitted to each "
                      f"arm by maximum likelihood; restricted mean survival time (RMST) to "
@@ -425,11 +538,50 @@ def extrapolation_section(result: Extrapolation, name: str, members: int | None 
                      f"delta method (log scale for the RMST, log(-log) for survival)."
                      f"{spread}\n\n**Model choice.** {e(result.statement())}"
                      f"{warned}"),
-            figures[0], extrapolation_table(result), landmark_table(result),
+            Markdown(_figure_text(population)), figures[0], extrapolation_table(result),
+            *([Markdown(notes)] if notes else []), landmark_table(result),
+            *two_arm_section(result),
             Markdown("Diagnostics: the smoothed hazard of the data against each model's, and "
                      "log cumulative hazard against log time (parallel lines: proportional "
                      "hazards; straight lines: a Weibull fits)."),
             figures[1], figures[2]]
+
+
+def _figure_text(population: tuple[Population, str] | None) -> str:
+    """What the extrapolation figure shows beyond the curves: the band, and the cap."""
+    text = ("In the figure, the model AIC prefers in each arm is drawn thick with its 95% "
+            "band from the uncertainty of its parameters (delta method on log(-log) "
+            "survival); the band leaves out the uncertainty of the choice of model, which the "
+            "spread of the other curves shows.")
+    if population is None:
+        return text + (" No general-population cap: no median age and share of men are "
+                       "given (a trial record's `baseline`).")
+    return text + (" The dotted curve (derived) is the same model with its hazard held at no "
+                   "less than that of the general population of the patients' age and sex "
+                   f"(NICE DSU TSD 21): {population[1]}.")
+
+
+def two_arm_section(result: Extrapolation) -> list:
+    """For two arms: the joint models' table, and the test of proportional hazards with
+    its residual plot (derived); nothing for one arm."""
+    from IPython.display import Markdown
+
+    if result.ph_test is None or not result.joint:
+        return []
+    first = result.joint[0]
+    figure = plots.schoenfeld_plot(result.ph_test, time_unit=result.time_unit,
+                                   experimental=first.experimental, control=first.control)
+    plots.close(figure)
+    notes = joint_notes(result)
+    return [Markdown("#### Both arms in one model (derived)\n\n"
+                     "NICE DSU TSD 14 asks, before each arm is fitted alone, whether one model "
+                     "with a treatment effect on a shared shape describes both arms. Each "
+                     "family below is fitted to both arms with the effect on its location "
+                     "parameter (R flexsurv's `flexsurvreg(... ~ arm)`), and the same family to "
+                     "each arm alone; the likelihood-ratio test compares the two (the joint "
+                     "model is the separate fits with the shape parameters set equal).\n\n"
+                     + ph_statement(result)),
+            figure, joint_table(result), *([Markdown(notes)] if notes else [])]
 
 
 def _in_sentence(text: str) -> str:
@@ -709,7 +861,8 @@ class TrialPage:
                                     "rebuilt patient data._"))
                 continue
             result, members, end = self._extrapolations[analysis_id]
-            out += extrapolation_section(result, analysis_name(a), members, end)
+            out += extrapolation_section(result, analysis_name(a), members, end,
+                                         background(self.trial, a.time_unit))
         return out
 
     def fit_figure(self, fit: SummaryFit):

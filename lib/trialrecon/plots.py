@@ -481,19 +481,46 @@ def _panel_title(result: object, arm: str) -> str:
             f"follow-up to {float(row['follow_up']):.3g} {_literal(result.time_unit)}")
 
 
+def _draw_band(ax: plt.Axes, fit: object, times: np.ndarray, colour: str) -> None:
+    """The 95% band of a model's survival from its parameters' uncertainty (delta method on
+    log(-log S), :meth:`Fit.survival_band`); nothing where the data do not determine it."""
+    if not fit.determined:
+        return
+    lower, upper = fit.fit.survival_band(times)
+    ok = np.isfinite(lower) & np.isfinite(upper)
+    if ok.any():
+        ax.fill_between(times[ok], lower[ok], upper[ok], color=colour, alpha=0.18, lw=0,
+                        zorder=2, gid=f"band:{fit.name}",
+                        label=f"95% CI of {_literal(fit.spec.label)} (parameter uncertainty)")
+
+
+def _draw_capped(ax: plt.Axes, fit: object, times: np.ndarray, population: object) -> None:
+    """The model's survival with its hazard held at no less than the general population's
+    (:func:`~trialrecon.extrapolation.background.capped`), labelled derived with its table."""
+    from .extrapolation.background import capped
+
+    table = population.table
+    ax.plot(times, capped(fit.survival(times), times, population), color="0.25", ls=(0, (1, 1)),
+            lw=1.6, zorder=3, gid=f"capped:{fit.name}",
+            label=f"{_literal(fit.spec.label)}, hazard at least the general population's "
+                  f"(derived; life table {_literal(table.name)}: {_literal(table.source)})")
+
+
 def extrapolation_plot(result: object, *, arms: Sequence[str] | None = None,
                        models: Sequence[str] | None = None, title: str | None = None,
                        show_censors: bool = True,
-                       at_risk_label: str = AT_RISK_LABEL) -> plt.Figure:
+                       at_risk_label: str = AT_RISK_LABEL, band: bool = True,
+                       population: object | None = None) -> plt.Figure:
     """Kaplan-Meier curve and fitted models to the horizon, one panel per arm.
 
     Each panel shows the Kaplan-Meier curve of the arm's patient data over follow-up (with
     censor ticks), and the fitted survival of each converged model from 0 to
     ``result.horizon``. The time beyond the arm's last observed time is shaded and marked
     "extrapolated", the end of follow-up by a dashed line. The model with the lowest AIC is
-    drawn thicker and marked "(best AIC)"; the others are listed by AIC with their distance
-    from it. Numbers at risk, counted from the patient data, are drawn under each panel and
-    labelled derived. Legends stand right of the axes, never over a curve.
+    drawn thicker and marked "(best AIC)", with its 95% band from parameter uncertainty;
+    the others are listed by AIC with their distance from it. Numbers at risk, counted from
+    the patient data, are drawn under each panel and labelled derived. Legends stand right
+    of the axes, never over a curve.
 
     Parameters
     ----------
@@ -510,6 +537,12 @@ def extrapolation_plot(result: object, *, arms: Sequence[str] | None = None,
         Draw censor ticks on the Kaplan-Meier curve.
     at_risk_label
         Title of the numbers-at-risk rows; " (derived)" is added when it does not say so.
+    band
+        Shade the 95% band of the best model's survival (parameter uncertainty; only the
+        best, for more would hide the curves).
+    population
+        A :class:`~trialrecon.extrapolation.background.Population`: the best model's curve
+        is drawn again with its hazard held at no less than the population's (derived).
 
     Returns
     -------
@@ -553,6 +586,10 @@ def extrapolation_plot(result: object, *, arms: Sequence[str] | None = None,
                     lw=2.6 if best else 1.15, alpha=1.0 if best else 0.9,
                     zorder=3 if best else 2, gid=f"model:{fit.name}",
                     label=_model_label(fit, row, best))
+            if best and band:
+                _draw_band(ax, fit, grid_t, colour)
+            if best and population is not None:
+                _draw_capped(ax, fit, grid_t, population)
         ax.axhline(0.5, color="grey", lw=0.6, ls=":", zorder=1)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("Survival probability")
@@ -746,6 +783,86 @@ def log_cumulative_hazard_plot(result: object, *, arms: Sequence[str] | None = N
     note.set_axis_off()
     note.text(0, 1, _wrap(LOG_CUMHAZ_CAPTION, 125), transform=note.transAxes, ha="left",
               va="top", fontsize=8, color="0.25")
+    return fig
+
+
+#: How each transform of time of the Grambsch-Therneau test is named on the axis.
+TRANSFORMS = {"km": "1 minus the pooled Kaplan-Meier estimate (R cox.zph's default)",
+              "rank": "the rank of the time", "identity": "time itself",
+              "log": "log time"}
+
+
+def schoenfeld_plot(test: object, *, time_unit: str = "months", experimental: str = "",
+                    control: str = "", title: str | None = None) -> plt.Figure:
+    """Scaled Schoenfeld residuals of the treatment against time, with their smooth.
+
+    The residuals of a two-arm Cox model (:class:`~trialrecon.analysis.PHTest`) at each
+    event time, the natural-spline smooth that R's ``plot.cox.zph`` draws through them
+    (fitted on the test's transform of time, drawn against time) with its band of two
+    standard errors, the Cox coefficient as a horizontal line and zero (no effect) dotted.
+    A smooth that stays level about the coefficient is what proportional hazards look like;
+    the Grambsch-Therneau test's chi-square and p stand in the title.
+
+    Parameters
+    ----------
+    test
+        A :class:`~trialrecon.analysis.PHTest`.
+    time_unit
+        Unit of the event times, for the axis.
+    experimental, control
+        The arms coded 1 and 0, named in the axis label.
+    title
+        Figure title (default: what is plotted and the test's result).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .formatting import number, p_value
+
+    fig = plt.figure(figsize=(10.5, 4.2), layout="constrained")
+    grid = fig.add_gridspec(1, 2, width_ratios=[7.2, 3.3])
+    ax = fig.add_subplot(grid[0, 0], label="residuals")
+    side = fig.add_subplot(grid[0, 1], label="legend: residuals")
+    side.set_axis_off()
+    ax.plot(test.times, test.residuals, ls="none", marker="o", ms=2.5, color="0.55",
+            alpha=0.6, zorder=2, gid="residuals", label="scaled Schoenfeld residual, one per "
+            "event (derived)")
+    first = np.r_[True, np.diff(test.transformed) > 0]
+    smooth = test.smooth(at=test.transformed[first])
+    t = test.times[first]
+    ax.fill_between(t, smooth.lower, smooth.upper, color=COLOURS[0], alpha=0.2, lw=0,
+                    zorder=1, gid="band", label="band of 2 standard errors")
+    ax.plot(t, smooth.fit, color=COLOURS[0], lw=2.2, zorder=3, gid="smooth",
+            label="smooth (natural spline, 4 df, as R plot.cox.zph)")
+    ax.axhline(test.beta, color=COLOURS[1], lw=1.4, ls="--", zorder=3, gid="cox",
+               label=f"Cox coefficient (log hazard ratio) {number(test.beta, 3)}, "
+                     f"HR {number(math.exp(test.beta), 2)}")
+    ax.axhline(0.0, color="0.3", lw=0.8, ls=":", zorder=1, gid="zero",
+               label="0: no effect of treatment")
+    low, high = np.percentile(test.residuals, [1, 99])
+    span = [min(low, smooth.lower.min(), 0.0), max(high, smooth.upper.max(), 0.0)]
+    pad = 0.05 * (span[1] - span[0])
+    ax.set_ylim(span[0] - pad, span[1] + pad)
+    ax.set_xlim(0, 1.02 * float(test.times.max()))
+    arms = f" ({_literal(experimental)} vs {_literal(control)})" if experimental else ""
+    ax.set_ylabel("Scaled Schoenfeld residual, β(t)\n(log hazard ratio)")
+    ax.set_xlabel(f"Time ({_literal(time_unit)}); smooth fitted on "
+                  f"{TRANSFORMS.get(test.transform, test.transform)}")
+    result = (f"Grambsch-Therneau test: χ² = {number(test.statistic, 2)} on {test.df} df, "
+              f"p = {p_value(test.p)}")
+    ax.set_title(_literal(title) + "\n" + result if title else
+                 f"Is the hazard ratio{arms} constant over time? (derived)\n" + result,
+                 loc="left", fontsize=9.5)
+    handles, labels = ax.get_legend_handles_labels()
+    side.legend(handles, [_wrap(lb, 46) for lb in labels], loc="upper left",
+                bbox_to_anchor=(0, 1), borderaxespad=0, fontsize=7, frameon=True)
+    note = ("Outside the plotted range: residuals beyond the 1st and 99th percentiles."
+            if (test.residuals < span[0] - pad).any() or (test.residuals > span[1] + pad).any()
+            else "")
+    if note:
+        side.text(0, 0, _wrap(note, 50), transform=side.transAxes, fontsize=7, color="0.3",
+                  va="bottom")
     return fig
 
 

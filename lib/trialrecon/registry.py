@@ -415,6 +415,17 @@ class Design(_Record):
         return math.nan
 
 
+class Baseline(_Record):
+    """The patients at randomisation, as a source prints them: their median age (years) and
+    the share of men (0-1: a printed 77% is 0.77), from the source ``source`` (a key of the
+    trial's sources). With them, an extrapolation can be held to a hazard no lower than the
+    general population's (:mod:`trialrecon.extrapolation.background`)."""
+
+    median_age: float = Field(gt=0, le=110)
+    male_share: float = Field(ge=0, le=1)
+    source: str
+
+
 class Trial(_Record):
     """A trial: its identity, design, sources and every analysis it reported."""
 
@@ -433,9 +444,14 @@ class Trial(_Record):
     #: Analysis ids the report extrapolates (the endpoint an appraisal would model, in its
     #: most mature rebuilt version); empty for none.
     extrapolate: tuple[str, ...] = ()
+    #: Median age and share of men at randomisation, with their source (none when unknown).
+    baseline: Baseline | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Trial:
+        if self.baseline is not None and self.baseline.source not in self.sources:
+            raise ValueError(f"baseline.source {self.baseline.source!r} is not in 'sources' "
+                             f"({sorted(self.sources)})")
         for a in self.analyses:
             unknown = set(a.arms) - set(self.arms)
             if unknown:
